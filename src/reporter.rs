@@ -1,0 +1,17 @@
+//! How a long-running workflow tells the user what it is doing, without knowing whether a terminal, a cron log
+//! or nothing at all is listening. The command layer implements it (spinners on a terminal, timestamped lines
+//! otherwise); tests use [`Silent`].
+
+pub trait Reporter: Sync {
+    /// A named phase starts ("fitting random forest: 100 trees").
+    fn phase(&self, message: &str);
+    /// Something the user should know that does not stop the run.
+    fn warn(&self, message: &str);
+}
+
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn phase(&self, _: &str) {}
+    fn warn(&self, _: &str) {}
+}
