@@ -1,0 +1,143 @@
+//! The `model.bin` container: our own format, plain data only, so loading a model never executes code (unlike a
+//! pickle). Layout, all integers little-endian:
+//!
+//! ```text
+//! magic          8 bytes  "MLCTLBIN"
+//! format         u16      FORMAT_VERSION; a newer one is refused with a clear message
+//! reserved       u16      0
+//! payload_len    u64      bytes that follow the checksum
+//! sha256        32 bytes  SHA-256 of the payload, checked on every load
+//! payload                 postcard encoding of the serde value
+//! ```
+//! Decoding is bounded: the file must be exactly header + payload_len long (and at most MAX_ARTIFACT_BYTES), and
+//! postcard preallocates at most what the remaining input could hold, so a hostile length prefix cannot make us
+//! allocate without bound.
+
+use std::path::Path;
+
+use serde::{de::DeserializeOwned, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+
+pub const MAGIC: &[u8; 8] = b"MLCTLBIN";
+pub const FORMAT_VERSION: u16 = 1;
+const HEADER_LEN: usize = 8 + 2 + 2 + 8 + 32;
+/// No model we write comes near this; anything larger is refused before it is read.
+pub const MAX_ARTIFACT_BYTES: u64 = 4 << 30;
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let payload = postcard::to_stdvec(value).map_err(|e| Error::Model(format!("cannot serialize the model: {e}")))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&Sha256::digest(&payload));
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
+    let corrupt = |what: &str| Error::artifact(path, format!("the model file is corrupt: {what}"));
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return Err(Error::artifact(path, "not an mlctl model file (bad magic bytes)"));
+    }
+    let format = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if format > FORMAT_VERSION {
+        return Err(Error::artifact(
+            path,
+            format!(
+                "written by a newer mlctl (artifact format {format}); this mlctl {} reads format {FORMAT_VERSION} and \
+                 older: upgrade mlctl",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    let mut len_bytes = [0u8; 8];
+    len_bytes.copy_from_slice(&bytes[12..20]);
+    let payload_len = u64::from_le_bytes(len_bytes);
+    let payload = &bytes[HEADER_LEN..];
+    if payload.len() as u64 != payload_len {
+        return Err(corrupt(&format!("expected {payload_len} payload bytes, found {} (truncated?)", payload.len())));
+    }
+    if Sha256::digest(payload).as_slice() != &bytes[20..52] {
+        return Err(corrupt("SHA-256 checksum mismatch (the file was modified or damaged)"));
+    }
+    postcard::from_bytes(payload).map_err(|e| corrupt(&format!("cannot decode the payload: {e}")))
+}
+
+/// Reads and decodes `path`, refusing oversized files before reading them.
+pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let len = std::fs::metadata(path).at(path)?.len();
+    if len > MAX_ARTIFACT_BYTES {
+        return Err(Error::artifact(path, format!("{len} bytes is larger than any mlctl model; refusing to load it")));
+    }
+    let bytes = std::fs::read(path).at(path)?;
+    decode(&bytes, path)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Payload {
+        name: String,
+        values: Vec<f64>,
+    }
+
+    fn sample() -> Vec<u8> {
+        encode(&Payload { name: "x".into(), values: vec![1.0, 2.5] }).unwrap()
+    }
+
+    #[test]
+    fn round_trips() {
+        let back: Payload = decode(&sample(), Path::new("m.bin")).unwrap();
+        assert_eq!(back, Payload { name: "x".into(), values: vec![1.0, 2.5] });
+    }
+
+    #[test]
+    fn refuses_truncated_flipped_zeroed_foreign_and_future_files() {
+        let good = sample();
+        let p = Path::new("m.bin");
+        let msg = |bytes: &[u8]| decode::<Payload>(bytes, p).unwrap_err().to_string();
+
+        assert!(msg(&good[..good.len() - 1]).contains("truncated"));
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(msg(&flipped).contains("checksum"));
+        assert!(msg(&vec![0; good.len()]).contains("not an mlctl model"));
+        assert!(msg(b"hello").contains("not an mlctl model"));
+        let mut future = good.clone();
+        future[8] = 99;
+        assert!(msg(&future).contains("newer mlctl"));
+    }
+
+    #[test]
+    fn a_huge_length_prefix_does_not_allocate() {
+        // A valid header around a payload that claims a vector of 2^60 elements.
+        let mut payload = vec![1u8, b'x'];
+        payload.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&0u16.to_le_bytes());
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&Sha256::digest(&payload));
+        bytes.extend_from_slice(&payload);
+        assert!(decode::<Payload>(&bytes, Path::new("m.bin")).is_err());
+    }
+}

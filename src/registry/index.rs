@@ -1,0 +1,266 @@
+//! `ml_models/registry.json`, the source of truth: every model, its versions, their stages, and an append-only
+//! event log (the audit trail). Every change goes through [`Store::transaction`]: under the registry lock,
+//! read → change → atomic write → regenerate MODEL_REGISTRY.md, so parallel runs never lose an update or hand
+//! out the same version twice.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::atomic::write_atomic;
+use super::layout::{Layout, ModelName};
+use super::lock::RegistryLock;
+use super::version::Spec;
+use crate::error::{Error, IoContext, Result};
+
+pub const REGISTRY_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Development,
+    Staging,
+    Production,
+    Archived,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [Stage::Development, Stage::Staging, Stage::Production, Stage::Archived];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Development => "development",
+            Stage::Staging => "staging",
+            Stage::Production => "production",
+            Stage::Archived => "archived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|stage| stage.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The data a version was trained on, hashed whole and before training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetRef {
+    pub path: String,
+    pub sha256: String,
+    pub rows: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub version: Version,
+    pub stage: Stage,
+    pub created_at: String,
+    pub spec: Spec,
+    /// Test-set metrics by scikit-learn name.
+    pub metrics: BTreeMap<String, f64>,
+    pub dataset: DatasetRef,
+    pub artifact_sha256: String,
+    pub seed: u64,
+}
+
+/// One line of the audit trail. Never rewritten, only appended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: String,
+    pub user: String,
+    pub version: Version,
+    pub from: Option<Stage>,
+    pub to: Stage,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    pub versions: Vec<VersionRecord>,
+    pub events: Vec<Event>,
+}
+
+impl ModelEntry {
+    /// The highest version: what `NAME` alone means, and what the next version is bumped from.
+    pub fn latest(&self) -> Option<&VersionRecord> {
+        self.versions.iter().max_by(|a, b| a.version.cmp(&b.version))
+    }
+
+    pub fn get(&self, version: &Version) -> Option<&VersionRecord> {
+        self.versions.iter().find(|v| &v.version == version)
+    }
+
+    pub fn in_stage(&self, stage: Stage) -> Option<&VersionRecord> {
+        self.versions.iter().filter(|v| v.stage == stage).max_by(|a, b| a.version.cmp(&b.version))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registry {
+    pub format: u32,
+    pub models: BTreeMap<ModelName, ModelEntry>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry { format: REGISTRY_FORMAT, models: BTreeMap::new() }
+    }
+}
+
+/// `NAME`, `NAME@X.Y.Z`, `NAME@stage` or `NAME@latest`, parsed once at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelRef {
+    pub name: ModelName,
+    pub selector: Selector,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Latest,
+    Version(Version),
+    Stage(Stage),
+}
+
+impl ModelRef {
+    pub fn parse(s: &str) -> Result<Self> {
+        let (name, selector) = match s.split_once('@') {
+            None => (s, Selector::Latest),
+            Some((name, "latest")) => (name, Selector::Latest),
+            Some((name, sel)) => {
+                let selector = if let Some(stage) = Stage::parse(sel) {
+                    Selector::Stage(stage)
+                } else {
+                    Selector::Version(Version::parse(sel).map_err(|_| {
+                        Error::Config(format!(
+                            "\"{s}\": after '@' expected a version like 1.2.0 or a stage (development, staging, \
+                             production, archived), found \"{sel}\""
+                        ))
+                    })?)
+                };
+                (name, selector)
+            }
+        };
+        Ok(ModelRef { name: ModelName::parse(name)?, selector })
+    }
+}
+
+impl Registry {
+    pub fn resolve(&self, r: &ModelRef) -> Result<&VersionRecord> {
+        let entry = self.models.get(&r.name).ok_or_else(|| {
+            let known: Vec<&str> = self.models.keys().map(ModelName::as_str).collect();
+            let hint = if known.is_empty() {
+                "the registry is empty: train one with `mlctl train`".to_owned()
+            } else {
+                format!("known models: {}", known.join(", "))
+            };
+            Error::Registry(format!("no model named \"{}\" ({hint})", r.name))
+        })?;
+        let found = match &r.selector {
+            Selector::Latest => entry.latest(),
+            Selector::Version(v) => entry.get(v),
+            Selector::Stage(s) => entry.in_stage(*s),
+        };
+        found.ok_or_else(|| {
+            let versions: Vec<String> = entry.versions.iter().map(|v| format!("{} ({})", v.version, v.stage)).collect();
+            let wanted = match &r.selector {
+                Selector::Latest => "any version".to_owned(),
+                Selector::Version(v) => format!("version {v}"),
+                Selector::Stage(s) => format!("a version in {s}"),
+            };
+            Error::Registry(format!("model \"{}\" has no {wanted}; it has: {}", r.name, versions.join(", ")))
+        })
+    }
+}
+
+/// The registry on disk: where it is and how to change it safely.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub layout: Layout,
+    pub markdown: PathBuf,
+}
+
+impl Store {
+    pub fn new(layout: Layout, markdown: PathBuf) -> Self {
+        Store { layout, markdown }
+    }
+
+    /// Reads registry.json; a missing file is an empty registry, a malformed one an error naming the file.
+    pub fn load(&self) -> Result<Registry> {
+        let path = self.layout.registry_file();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registry::default()),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let registry: Registry = serde_json::from_str(&text).map_err(|e| {
+            Error::Registry(format!(
+                "{}: not a valid registry ({e}); restore it from version control or a backup",
+                path.display()
+            ))
+        })?;
+        if registry.format > REGISTRY_FORMAT {
+            return Err(Error::Registry(format!(
+                "{}: written by a newer mlctl (registry format {}); upgrade mlctl",
+                path.display(),
+                registry.format
+            )));
+        }
+        Ok(registry)
+    }
+
+    /// Runs `change` on the registry under the lock and persists the result atomically, with the markdown view.
+    /// If `change` fails nothing is written.
+    pub fn transaction<T>(&self, on_wait: &dyn Fn(&str), change: impl FnOnce(&mut Registry) -> Result<T>) -> Result<T> {
+        let _lock = RegistryLock::acquire(&self.layout.lock_file(), on_wait)?;
+        let mut registry = self.load()?;
+        let out = change(&mut registry)?;
+        self.save(&registry)?;
+        Ok(out)
+    }
+
+    fn save(&self, registry: &Registry) -> Result<()> {
+        let path = self.layout.registry_file();
+        let mut json = serde_json::to_vec_pretty(registry).map_err(|e| Error::Registry(e.to_string()))?;
+        json.push(b'\n');
+        write_atomic(&path, &json)?;
+        let markdown = super::markdown::render(registry);
+        write_atomic(&self.markdown, markdown.as_bytes())
+    }
+
+    /// Makes sure the registry folder exists (an empty project is valid).
+    pub fn ensure_dir(&self) -> Result<()> {
+        std::fs::create_dir_all(self.layout.root()).at(self.layout.root())
+    }
+}
+
+/// Who made a change, for the audit trail.
+pub fn current_user() -> String {
+    ["MLCTL_USER", "USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_refs_parse() {
+        assert_eq!(ModelRef::parse("m").unwrap().selector, Selector::Latest);
+        assert_eq!(ModelRef::parse("m@1.2.0").unwrap().selector, Selector::Version(Version::new(1, 2, 0)));
+        assert_eq!(ModelRef::parse("m@production").unwrap().selector, Selector::Stage(Stage::Production));
+        let err = ModelRef::parse("m@prod").unwrap_err().to_string();
+        assert!(err.contains("expected a version"), "{err}");
+        assert!(ModelRef::parse("../m@1.0.0").is_err());
+    }
+}

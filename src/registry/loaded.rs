@@ -1,0 +1,66 @@
+//! Loading a registered version: resolve the reference in registry.json, read `model.bin`, check its SHA-256
+//! against the registry's record (a replaced file is refused even if it is a valid artifact) and its own payload
+//! checksum, and decode the bundle.
+
+use std::path::PathBuf;
+
+use super::index::{ModelRef, Registry, Store, VersionRecord};
+use super::layout::ModelName;
+use super::{artifact, Selector};
+use crate::error::{Error, IoContext, Result};
+use crate::models::Bundle;
+
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    pub name: ModelName,
+    pub record: VersionRecord,
+    pub bundle: Bundle,
+    pub path: PathBuf,
+}
+
+pub fn load(store: &Store, registry: &Registry, reference: &ModelRef) -> Result<LoadedModel> {
+    let record = registry.resolve(reference)?.clone();
+    load_record(store, &reference.name, record)
+}
+
+pub fn load_record(store: &Store, name: &ModelName, record: VersionRecord) -> Result<LoadedModel> {
+    let path = store.layout.artifact(name, &record.version);
+    let len = std::fs::metadata(&path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::artifact(
+                &path,
+                format!(
+                    "{name}@{} is registered but its model file is missing (deleted by retention or by hand?)",
+                    record.version
+                ),
+            ),
+            _ => Error::io(&path, e),
+        })?
+        .len();
+    if len > artifact::MAX_ARTIFACT_BYTES {
+        return Err(Error::artifact(&path, format!("{len} bytes is larger than any mlctl model; refusing to load it")));
+    }
+    let bytes = std::fs::read(&path).at(&path)?;
+    let actual = artifact::sha256_hex(&bytes);
+    if actual != record.artifact_sha256 {
+        return Err(Error::artifact(
+            &path,
+            format!(
+                "the model file is corrupt or was replaced: its SHA-256 is {} but the registry recorded {} for {name}@{}",
+                &actual[..12],
+                record.artifact_sha256.get(..12).unwrap_or(&record.artifact_sha256),
+                record.version
+            ),
+        ));
+    }
+    let bundle: Bundle = artifact::decode(&bytes, &path)?;
+    Ok(LoadedModel { name: name.clone(), record, bundle, path })
+}
+
+/// The production version of the same model when `loaded` is not it: the champion to compare against.
+pub fn production_other_than<'a>(registry: &'a Registry, loaded: &LoadedModel) -> Option<&'a VersionRecord> {
+    let prod = registry
+        .resolve(&ModelRef { name: loaded.name.clone(), selector: Selector::Stage(super::Stage::Production) })
+        .ok()?;
+    (prod.version != loaded.record.version).then_some(prod)
+}

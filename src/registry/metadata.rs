@@ -1,0 +1,80 @@
+//! `metadata.json`, written beside each `model.bin`: everything a person or a later command needs to know about
+//! a version without decoding the model. Timestamps live here, never in model.bin, so retraining the same spec
+//! on the same data gives a byte-identical artifact.
+
+use std::collections::BTreeMap;
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::index::DatasetRef;
+use crate::metrics::classification::ClassificationMetrics;
+use crate::pipeline::FeatureTransform;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub name: String,
+    pub version: Version,
+    pub task: String,
+    pub algorithm: String,
+    pub params: serde_json::Value,
+    pub target: String,
+    pub classes: Vec<String>,
+    pub features: Vec<FeatureMeta>,
+    /// Columns of the encoded matrix the model sees (one-hot columns as `name=level`).
+    pub encoded_features: Vec<String>,
+    /// Importance per input feature (one-hot columns summed), highest first.
+    pub feature_importances: Vec<(String, f64)>,
+    /// Metrics on the held-out test split.
+    pub metrics: ClassificationMetrics,
+    pub cross_validation: Option<CvSummary>,
+    pub split: SplitMeta,
+    pub dataset: DatasetRef,
+    pub seed: u64,
+    pub mlctl_version: String,
+    pub created_at: String,
+    pub training_seconds: f64,
+    pub artifact_sha256: String,
+    pub artifact_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureMeta {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: String,
+    pub missing_in_training: usize,
+    /// The fitted preprocessing statistics (median, mean, scale; or levels and most frequent level).
+    pub fitted: FeatureTransform,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitMeta {
+    pub method: String,
+    pub test_size: f64,
+    pub train_rows: usize,
+    pub test_rows: usize,
+}
+
+/// k-fold cross-validation on the training split: mean and standard deviation of each metric over the folds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvSummary {
+    pub folds: usize,
+    pub metrics: BTreeMap<String, MeanStd>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl MeanStd {
+    /// Mean and population standard deviation (numpy's default, what `cross_val_score(...).std()` shows).
+    pub fn of(values: &[f64]) -> MeanStd {
+        let n = values.len().max(1) as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        MeanStd { mean, std: var.sqrt() }
+    }
+}

@@ -1,0 +1,15 @@
+//! The model registry: versioned artifacts under `ml_models/`, the registry.json index with its audit trail, the
+//! lock and atomic writes that keep it whole, and the MODEL_REGISTRY.md view.
+
+pub mod artifact;
+pub mod atomic;
+pub mod index;
+pub mod layout;
+pub mod loaded;
+pub mod lock;
+pub mod markdown;
+pub mod metadata;
+pub mod version;
+
+pub use index::{DatasetRef, Event, ModelRef, Registry, Selector, Stage, Store, VersionRecord};
+pub use layout::{Layout, ModelName};
