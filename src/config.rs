@@ -1,0 +1,111 @@
+//! `mlctl.toml`: named model specs, so `mlctl train --model NAME` needs no flags. Command-line flags override the
+//! file. Unknown keys are errors naming the file, so a typo never silently trains the wrong model.
+//!
+//! ```toml
+//! [models.skill_assignment]
+//! data = "data/skill_assignment.csv"
+//! target = "success"
+//! algorithm = "random-forest"
+//! seed = 42
+//! test_size = 0.2
+//! cv = 5
+//! categorical = ["team_id"]     # declared types win over inference
+//! numeric = []
+//! drop = ["employee_id"]        # not features
+//!
+//! [models.skill_assignment.params]
+//! n_trees = 100
+//! max_depth = 20
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    pub data: Option<String>,
+    pub target: Option<String>,
+    pub task: Option<String>,
+    pub algorithm: Option<String>,
+    pub seed: Option<u64>,
+    pub test_size: Option<f64>,
+    pub cv: Option<usize>,
+    #[serde(default)]
+    pub categorical: Vec<String>,
+    #[serde(default)]
+    pub numeric: Vec<String>,
+    #[serde(default)]
+    pub drop: Vec<String>,
+    /// Hyperparameters; values may be numbers, strings or booleans and are validated per algorithm.
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+}
+
+impl ModelSpec {
+    /// The params as `key → text`, the form `--set` uses.
+    pub fn params_as_text(&self) -> BTreeMap<String, String> {
+        self.params
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect()
+    }
+}
+
+impl Config {
+    /// Reads `path`; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    pub fn model(&self, name: &str, path: &Path) -> Result<&ModelSpec> {
+        self.models.get(name).ok_or_else(|| {
+            let names: Vec<&str> = self.models.keys().map(String::as_str).collect();
+            Error::Config(format!(
+                "{}: no [models.{name}] section{}; defined: {}",
+                path.display(),
+                crate::suggest::hint(name, names.iter().copied()),
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs_and_refuses_unknown_keys() {
+        let c: Config = toml::from_str(
+            "[models.m]\ndata = \"d.csv\"\ntarget = \"y\"\n[models.m.params]\nn_trees = 10\ncriterion = \"entropy\"\n",
+        )
+        .unwrap();
+        let m = &c.models["m"];
+        assert_eq!(m.params_as_text()["n_trees"], "10");
+        assert_eq!(m.params_as_text()["criterion"], "entropy");
+        assert!(toml::from_str::<Config>("[models.m]\ntargt = \"y\"\n").is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! The in-memory table every workflow works on: typed columns, numeric as f64 (NaN = missing), categorical as
+//! dictionary codes. Built by `load` (the only module that knows polars) with the rules in `schema`.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+pub const MISSING_CODE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    /// NaN marks a missing value.
+    Numeric(Vec<f64>),
+    /// `codes[i]` indexes `levels`; `MISSING_CODE` marks a missing value.
+    Categorical { codes: Vec<u32>, levels: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub data: ColumnData,
+}
+
+impl Column {
+    pub fn len(&self) -> usize {
+        match &self.data {
+            ColumnData::Numeric(v) => v.len(),
+            ColumnData::Categorical { codes, .. } => codes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self.data {
+            ColumnData::Numeric(_) => "numeric",
+            ColumnData::Categorical { .. } => "categorical",
+        }
+    }
+
+    pub fn is_missing(&self, row: usize) -> bool {
+        match &self.data {
+            ColumnData::Numeric(v) => v[row].is_nan(),
+            ColumnData::Categorical { codes, .. } => codes[row] == MISSING_CODE,
+        }
+    }
+
+    /// The cell as text (for pass-through columns, labels and messages); None when missing.
+    pub fn text(&self, row: usize) -> Option<Cow<'_, str>> {
+        match &self.data {
+            ColumnData::Numeric(v) => {
+                let x = v[row];
+                (!x.is_nan()).then(|| Cow::Owned(format_number(x)))
+            }
+            ColumnData::Categorical { codes, levels } => {
+                let c = codes[row];
+                (c != MISSING_CODE).then(|| Cow::Borrowed(levels[c as usize].as_str()))
+            }
+        }
+    }
+
+    pub fn missing_count(&self) -> usize {
+        (0..self.len()).filter(|&r| self.is_missing(r)).count()
+    }
+}
+
+/// Shortest text that reads back as the same f64 (integers without a trailing ".0").
+pub fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// The file the frame came from, for error messages.
+    pub source: PathBuf,
+    pub n_rows: usize,
+    pub columns: Vec<Column>,
+}
+
+impl Frame {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn column_names(&self) -> Vec<&str> {
+        self.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+}

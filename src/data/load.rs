@@ -1,0 +1,267 @@
+//! Reading CSV files into a [`Frame`]. The only module that imports polars.
+//!
+//! Two passes, each doing a job the other cannot:
+//! 1. a streaming structural pass (csv crate) that hashes the whole file (SHA-256, for lineage) and checks what
+//!    polars would otherwise accept silently or report without a row: an empty file, a header without rows,
+//!    duplicate column names, rows with too few or too many fields, bytes that are not UTF-8;
+//! 2. polars parses the now well-formed file with type inference over all rows, in parallel.
+//!
+//! Typing then follows `schema`: polars' numeric columns are checked for non-finite values, its text columns
+//! are inferred with the stray-token rule, and columns the caller declares (or needs as text, like a target)
+//! are read as text so their cells keep their exact spelling.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::frame::{Column, ColumnData, Frame};
+use super::schema::{column_from_text, ColumnType, MISSING_TOKENS};
+use crate::error::{Error, IoContext, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Field separator; b',' when None.
+    pub delimiter: Option<u8>,
+    /// Column types fixed by the caller (declared in mlctl.toml or on the command line, or known from training).
+    pub declared: HashMap<String, ColumnType>,
+    /// Columns to keep as exact text (e.g. the target, ids).
+    pub text_columns: Vec<String>,
+}
+
+/// What the structural pass learnt about the file.
+#[derive(Debug, Clone)]
+pub struct FileFacts {
+    pub sha256: String,
+    pub rows: usize,
+    pub header: Vec<String>,
+}
+
+/// Reads `path` into a typed frame, with the file's SHA-256.
+pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<(Frame, FileFacts)> {
+    let delimiter = options.delimiter.unwrap_or(b',');
+    let facts = check_structure(path, delimiter)?;
+    let df = read_with_polars(path, delimiter, &facts.header, options)?;
+    let frame = frame_from_polars(path, &df, options)?;
+    Ok((frame, facts))
+}
+
+/// Reads `bytes` through SHA-256 as they stream by.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// SHA-256 of a whole file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let file = File::open(path).at(path)?;
+    let mut reader = HashingReader { inner: std::io::BufReader::new(file), hasher: Sha256::new() };
+    std::io::copy(&mut reader, &mut std::io::sink()).at(path)?;
+    Ok(crate::registry::artifact::hex(&reader.hasher.finalize()))
+}
+
+fn check_structure(path: &Path, delimiter: u8) -> Result<FileFacts> {
+    let file = File::open(path).at(path)?;
+    let mut hashing = HashingReader { inner: std::io::BufReader::with_capacity(1 << 16, file), hasher: Sha256::new() };
+    let rows = {
+        let mut reader =
+            csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(&mut hashing);
+        let mut record = csv::ByteRecord::new();
+        let has_header = reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))?;
+        if !has_header || (record.len() == 1 && record[0].trim_ascii().is_empty()) {
+            return Err(Error::data(path, None, None, "the file is empty: expected a header line and data rows"));
+        }
+        let header = header_names(path, &record, delimiter)?;
+        let mut rows = 0usize;
+        while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))? {
+            rows += 1;
+            if record.len() != header.len() {
+                if record.len() == 1 && record[0].is_empty() {
+                    // A blank line: polars skips it too.
+                    rows -= 1;
+                    continue;
+                }
+                let line = record.position().map_or(rows + 1, |p| p.line() as usize);
+                return Err(Error::data(
+                    path,
+                    Some(rows),
+                    None,
+                    format!(
+                        "has {} fields but the header has {} (line {line}); every row needs one field per column",
+                        record.len(),
+                        header.len()
+                    ),
+                ));
+            }
+            if let Some(col) = record.iter().position(|field| std::str::from_utf8(field).is_err()) {
+                return Err(Error::data(
+                    path,
+                    Some(rows),
+                    Some(&header[col]),
+                    "is not valid UTF-8: mlctl reads UTF-8 files (convert with `iconv -f latin1 -t utf-8`)",
+                ));
+            }
+        }
+        if rows == 0 {
+            return Err(Error::data(path, None, None, "has a header but no data rows"));
+        }
+        (rows, header)
+    };
+    std::io::copy(&mut hashing, &mut std::io::sink()).at(path)?;
+    Ok(FileFacts { sha256: crate::registry::artifact::hex(&hashing.hasher.finalize()), rows: rows.0, header: rows.1 })
+}
+
+fn header_names(path: &Path, record: &csv::ByteRecord, delimiter: u8) -> Result<Vec<String>> {
+    let mut names = Vec::with_capacity(record.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, raw) in record.iter().enumerate() {
+        let text = std::str::from_utf8(raw)
+            .map_err(|_| Error::data(path, None, None, format!("header field {} is not valid UTF-8", i + 1)))?;
+        let name = text.trim_start_matches('\u{feff}').trim().to_owned();
+        if name.is_empty() {
+            return Err(Error::data(
+                path,
+                None,
+                None,
+                format!("header field {} is empty: every column needs a name", i + 1),
+            ));
+        }
+        if let Some(first) = seen.insert(name.clone(), i + 1) {
+            return Err(Error::data(
+                path,
+                None,
+                Some(&name),
+                format!("appears twice in the header (fields {first} and {}): column names must be unique", i + 1),
+            ));
+        }
+        names.push(name);
+    }
+    if names.len() == 1 && delimiter == b',' && (names[0].contains(';') || names[0].contains('\t')) {
+        return Err(Error::data(
+            path,
+            None,
+            None,
+            format!("has a single column \"{}\": is the file separated by ';' or tabs? pass --delimiter", names[0]),
+        ));
+    }
+    Ok(names)
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> Error {
+    let row = e.position().map(|p| p.record() as usize);
+    Error::data(path, row, None, format!("cannot be read as CSV: {e}"))
+}
+
+fn read_with_polars(path: &Path, delimiter: u8, header: &[String], options: &ReadOptions) -> Result<DataFrame> {
+    let polars_error = |e: PolarsError| Error::data(path, None, None, format!("cannot be read as CSV: {e}"));
+    let text: Vec<Field> = header
+        .iter()
+        .filter(|name| options.text_columns.contains(name) || options.declared.contains_key(*name))
+        .map(|name| Field::new(name.as_str().into(), DataType::String))
+        .collect();
+    let nulls = NullValues::AllColumns(MISSING_TOKENS.iter().map(|s| (*s).into()).collect());
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(None)
+        .with_schema_overwrite((!text.is_empty()).then(|| Arc::new(Schema::from_iter(text))))
+        .map_parse_options(|p| p.with_separator(delimiter).with_null_values(Some(nulls.clone())))
+        .try_into_reader_with_file_path(Some(PathBuf::from(path)))
+        .and_then(|reader| reader.finish())
+        .map_err(polars_error)
+}
+
+fn frame_from_polars(path: &Path, df: &DataFrame, options: &ReadOptions) -> Result<Frame> {
+    let polars_error = |e: PolarsError| Error::data(path, None, None, format!("cannot be read: {e}"));
+    let mut columns = Vec::with_capacity(df.width());
+    for col in df.columns() {
+        let name = col.name().as_str();
+        let series = col.as_materialized_series();
+        let declared = if options.text_columns.iter().any(|c| c == name) {
+            Some(ColumnType::Categorical)
+        } else {
+            options.declared.get(name).copied()
+        };
+        let column = match series.dtype() {
+            DataType::String => {
+                let strings = series.str().map_err(polars_error)?;
+                column_from_text(path, name, strings.iter(), declared, 1)?
+            }
+            dtype if dtype.is_primitive_numeric() && declared != Some(ColumnType::Categorical) => {
+                let floats = series.cast(&DataType::Float64).map_err(polars_error)?;
+                let values: Vec<f64> =
+                    floats.f64().map_err(polars_error)?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+                if let Some(row) = values.iter().position(|x| x.is_infinite()) {
+                    return Err(Error::data(
+                        path,
+                        Some(row + 1),
+                        Some(name),
+                        "expected a finite number, found infinity",
+                    ));
+                }
+                Column { name: name.to_owned(), data: ColumnData::Numeric(values) }
+            }
+            _ => {
+                let strings = series.cast(&DataType::String).map_err(polars_error)?;
+                let strings = strings.str().map_err(polars_error)?;
+                column_from_text(path, name, strings.iter(), declared.or(Some(ColumnType::Categorical)), 1)?
+            }
+        };
+        columns.push(column);
+    }
+    Ok(Frame { source: path.to_path_buf(), n_rows: df.height(), columns })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn reads_types_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "a.csv", "n,c,t\n1,x,0\n2.5,,1\n,y,1\n");
+        let opts = ReadOptions { text_columns: vec!["t".into()], ..Default::default() };
+        let (frame, facts) = read_csv(&p, &opts).unwrap();
+        assert_eq!(frame.n_rows, 3);
+        assert_eq!(facts.rows, 3);
+        assert_eq!(facts.sha256, sha256_file(&p).unwrap());
+        assert_eq!(frame.column("n").unwrap().type_name(), "numeric");
+        assert_eq!(frame.column("c").unwrap().type_name(), "categorical");
+        assert!(frame.column("c").unwrap().is_missing(1));
+        assert_eq!(frame.column("t").unwrap().text(1).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn structural_errors_name_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("empty.csv", "", "empty"),
+            ("header.csv", "a,b\n", "no data rows"),
+            ("ragged.csv", "a,b\n1,2\n3\n", "row 2: has 1 fields but the header has 2"),
+            ("dup.csv", "a,a\n1,2\n", "appears twice"),
+            ("semi.csv", "a;b\n1;2\n", "--delimiter"),
+        ];
+        for (name, text, expected) in cases {
+            let p = write(&dir, name, text);
+            let err = read_csv(&p, &ReadOptions::default()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{name}: {err}");
+            assert!(err.contains(name), "{name}: {err}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Data in: CSV loading (polars lives only in `load`), column typing, the typed frame, splits, the dense matrix
+//! models consume, and the built-in sample generator.
+
+pub mod frame;
+pub mod load;
+pub mod matrix;
+pub mod sample;
+pub mod schema;
+pub mod split;
+pub mod stream;

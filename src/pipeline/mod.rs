@@ -1,0 +1,310 @@
+//! The preprocessing pipeline, fitted on training rows and stored inside the artifact so prediction applies
+//! exactly what training saw: numeric columns get median imputation then standard scaling; categorical columns
+//! get most-frequent imputation then one-hot encoding, with unseen categories encoded as all zeros (counted, so
+//! the caller can warn). The same definitions as scikit-learn's SimpleImputer, StandardScaler and
+//! OneHotEncoder(handle_unknown="ignore").
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::frame::{Column, ColumnData, Frame, MISSING_CODE};
+use crate::data::matrix::Matrix;
+use crate::data::schema::{parse_number, ColumnType};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedPipeline {
+    pub features: Vec<FittedFeature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedFeature {
+    pub name: String,
+    pub transform: FeatureTransform,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureTransform {
+    /// Impute with `median`, then `(x - mean) / scale`. Mean and scale are fitted on the imputed values, as in a
+    /// scikit-learn Pipeline; a constant column gets scale 1.
+    Numeric { median: f64, mean: f64, scale: f64 },
+    /// Impute with `most_frequent`, then one column per level (sorted, as OneHotEncoder does).
+    Categorical { levels: Vec<String>, most_frequent: String },
+}
+
+impl FittedFeature {
+    pub fn column_type(&self) -> ColumnType {
+        match self.transform {
+            FeatureTransform::Numeric { .. } => ColumnType::Numeric,
+            FeatureTransform::Categorical { .. } => ColumnType::Categorical,
+        }
+    }
+
+    fn width(&self) -> usize {
+        match &self.transform {
+            FeatureTransform::Numeric { .. } => 1,
+            FeatureTransform::Categorical { levels, .. } => levels.len(),
+        }
+    }
+}
+
+/// What transforming a frame noticed, for warnings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TransformStats {
+    /// Unseen categories per feature: how many cells were encoded as all zeros.
+    pub unknown_categories: BTreeMap<String, usize>,
+    /// Missing cells imputed per feature.
+    pub imputed: BTreeMap<String, usize>,
+}
+
+impl FittedPipeline {
+    /// Fits on `rows` of `frame` for the named feature columns.
+    pub fn fit(frame: &Frame, feature_names: &[String], rows: &[usize]) -> Result<Self> {
+        let mut features = Vec::with_capacity(feature_names.len());
+        for name in feature_names {
+            let column =
+                frame.column(name).ok_or_else(|| Error::data(&frame.source, None, Some(name), "no such column"))?;
+            let transform = match &column.data {
+                ColumnData::Numeric(values) => fit_numeric(values, rows),
+                ColumnData::Categorical { codes, levels } => fit_categorical(codes, levels, rows),
+            }
+            .ok_or_else(|| {
+                Error::data(
+                    &frame.source,
+                    None,
+                    Some(name),
+                    "has no values in the training rows: drop the column or fill it",
+                )
+            })?;
+            features.push(FittedFeature { name: name.clone(), transform });
+        }
+        Ok(FittedPipeline { features })
+    }
+
+    /// Names of the matrix columns: numeric features by name, one-hot columns as `name=level`.
+    pub fn output_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for f in &self.features {
+            match &f.transform {
+                FeatureTransform::Numeric { .. } => names.push(f.name.clone()),
+                FeatureTransform::Categorical { levels, .. } => {
+                    names.extend(levels.iter().map(|l| format!("{}={l}", f.name)));
+                }
+            }
+        }
+        names
+    }
+
+    pub fn n_outputs(&self) -> usize {
+        self.features.iter().map(FittedFeature::width).sum()
+    }
+
+    /// Feature columns the frame lacks, all of them (so one run tells the user everything to fix).
+    pub fn missing_columns(&self, frame: &Frame) -> Vec<String> {
+        self.features.iter().filter(|f| frame.column(&f.name).is_none()).map(|f| f.name.clone()).collect()
+    }
+
+    /// Transforms `rows` of `frame` (all rows when None). A missing column or a cell of the wrong type is an
+    /// error naming the column and row; unseen categories are counted in the stats.
+    pub fn transform(&self, frame: &Frame, rows: Option<&[usize]>) -> Result<(Matrix, TransformStats)> {
+        let missing = self.missing_columns(frame);
+        if !missing.is_empty() {
+            return Err(Error::data(
+                &frame.source,
+                None,
+                None,
+                format!("is missing feature column(s) the model needs: {}", missing.join(", ")),
+            ));
+        }
+        let all: Vec<usize>;
+        let rows = match rows {
+            Some(r) => r,
+            None => {
+                all = (0..frame.n_rows).collect();
+                &all
+            }
+        };
+        let width = self.n_outputs();
+        let mut data = vec![0.0; rows.len() * width];
+        let mut stats = TransformStats::default();
+        let mut offset = 0;
+        for feature in &self.features {
+            let column = frame.column(&feature.name).ok_or_else(|| Error::Model("column vanished".into()))?;
+            let mut imputed = 0usize;
+            match &feature.transform {
+                FeatureTransform::Numeric { median, mean, scale } => {
+                    let values = numeric_cells(frame, column)?;
+                    for (i, &row) in rows.iter().enumerate() {
+                        let mut x = values[row];
+                        if x.is_nan() {
+                            x = *median;
+                            imputed += 1;
+                        }
+                        data[i * width + offset] = (x - mean) / scale;
+                    }
+                }
+                FeatureTransform::Categorical { levels, most_frequent } => {
+                    let mut unknown = 0usize;
+                    for (i, &row) in rows.iter().enumerate() {
+                        let text = column.text(row);
+                        let value = match &text {
+                            Some(t) => t.as_ref(),
+                            None => {
+                                imputed += 1;
+                                most_frequent.as_str()
+                            }
+                        };
+                        match levels.binary_search_by(|l| l.as_str().cmp(value)) {
+                            Ok(k) => data[i * width + offset + k] = 1.0,
+                            Err(_) => unknown += 1,
+                        }
+                    }
+                    if unknown > 0 {
+                        stats.unknown_categories.insert(feature.name.clone(), unknown);
+                    }
+                }
+            }
+            if imputed > 0 {
+                stats.imputed.insert(feature.name.clone(), imputed);
+            }
+            offset += feature.width();
+        }
+        Ok((Matrix::from_row_major(rows.len(), width, data), stats))
+    }
+}
+
+/// The column as numbers: a categorical column (text that did not parse as a whole) is parsed cell by cell, and
+/// the first cell that is not a number is the error.
+fn numeric_cells<'a>(frame: &Frame, column: &'a Column) -> Result<std::borrow::Cow<'a, [f64]>> {
+    match &column.data {
+        ColumnData::Numeric(v) => Ok(std::borrow::Cow::Borrowed(v)),
+        ColumnData::Categorical { codes, levels } => {
+            let parsed: Vec<Option<f64>> = levels.iter().map(|l| parse_number(l)).collect();
+            let mut out = Vec::with_capacity(codes.len());
+            for (row, &code) in codes.iter().enumerate() {
+                if code == MISSING_CODE {
+                    out.push(f64::NAN);
+                    continue;
+                }
+                match parsed[code as usize] {
+                    Some(x) => out.push(x),
+                    None => {
+                        return Err(Error::data(
+                            &frame.source,
+                            Some(row + 1),
+                            Some(&column.name),
+                            format!("expected a number, found \"{}\"", levels[code as usize]),
+                        ))
+                    }
+                }
+            }
+            Ok(std::borrow::Cow::Owned(out))
+        }
+    }
+}
+
+fn fit_numeric(values: &[f64], rows: &[usize]) -> Option<FeatureTransform> {
+    let mut present: Vec<f64> = rows.iter().map(|&r| values[r]).filter(|x| !x.is_nan()).collect();
+    if present.is_empty() {
+        return None;
+    }
+    present.sort_by(f64::total_cmp);
+    let n = present.len();
+    let median = if n % 2 == 1 { present[n / 2] } else { (present[n / 2 - 1] + present[n / 2]) / 2.0 };
+    // Mean and population standard deviation of the imputed column (StandardScaler, ddof = 0).
+    let imputed = || rows.iter().map(|&r| if values[r].is_nan() { median } else { values[r] });
+    let count = rows.len() as f64;
+    let mean = imputed().sum::<f64>() / count;
+    let variance = imputed().map(|x| (x - mean) * (x - mean)).sum::<f64>() / count;
+    let std = variance.sqrt();
+    let scale = if std > 10.0 * f64::EPSILON * mean.abs().max(1.0) { std } else { 1.0 };
+    Some(FeatureTransform::Numeric { median, mean, scale })
+}
+
+fn fit_categorical(codes: &[u32], levels: &[String], rows: &[usize]) -> Option<FeatureTransform> {
+    let mut counts = vec![0usize; levels.len()];
+    for &r in rows {
+        if codes[r] != MISSING_CODE {
+            counts[codes[r] as usize] += 1;
+        }
+    }
+    let mut seen: Vec<(&str, usize)> =
+        levels.iter().zip(&counts).filter(|(_, &c)| c > 0).map(|(l, &c)| (l.as_str(), c)).collect();
+    if seen.is_empty() {
+        return None;
+    }
+    seen.sort_by(|a, b| a.0.cmp(b.0));
+    // Most frequent; ties go to the smallest value, as SimpleImputer does.
+    let max = seen.iter().map(|(_, c)| *c).max().unwrap_or(0);
+    let most_frequent = seen.iter().find(|(_, c)| *c == max).map_or("", |(l, _)| l).to_owned();
+    Some(FeatureTransform::Categorical { levels: seen.into_iter().map(|(l, _)| l.to_owned()).collect(), most_frequent })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn frame() -> Frame {
+        Frame {
+            source: PathBuf::from("t.csv"),
+            n_rows: 4,
+            columns: vec![
+                Column { name: "n".into(), data: ColumnData::Numeric(vec![1.0, f64::NAN, 3.0, 4.0]) },
+                Column {
+                    name: "c".into(),
+                    data: ColumnData::Categorical {
+                        codes: vec![0, 1, MISSING_CODE, 1],
+                        levels: vec!["b".into(), "a".into()],
+                    },
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn fits_like_scikit_learn() {
+        let f = frame();
+        let p = FittedPipeline::fit(&f, &["n".into(), "c".into()], &[0, 1, 2, 3]).unwrap();
+        // median of [1, 3, 4] = 3; imputed column [1, 3, 3, 4]: mean 2.75, population std sqrt(1.1875)
+        let FeatureTransform::Numeric { median, mean, scale } = p.features[0].transform else { panic!() };
+        assert_eq!(median, 3.0);
+        assert_eq!(mean, 2.75);
+        assert!((scale - 1.1875f64.sqrt()).abs() < 1e-15);
+        assert_eq!(
+            p.features[1].transform,
+            FeatureTransform::Categorical { levels: vec!["a".into(), "b".into()], most_frequent: "a".into() }
+        );
+        assert_eq!(p.output_names(), vec!["n", "c=a", "c=b"]);
+
+        let (m, stats) = p.transform(&f, None).unwrap();
+        assert_eq!(m.n_cols(), 3);
+        assert_eq!(&m.row(2)[1..], &[1.0, 0.0]); // missing → most frequent "a"
+        assert_eq!(stats.imputed.get("n"), Some(&1));
+    }
+
+    #[test]
+    fn unknown_categories_are_zeros_and_counted_and_wrong_types_are_errors() {
+        let f = frame();
+        let p = FittedPipeline::fit(&f, &["n".into(), "c".into()], &[0, 1]).unwrap();
+        let (m, stats) = p.transform(&f, None).unwrap();
+        assert_eq!(&m.row(3)[1..], &[1.0, 0.0]);
+        let mut g = frame();
+        g.columns[1].data = ColumnData::Categorical { codes: vec![0, 0, 0, 0], levels: vec!["zzz".into()] };
+        let (_, stats2) = p.transform(&g, None).unwrap();
+        assert_eq!(stats2.unknown_categories.get("c"), Some(&4));
+        assert!(stats.unknown_categories.is_empty());
+
+        let mut bad = frame();
+        bad.columns[0].data = ColumnData::Categorical { codes: vec![0, 1, 0, 0], levels: vec!["1".into(), "x".into()] };
+        let err = p.transform(&bad, None).unwrap_err().to_string();
+        assert!(err.contains("row 2, column \"n\": expected a number, found \"x\""), "{err}");
+
+        let mut gone = frame();
+        gone.columns.clear();
+        let err = p.transform(&gone, None).unwrap_err().to_string();
+        assert!(err.contains("n, c"), "{err}");
+    }
+}
