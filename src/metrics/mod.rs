@@ -1,0 +1,80 @@
+//! Model-evaluation metrics that give the same numbers as scikit-learn: pure functions over slices, no I/O, no
+//! state. This file owns the conventions every submodule shares and the one error type they return;
+//! `classification` holds the label metrics and the one-call summary stored with a model, `curves` the score
+//! threshold metrics (ROC and precision-recall curves, ROC AUC), `report` sklearn's classification report, and
+//! `regression` the regression metrics.
+//!
+//! Conventions:
+//! - Class labels are indices `u32` in `0..n_classes`; `n_classes` is passed explicitly, so a class absent from
+//!   the data still counts (as sklearn does when given `labels=range(n_classes)`).
+//! - Scores are class probabilities, row-major `n_samples × n_classes`, each row summing to 1.
+//! - Invalid input (empty, mismatched lengths, a label ≥ `n_classes`, a score that is not a probability) is an
+//!   `Err(MetricsError)`, never a panic.
+//! - A metric that is mathematically undefined for valid input, where sklearn returns NaN with an
+//!   `UndefinedMetricWarning`, is `None`. Zero divisions inside precision, recall and F1 are 0.0, as with
+//!   sklearn's default `zero_division="warn"`, and are reported as [`MetricWarning`]s so the CLI can warn.
+//!
+//! The reference values live in `tests/fixtures/metrics/`, written by `scripts/gen_metric_fixtures.py` with
+//! scikit-learn 1.9.1; the unit tests of each submodule assert every value to 1e-9.
+
+pub mod classification;
+pub mod curves;
+pub mod regression;
+pub mod report;
+#[cfg(test)]
+mod test_support;
+mod validate;
+
+pub use classification::{
+    accuracy, balanced_accuracy, class_scores, classification_metrics, confusion_matrix, log_loss, precision_recall_f1,
+    Average, ClassificationMetrics, MetricWarning, Scores,
+};
+pub use curves::{precision_recall_curve, roc_auc, roc_curve, PrecisionRecallCurve, RocCurve};
+pub use regression::{
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, r2, regression_metrics,
+    root_mean_squared_error, RegressionMetrics,
+};
+pub use report::{classification_report, ClassificationReport};
+
+/// Why a metric could not be computed from the given input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetricsError {
+    #[error("no samples: metrics need at least one")]
+    Empty,
+
+    #[error("{what} has {found} values, expected {expected}")]
+    LengthMismatch { what: &'static str, expected: usize, found: usize },
+
+    #[error("at least 2 classes are needed, got n_classes = {n_classes}")]
+    TooFewClasses { n_classes: usize },
+
+    #[error("{what}[{index}] is class {label}, but classes are 0..{n_classes}")]
+    LabelOutOfRange { what: &'static str, index: usize, label: u32, n_classes: usize },
+
+    #[error("{what}[{index}] is {value}, not a finite number")]
+    NotFinite { what: &'static str, index: usize, value: f64 },
+
+    #[error("scores row {row}, class {class}: {value} is not a probability in [0, 1]")]
+    NotAProbability { row: usize, class: usize, value: f64 },
+
+    #[error("scores row {row} sums to {sum}, not 1: scores must be class probabilities")]
+    RowNotNormalised { row: usize, sum: f64 },
+
+    #[error("the binary average (positive class 1) needs exactly 2 classes, got {n_classes}")]
+    BinaryAverageNeedsTwoClasses { n_classes: usize },
+}
+
+/// The class labels `0..n_classes` as `u32`, without a cast that could truncate: labels are `u32`, so no class
+/// past `u32::MAX` can hold a sample anyway.
+fn class_labels(n_classes: usize) -> impl Iterator<Item = u32> {
+    (0..=u32::MAX).take(n_classes)
+}
+
+/// The name to show for `class`: its entry in `class_names`, or the index itself when the list is too short
+/// (which is also what sklearn prints when it has no names).
+fn class_name(class_names: &[String], class: usize) -> std::borrow::Cow<'_, str> {
+    match class_names.get(class) {
+        Some(name) => name.as_str().into(),
+        None => class.to_string().into(),
+    }
+}
