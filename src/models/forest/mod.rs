@@ -1,0 +1,475 @@
+//! Random forests (classification and regression) on a histogram-based tree engine, the same kind of engine
+//! as LightGBM's or scikit-learn's `HistGradientBoosting*`, meant to serve gradient boosting later too.
+//!
+//! Fitting bins every feature into at most 255 quantile bins once ([`binning`]), then grows each tree on the
+//! bins ([`grower`]) in parallel; the trees ([`tree`]) keep real-valued thresholds, so prediction reads raw
+//! rows. The semantics follow scikit-learn's `RandomForest*` with the same parameter names and defaults;
+//! the differences are that split thresholds are bin edges (at most 255 candidates per feature and node)
+//! and that leaf outputs are stored as f32.
+//!
+//! Results are reproducible: tree `i` draws from its own generator, `Rng::derive(seed, i)`, and everything
+//! combined across trees or rows is combined in a fixed order, so a model and its predictions are bit for
+//! bit the same whatever the number of threads.
+
+pub mod binning;
+mod grower;
+pub mod tree;
+
+use std::fmt;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::matrix::Matrix;
+use crate::rng::Rng;
+use binning::{BinnedMatrix, MAX_BINS};
+use grower::{Classification, GrowParams, Grower, Objective, Regression};
+use tree::Tree;
+
+/// How a classification tree measures the impurity of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Criterion {
+    #[default]
+    Gini,
+    Entropy,
+}
+
+/// How many features each node draws at random to look for its split among.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub enum MaxFeatures {
+    /// √n_features, rounded down, at least 1.
+    #[default]
+    Sqrt,
+    /// log₂ n_features, rounded down, at least 1.
+    Log2,
+    /// This fraction, in (0, 1], of the features, rounded down, at least 1.
+    Fraction(f64),
+    /// Every feature.
+    All,
+}
+
+impl MaxFeatures {
+    /// The number of features drawn per node out of `n_features` (scikit-learn's rounding).
+    pub fn resolve(self, n_features: usize) -> usize {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        let k = match self {
+            MaxFeatures::Sqrt => (n_features as f64).sqrt() as usize,
+            MaxFeatures::Log2 => (n_features as f64).log2() as usize,
+            MaxFeatures::Fraction(f) => (f * n_features as f64) as usize,
+            MaxFeatures::All => n_features,
+        };
+        k.clamp(1, n_features.max(1))
+    }
+}
+
+/// Per-class sample weights for classification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ClassWeight {
+    /// Every sample weighs 1.
+    #[default]
+    None,
+    /// Class `c` weighs `n_samples / (n_classes × count_c)`, counted on the whole training set (not per
+    /// bootstrap sample), as scikit-learn's `class_weight="balanced"`.
+    Balanced,
+}
+
+/// Forest hyperparameters. `Default` is scikit-learn's `RandomForestClassifier` defaults; for regression
+/// scikit-learn's default is [`ForestParams::regression_default`] (every feature at every node).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForestParams {
+    pub n_trees: usize,
+    /// Deepest a leaf may be (the root is depth 0); `None` grows until the other rules stop it.
+    pub max_depth: Option<usize>,
+    /// Fewest samples a node needs to be split. Samples are distinct rows: with bootstrap, a row drawn
+    /// several times counts once and weighs its multiplicity, as in scikit-learn.
+    pub min_samples_split: usize,
+    /// Fewest samples each side of a split must keep, counted as `min_samples_split`.
+    pub min_samples_leaf: usize,
+    pub max_features: MaxFeatures,
+    /// Ignored by the regressor, which always uses variance.
+    pub criterion: Criterion,
+    /// Ignored by the regressor.
+    pub class_weight: ClassWeight,
+    /// Whether each tree is grown on a bootstrap sample (n rows drawn with replacement) or on every row.
+    pub bootstrap: bool,
+    pub seed: u64,
+}
+
+impl Default for ForestParams {
+    fn default() -> Self {
+        ForestParams {
+            n_trees: 100,
+            max_depth: None,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            max_features: MaxFeatures::Sqrt,
+            criterion: Criterion::Gini,
+            class_weight: ClassWeight::None,
+            bootstrap: true,
+            seed: 0,
+        }
+    }
+}
+
+impl ForestParams {
+    /// scikit-learn's `RandomForestRegressor` defaults: those of the classifier but with every feature
+    /// considered at every node.
+    pub fn regression_default() -> Self {
+        ForestParams { max_features: MaxFeatures::All, ..ForestParams::default() }
+    }
+
+    fn validate(&self) -> Result<(), ForestError> {
+        let invalid = |what: &str| Err(ForestError::InvalidParam(what.to_owned()));
+        if self.n_trees == 0 {
+            return invalid("n_trees must be at least 1");
+        }
+        if self.max_depth == Some(0) {
+            return invalid("max_depth must be at least 1 (or unlimited)");
+        }
+        if self.min_samples_split < 2 {
+            return invalid("min_samples_split must be at least 2");
+        }
+        if self.min_samples_leaf == 0 {
+            return invalid("min_samples_leaf must be at least 1");
+        }
+        if let MaxFeatures::Fraction(f) = self.max_features {
+            // Written so that NaN fails too.
+            if !(f > 0.0 && f <= 1.0) {
+                return invalid("max_features as a fraction must be in (0, 1]");
+            }
+        }
+        Ok(())
+    }
+
+    fn grow_params(&self, n_features: usize) -> GrowParams {
+        GrowParams {
+            max_depth: self.max_depth.unwrap_or(usize::MAX),
+            min_samples_split: self.min_samples_split,
+            min_samples_leaf: self.min_samples_leaf,
+            max_features: self.max_features.resolve(n_features),
+        }
+    }
+}
+
+/// Why a forest could not be fitted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForestError {
+    /// No rows or no feature columns.
+    EmptyData,
+    /// The target's length differs from the number of rows.
+    LengthMismatch { rows: usize, targets: usize },
+    /// A class label is not below the number of classes.
+    LabelOutOfRange { row: usize, label: u32, n_classes: usize },
+    /// A regression target is NaN or infinite.
+    NonFiniteTarget { row: usize },
+    /// More rows or features than the engine indexes (2^31).
+    TooLarge,
+    /// A hyperparameter out of its range; the text says which and what it accepts.
+    InvalidParam(String),
+}
+
+impl fmt::Display for ForestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForestError::EmptyData => write!(f, "cannot fit a forest on data with no rows or no features"),
+            ForestError::LengthMismatch { rows, targets } => {
+                write!(f, "the data has {rows} rows but {targets} targets")
+            }
+            ForestError::LabelOutOfRange { row, label, n_classes } => {
+                write!(f, "row {row} has class label {label}, but there are only {n_classes} classes")
+            }
+            ForestError::NonFiniteTarget { row } => write!(f, "row {row} has a target that is NaN or infinite"),
+            ForestError::TooLarge => write!(f, "too many rows or features for the forest engine (2^31 at most)"),
+            ForestError::InvalidParam(what) => write!(f, "invalid forest hyperparameter: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for ForestError {}
+
+/// Largest row or feature count accepted: tree node indices are u32 and a tree has up to 2 × rows nodes.
+const MAX_INDEX: usize = 1 << 31;
+
+/// A fitted random-forest classifier.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Forest")]
+pub struct RandomForestClassifier {
+    forest: Forest,
+}
+
+/// A fitted random-forest regressor.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Forest")]
+pub struct RandomForestRegressor {
+    forest: Forest,
+}
+
+/// What both kinds of forest store. Impurity importances are computed while fitting, so trees keep only
+/// what prediction needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Forest {
+    n_features: usize,
+    /// Outputs per leaf: the number of classes, or 1 for regression.
+    width: usize,
+    trees: Vec<Tree>,
+    importances: Vec<f64>,
+}
+
+// Both serialise as the bare `Forest` their deserialisation checks (`try_from`), so the formats agree.
+impl Serialize for RandomForestClassifier {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.forest.serialize(serializer)
+    }
+}
+
+impl Serialize for RandomForestRegressor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.forest.serialize(serializer)
+    }
+}
+
+impl TryFrom<Forest> for RandomForestClassifier {
+    type Error = String;
+
+    fn try_from(forest: Forest) -> Result<Self, String> {
+        forest.check()?;
+        Ok(RandomForestClassifier { forest })
+    }
+}
+
+impl TryFrom<Forest> for RandomForestRegressor {
+    type Error = String;
+
+    fn try_from(forest: Forest) -> Result<Self, String> {
+        forest.check()?;
+        if forest.width != 1 {
+            return Err("a regression forest has one output per leaf".to_owned());
+        }
+        Ok(RandomForestRegressor { forest })
+    }
+}
+
+impl RandomForestClassifier {
+    /// Fits a forest to rows `x` with class labels `y` in `0..n_classes`.
+    ///
+    /// # Errors
+    /// [`ForestError`] for empty data, a `y` of the wrong length, a label out of range, or invalid params.
+    pub fn fit(x: &Matrix, y: &[u32], n_classes: usize, params: &ForestParams) -> Result<Self, ForestError> {
+        check_data(x, y.len(), params)?;
+        if let Some((row, &label)) = y.iter().enumerate().find(|&(_, &label)| label as usize >= n_classes) {
+            return Err(ForestError::LabelOutOfRange { row, label, n_classes });
+        }
+        let class_weights = class_weights(y, n_classes, params.class_weight);
+        let base_weights: Vec<f64> = y.iter().map(|&c| class_weights[c as usize]).collect();
+        let objective = Classification { y, n_classes, entropy: params.criterion == Criterion::Entropy };
+        let forest = Forest::fit(x, &objective, &base_weights, params);
+        Ok(RandomForestClassifier { forest })
+    }
+
+    /// Class probabilities, row-major `x.n_rows() × n_classes()`: the mean over trees of the class
+    /// distribution of the leaf each row falls into.
+    ///
+    /// # Panics
+    /// If `x` does not have `n_features()` columns.
+    pub fn predict_proba(&self, x: &Matrix) -> Vec<f64> {
+        self.forest.predict(x)
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.forest.width
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.forest.n_features
+    }
+
+    pub fn n_trees(&self) -> usize {
+        self.forest.trees.len()
+    }
+
+    pub fn trees(&self) -> &[Tree] {
+        &self.forest.trees
+    }
+
+    /// Impurity-based (mean decrease in impurity) importance per feature, summing to 1, as scikit-learn's
+    /// `feature_importances_`; all zeros if no tree has a split.
+    pub fn feature_importances(&self) -> Vec<f64> {
+        self.forest.importances.clone()
+    }
+}
+
+impl RandomForestRegressor {
+    /// Fits a forest to rows `x` with real targets `y`. See [`ForestParams::regression_default`].
+    ///
+    /// # Errors
+    /// [`ForestError`] for empty data, a `y` of the wrong length, a non-finite target, or invalid params.
+    pub fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Result<Self, ForestError> {
+        check_data(x, y.len(), params)?;
+        if let Some(row) = y.iter().position(|t| !t.is_finite()) {
+            return Err(ForestError::NonFiniteTarget { row });
+        }
+        let forest = Forest::fit(x, &Regression { y }, &vec![1.0; y.len()], params);
+        Ok(RandomForestRegressor { forest })
+    }
+
+    /// The mean over trees of each row's leaf value.
+    ///
+    /// # Panics
+    /// If `x` does not have `n_features()` columns.
+    pub fn predict(&self, x: &Matrix) -> Vec<f64> {
+        self.forest.predict(x)
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.forest.n_features
+    }
+
+    pub fn n_trees(&self) -> usize {
+        self.forest.trees.len()
+    }
+
+    pub fn trees(&self) -> &[Tree] {
+        &self.forest.trees
+    }
+
+    /// Impurity-based importance per feature, summing to 1 (all zeros if no tree has a split).
+    pub fn feature_importances(&self) -> Vec<f64> {
+        self.forest.importances.clone()
+    }
+}
+
+fn check_data(x: &Matrix, n_targets: usize, params: &ForestParams) -> Result<(), ForestError> {
+    params.validate()?;
+    if x.n_rows() == 0 || x.n_cols() == 0 {
+        return Err(ForestError::EmptyData);
+    }
+    if n_targets != x.n_rows() {
+        return Err(ForestError::LengthMismatch { rows: x.n_rows(), targets: n_targets });
+    }
+    if x.n_rows() >= MAX_INDEX || x.n_cols() >= MAX_INDEX {
+        return Err(ForestError::TooLarge);
+    }
+    Ok(())
+}
+
+/// The weight of each class under `mode`, from the label counts of the whole training set.
+fn class_weights(y: &[u32], n_classes: usize, mode: ClassWeight) -> Vec<f64> {
+    match mode {
+        ClassWeight::None => vec![1.0; n_classes],
+        ClassWeight::Balanced => {
+            let mut counts = vec![0usize; n_classes];
+            for &c in y {
+                counts[c as usize] += 1;
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let n = y.len() as f64;
+            counts
+                .iter()
+                // A class with no rows never weighs anything; 1 keeps the vector finite.
+                .map(|&count| if count == 0 { 1.0 } else { n / (n_classes * count) as f64 })
+                .collect()
+        }
+    }
+}
+
+/// Rows per unit of parallel prediction work: enough to amortise bringing each tree into cache once per
+/// chunk, few enough to spread small batches over both cores.
+const PREDICT_CHUNK_ROWS: usize = 4096;
+
+impl Forest {
+    /// Bins `x`, then grows `params.n_trees` trees in parallel, tree `i` from `Rng::derive(seed, i)`;
+    /// `base_weights` are the per-row sample weights before bootstrap multiplicities.
+    fn fit<O: Objective>(x: &Matrix, objective: &O, base_weights: &[f64], params: &ForestParams) -> Forest {
+        let binned = BinnedMatrix::fit_transform(x, MAX_BINS, params.seed);
+        let n_rows = x.n_rows();
+        let n_features = x.n_cols();
+        let grow_params = params.grow_params(n_features);
+        let grown: Vec<(Tree, Vec<f64>)> = (0..params.n_trees)
+            .into_par_iter()
+            .map_init(
+                || Grower::new(&binned, objective, &grow_params),
+                |grower, i| {
+                    let mut rng = Rng::derive(params.seed, i as u64);
+                    let (mut rows, weights) = sample_rows(n_rows, base_weights, params.bootstrap, &mut rng);
+                    let mut importances = vec![0.0; n_features];
+                    let tree = grower.grow(&mut rows, &weights, &mut rng, &mut importances);
+                    (tree, importances)
+                },
+            )
+            .collect();
+
+        // scikit-learn's definition: each tree's importances normalised to sum 1, averaged over the trees
+        // that split at all, normalised again. Summed in tree order, so independent of the thread count.
+        let mut importances = vec![0.0; n_features];
+        for (_, tree_importances) in &grown {
+            let total: f64 = tree_importances.iter().sum();
+            if total > 0.0 {
+                for (sum, &v) in importances.iter_mut().zip(tree_importances) {
+                    *sum += v / total;
+                }
+            }
+        }
+        let total: f64 = importances.iter().sum();
+        if total > 0.0 {
+            importances.iter_mut().for_each(|v| *v /= total);
+        }
+
+        Forest {
+            n_features,
+            width: objective.output_width(),
+            trees: grown.into_iter().map(|(tree, _)| tree).collect(),
+            importances,
+        }
+    }
+
+    /// The mean of the trees' outputs per row, row-major `n_rows × width`.
+    fn predict(&self, x: &Matrix) -> Vec<f64> {
+        assert_eq!(x.n_cols(), self.n_features, "the model was fitted on {} features", self.n_features);
+        let width = self.width;
+        let mut out = vec![0.0; x.n_rows() * width];
+        #[allow(clippy::cast_precision_loss)]
+        let scale = 1.0 / self.trees.len() as f64;
+        out.par_chunks_mut(PREDICT_CHUNK_ROWS * width).enumerate().for_each(|(chunk, out)| {
+            // Tree-major within the chunk keeps one tree hot in cache for all its rows; every row still
+            // adds up the trees in order, so the sums do not depend on how rows are chunked.
+            for tree in &self.trees {
+                tree.add_outputs(x, chunk * PREDICT_CHUNK_ROWS, out);
+            }
+            out.iter_mut().for_each(|v| *v *= scale);
+        });
+        out
+    }
+
+    /// Consistency of a deserialised forest beyond each tree's own (see `Tree`'s deserialisation).
+    fn check(&self) -> Result<(), String> {
+        if self.trees.is_empty() || self.importances.len() != self.n_features || self.width == 0 {
+            return Err("a forest needs trees, one importance per feature and leaf outputs".to_owned());
+        }
+        for tree in &self.trees {
+            if tree.width() != self.width {
+                return Err("a tree's leaves do not have the forest's number of outputs".to_owned());
+            }
+            let features_in_range =
+                (0..tree.n_nodes()).all(|n| tree.split(n).is_none_or(|(f, _, _)| f < self.n_features));
+            if !features_in_range {
+                return Err("a tree splits on a feature the forest does not have".to_owned());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The distinct rows a tree is grown on, ascending, and every row's sample weight: `base_weights` times the
+/// number of times the bootstrap drew it (0 if it is out of the bag).
+fn sample_rows(n_rows: usize, base_weights: &[f64], bootstrap: bool, rng: &mut Rng) -> (Vec<u32>, Vec<f64>) {
+    if !bootstrap {
+        return ((0..n_rows).map(tree::index_u32).collect(), base_weights.to_vec());
+    }
+    let mut draws = vec![0u32; n_rows];
+    for _ in 0..n_rows {
+        draws[rng.below(n_rows)] += 1;
+    }
+    let rows = (0..n_rows).filter(|&r| draws[r] > 0).map(tree::index_u32).collect();
+    let weights = draws.iter().zip(base_weights).map(|(&d, &w)| f64::from(d) * w).collect();
+    (rows, weights)
+}

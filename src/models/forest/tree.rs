@@ -1,0 +1,214 @@
+//! The fitted decision tree: a flat structure-of-arrays that prediction walks without recursion, and that
+//! serialises compactly (a node costs its threshold's 8 bytes plus two small varints under postcard).
+//!
+//! Nodes are numbered from the root (0). A split node `n` sends `x[feature[n]] <= threshold[n]` to its left
+//! child `left[n]` and everything else to `left[n] + 1`: siblings are adjacent, so one index serves both.
+//! Because the test is written as "go right if `x > threshold`", NaN goes left, matching the binning, which
+//! puts NaN in the lowest bin. A leaf has `left[n] == 0` (the root is nobody's child, so 0 is free) and reuses
+//! `feature[n]` as its ordinal among leaves: its outputs are `values[ordinal * width..][..width]`, where
+//! `width` is the number of classes (a class distribution) or 1 (a regression value).
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::matrix::Matrix;
+
+/// One fitted tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedTree")]
+pub struct Tree {
+    /// Per node: the feature tested by a split, or a leaf's ordinal.
+    feature: Vec<u32>,
+    /// Per node: a split's threshold (unused, 0, at a leaf).
+    threshold: Vec<f64>,
+    /// Per node: a split's left child (the right one is next to it), or 0 at a leaf.
+    left: Vec<u32>,
+    /// Outputs per leaf.
+    width: u32,
+    /// The leaves' outputs, `width` per leaf in leaf-ordinal order.
+    values: Vec<f32>,
+}
+
+/// What the deserialiser reads before [`Tree::try_from`] checks it: a corrupted or hand-edited model file
+/// must fail to load rather than make prediction loop forever or index out of bounds.
+#[derive(Deserialize)]
+struct UncheckedTree {
+    feature: Vec<u32>,
+    threshold: Vec<f64>,
+    left: Vec<u32>,
+    width: u32,
+    values: Vec<f32>,
+}
+
+impl TryFrom<UncheckedTree> for Tree {
+    type Error = String;
+
+    fn try_from(raw: UncheckedTree) -> Result<Self, String> {
+        let n_nodes = raw.left.len();
+        if n_nodes == 0 || raw.feature.len() != n_nodes || raw.threshold.len() != n_nodes {
+            return Err("tree node arrays are empty or of different lengths".to_owned());
+        }
+        let n_leaves = raw.left.iter().filter(|&&l| l == 0).count();
+        if raw.width == 0 || raw.values.len() != n_leaves * raw.width as usize {
+            return Err("tree leaf values are not `width` per leaf".to_owned());
+        }
+        for (node, (&left, &feature)) in raw.left.iter().zip(&raw.feature).enumerate() {
+            let left = left as usize;
+            // Children after their parent guarantees that every walk from the root ends.
+            if left != 0 && (left <= node || left + 1 >= n_nodes) {
+                return Err(format!("tree node {node} has children out of order or out of range"));
+            }
+            if left == 0 && feature as usize >= n_leaves {
+                return Err(format!("tree leaf {node} has an ordinal out of range"));
+            }
+        }
+        Ok(Tree {
+            feature: raw.feature,
+            threshold: raw.threshold,
+            left: raw.left,
+            width: raw.width,
+            values: raw.values,
+        })
+    }
+}
+
+/// How many rows are walked through a tree in lockstep. Interleaving independent walks hides the latency of
+/// each step's dependent loads (node → feature → value → next node) that a single walk is bound by.
+const LANES: usize = 8;
+
+impl Tree {
+    /// Number of nodes, splits and leaves together.
+    pub fn n_nodes(&self) -> usize {
+        self.left.len()
+    }
+
+    /// Number of leaves.
+    pub fn n_leaves(&self) -> usize {
+        self.left.iter().filter(|&&l| l == 0).count()
+    }
+
+    /// Outputs per leaf.
+    pub fn width(&self) -> usize {
+        self.width as usize
+    }
+
+    /// Whether `node` is a leaf.
+    pub fn is_leaf(&self, node: usize) -> bool {
+        self.left[node] == 0
+    }
+
+    /// The split of `node` as `(feature, threshold, left child)`, or `None` for a leaf.
+    pub fn split(&self, node: usize) -> Option<(usize, f64, usize)> {
+        let left = self.left[node] as usize;
+        (left != 0).then(|| (self.feature[node] as usize, self.threshold[node], left))
+    }
+
+    /// The outputs of the leaf `node` (`width()` values).
+    ///
+    /// # Panics
+    /// If `node` is not a leaf.
+    pub fn leaf_values(&self, node: usize) -> &[f32] {
+        assert!(self.is_leaf(node), "node {node} is a split, not a leaf");
+        let width = self.width();
+        let start = self.feature[node] as usize * width;
+        &self.values[start..start + width]
+    }
+
+    /// The leaf that `row` falls into.
+    pub fn leaf_of(&self, row: &[f64]) -> usize {
+        let mut node = 0;
+        while let Some((feature, threshold, left)) = self.split(node) {
+            node = left + usize::from(row[feature] > threshold);
+        }
+        node
+    }
+
+    /// Adds this tree's leaf outputs for the rows `first_row..first_row + out.len() / width` of `x` to `out`
+    /// (row-major, `width` per row).
+    pub(crate) fn add_outputs(&self, x: &Matrix, first_row: usize, out: &mut [f64]) {
+        let width = self.width();
+        for (group_index, group_out) in out.chunks_mut(LANES * width).enumerate() {
+            let group_first = first_row + group_index * LANES;
+            let lanes = group_out.len() / width;
+            // A short last group repeats its last row in the spare lanes, so the walk keeps its fixed shape.
+            let rows: [&[f64]; LANES] = std::array::from_fn(|lane| x.row(group_first + lane.min(lanes - 1)));
+            let leaves = self.walk(&rows);
+            for (lane_out, &leaf) in group_out.chunks_exact_mut(width).zip(&leaves) {
+                let start = self.feature[leaf as usize] as usize * width;
+                for (acc, &v) in lane_out.iter_mut().zip(&self.values[start..start + width]) {
+                    *acc += f64::from(v);
+                }
+            }
+        }
+    }
+
+    /// Walks `LANES` rows down together, one level per round, branch-free: a lane at a leaf stays there, and
+    /// the loop ends when every lane has reached one.
+    fn walk(&self, rows: &[&[f64]; LANES]) -> [u32; LANES] {
+        let mut node = [0u32; LANES];
+        loop {
+            let mut moving = false;
+            for (n, row) in node.iter_mut().zip(rows) {
+                let i = *n as usize;
+                let left = self.left[i];
+                // At a leaf `feature` is an ordinal that may exceed the row: `get` keeps that harmless.
+                let go_right = row.get(self.feature[i] as usize).is_some_and(|&v| v > self.threshold[i]);
+                *n = if left == 0 { *n } else { left + u32::from(go_right) };
+                moving |= left != 0;
+            }
+            if !moving {
+                return node;
+            }
+        }
+    }
+}
+
+/// Builds a [`Tree`] node by node, in the order the grower decides them.
+#[derive(Debug)]
+pub(crate) struct TreeBuilder {
+    tree: Tree,
+    n_leaves: u32,
+}
+
+impl TreeBuilder {
+    /// A tree with `width` outputs per leaf whose root is still undecided.
+    pub(crate) fn new(width: usize) -> Self {
+        let width = index_u32(width);
+        let tree = Tree { feature: vec![0], threshold: vec![0.0], left: vec![0], width, values: Vec::new() };
+        TreeBuilder { tree, n_leaves: 0 }
+    }
+
+    /// Turns `node` into a leaf with outputs `values` (`width` of them).
+    pub(crate) fn make_leaf(&mut self, node: usize, values: &[f32]) {
+        let t = &mut self.tree;
+        debug_assert_eq!(values.len(), t.width as usize);
+        t.feature[node] = self.n_leaves;
+        t.left[node] = 0;
+        t.values.extend(values);
+        self.n_leaves += 1;
+    }
+
+    /// Turns `node` into a split and returns the index of its left child (the right one is the next index).
+    pub(crate) fn make_split(&mut self, node: usize, feature: usize, threshold: f64) -> usize {
+        let t = &mut self.tree;
+        let left = t.left.len();
+        t.feature[node] = index_u32(feature);
+        t.threshold[node] = threshold;
+        t.left[node] = index_u32(left);
+        t.feature.extend([0, 0]);
+        t.threshold.extend([0.0, 0.0]);
+        t.left.extend([0, 0]);
+        left
+    }
+
+    pub(crate) fn finish(self) -> Tree {
+        self.tree
+    }
+}
+
+/// A node, leaf or feature index as stored. Fitting refuses data with 2^31 rows or more, so a tree has fewer
+/// than 2^32 nodes and leaves, and the feature count is checked likewise.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn index_u32(index: usize) -> u32 {
+    debug_assert!(u32::try_from(index).is_ok());
+    index as u32
+}
