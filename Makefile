@@ -1,0 +1,64 @@
+# mlctl — the two commands a newcomer needs:
+#   make demo   the whole pipeline on the shipped sample data, in a throwaway project (target/demo)
+#   make test   formatting, lints and every test (what CI runs)
+
+CARGO ?= cargo
+DEMO  ?= target/demo
+MLCTL  = $(CARGO_TARGET_DIR_OR_DEFAULT)/debug/mlctl
+CARGO_TARGET_DIR_OR_DEFAULT = $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
+
+.PHONY: demo test build fmt lint unit reference-model toolchain clean
+
+toolchain:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+build: toolchain
+	$(CARGO) build --locked
+
+demo: build
+	rm -rf $(DEMO) && mkdir -p $(DEMO)/data
+	cp mlctl.toml $(DEMO)/
+	@echo "== export: generate the sample dataset (deterministic: same bytes as data/skill_assignment.csv)"
+	$(MLCTL) --project $(DEMO) export --sample skill-assignment --rows 10000 --seed 42 -o $(DEMO)/data/skill_assignment.csv
+	cmp $(DEMO)/data/skill_assignment.csv data/skill_assignment.csv
+	@echo "== train: the spec in mlctl.toml, with 5-fold cross-validation"
+	$(MLCTL) --project $(DEMO) train --model skill_assignment --cv 5
+	@echo "== retrain the same spec: a patch version, byte-identical model"
+	$(MLCTL) --project $(DEMO) train --model skill_assignment
+	cmp $(DEMO)/ml_models/skill_assignment/1.0.0/model.bin $(DEMO)/ml_models/skill_assignment/1.0.1/model.bin
+	@echo "== change a hyperparameter: a minor version"
+	$(MLCTL) --project $(DEMO) train --model skill_assignment --set max_depth=12
+	@echo "== evaluate on fresh data (another seed) with CI gates"
+	$(MLCTL) --project $(DEMO) export --sample skill-assignment --rows 2000 --seed 7 -o $(DEMO)/data/holdout.csv
+	$(MLCTL) --project $(DEMO) evaluate skill_assignment@1.0.0 --data $(DEMO)/data/holdout.csv --min f1=0.75 --min roc_auc=0.75
+	@echo "== batch predictions (ids and other non-feature columns pass through), logged for monitoring"
+	$(MLCTL) --project $(DEMO) predict skill_assignment@1.0.0 --input $(DEMO)/data/holdout.csv -o $(DEMO)/predictions.csv
+	head -3 $(DEMO)/predictions.csv
+	@echo "== one record as JSON on stdin, one JSON answer"
+	echo '{"employee":"e-42","emp_experience_years":6,"emp_workload_ratio":0.55,"emp_performance_rating":4.1,"emp_active_tasks":4,"emp_availability":"available","task_priority":"high","task_complexity_score":3,"task_estimated_hours":10,"task_urgency_score":0.7,"skill_match_score":0.82,"workload_compatibility":0.6}' \
+	  | $(MLCTL) --project $(DEMO) predict skill_assignment --input -
+	@echo "== the registry"
+	cat $(DEMO)/MODEL_REGISTRY.md
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --locked
+
+test: toolchain fmt lint unit
+
+# Regenerates the shipped sample data and the reference model registered at the top of this repository.
+reference-model: build
+	$(MLCTL) export --sample skill-assignment --rows 10000 --seed 42 -o data/skill_assignment.csv
+	rm -rf ml_models MODEL_REGISTRY.md
+	$(MLCTL) train --model skill_assignment --cv 5 --version 1.0.0
+
+clean:
+	$(CARGO) clean
+	rm -rf $(DEMO)

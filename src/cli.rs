@@ -1,0 +1,162 @@
+//! The command-line surface (CLI.md). Each field's doc comment is its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlctl",
+    version,
+    about = "Train, evaluate, version and ship tabular ML models from the command line."
+)]
+#[command(max_term_width = 110)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Project folder (default: the nearest ancestor holding mlctl.toml, else the current folder)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Print one JSON document on stdout and nothing else there
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (plain log lines, no progress bars)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Never draw progress bars or spinners
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Produce a dataset CSV (with a dataset card beside it)
+    Export(ExportArgs),
+    /// Fit a preprocessing pipeline and a model on a CSV and register a new version
+    Train(TrainArgs),
+    /// Score a registered version on labelled data, compare with production, check CI gates (exit 3 if unmet)
+    Evaluate(EvaluateArgs),
+    /// Predict with a registered version: CSV, JSON or NDJSON in (a file or - for stdin), predictions out
+    Predict(PredictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// NAME (latest), NAME@X.Y.Z or NAME@stage (e.g. skill_assignment@production)
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+    /// Labelled data (CSV with the target column)
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Gate: fail (exit 3) unless METRIC >= VALUE, repeatable: --min f1=0.82 --min roc_auc=0.9
+    #[arg(long, value_name = "METRIC=VALUE")]
+    pub min: Vec<String>,
+    /// Gate for losses: fail (exit 3) unless METRIC <= VALUE, e.g. --max log_loss=0.45
+    #[arg(long, value_name = "METRIC=VALUE")]
+    pub max: Vec<String>,
+    /// Field separator of the CSV, e.g. ';' or 'tab'
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// NAME (latest), NAME@X.Y.Z or NAME@stage (e.g. skill_assignment@production)
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+    /// Input records: a .csv, .json (array) or .ndjson file, or - for stdin (format detected)
+    #[arg(long, short, value_name = "FILE|-")]
+    pub input: String,
+    /// Write predictions here (atomically) instead of stdout; a summary goes to stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output format (default: the input's; csv for CSV, json for a JSON array, ndjson for NDJSON or one object)
+    #[arg(long, value_name = "csv|json|ndjson")]
+    pub format: Option<String>,
+    /// Binary models: predict the positive class when its probability exceeds T (default 0.5)
+    #[arg(long, value_name = "T")]
+    pub threshold: Option<f64>,
+    /// Do not append predictions to logs/predictions/<name>/<date>.jsonl
+    #[arg(long)]
+    pub no_log: bool,
+    /// Rows per batch (memory is bounded by this, not by the input size)
+    #[arg(long, default_value_t = 8192, value_name = "N")]
+    pub batch_size: usize,
+    /// Field separator of CSV input, e.g. ';' or 'tab'
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Generate a built-in sample dataset (available: skill-assignment)
+    #[arg(long, value_name = "NAME")]
+    pub sample: String,
+    /// Number of rows to generate
+    #[arg(long, default_value_t = 10_000)]
+    pub rows: usize,
+    /// Seed of the generator: the same rows and seed give the same file
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output CSV path (a FILE.card.json is written beside it)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data (CSV with a header row)
+    #[arg(value_name = "DATA")]
+    pub data: Option<PathBuf>,
+    /// Take the spec from [models.NAME] in mlctl.toml (flags given here override it)
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Target column to predict
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+    /// Model name in the registry (default: --model, else the data file's stem)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// classification (more tasks are coming)
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Algorithm (default random-forest)
+    #[arg(long)]
+    pub algorithm: Option<String>,
+    /// Hyperparameter, repeatable: --set n_trees=200 --set max_depth=12
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Seed for the split, the folds and the model (default 42)
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Share of rows held out for the test metrics (default 0.2)
+    #[arg(long)]
+    pub test_size: Option<f64>,
+    /// Also run K-fold cross-validation on the training split and report mean ± std
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// Register under this exact version instead of the automatic bump (an existing version is refused)
+    #[arg(long, value_name = "X.Y.Z")]
+    pub version: Option<String>,
+    /// Treat this column as categorical even if it looks numeric (repeatable)
+    #[arg(long, value_name = "COLUMN")]
+    pub categorical: Vec<String>,
+    /// Treat this column as numeric (repeatable); a non-number in it is an error
+    #[arg(long, value_name = "COLUMN")]
+    pub numeric: Vec<String>,
+    /// Leave this column out of the features, e.g. an id (repeatable)
+    #[arg(long, value_name = "COLUMN")]
+    pub drop: Vec<String>,
+    /// Field separator of the CSV, e.g. ';' or 'tab'
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+}

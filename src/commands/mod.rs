@@ -1,0 +1,92 @@
+//! One file per subcommand: turn clap's Args into validated options, call the library's workflow, hand the
+//! report to the printer, return the exit status. Exit codes are mapped here and nowhere else (CLI.md).
+
+mod evaluate;
+mod export;
+mod predict;
+mod train;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use mlctl::project::Project;
+use mlctl::registry::{Layout, Store};
+
+use crate::cli::{Cli, Command};
+use crate::output::printer::Printer;
+
+/// What a command concluded. Errors (exit 1) travel as `Err`; clap's usage errors exit 2 before we run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success,
+    /// A check said no: a gate not met, a promotion refused, drift detected.
+    CheckFailed,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> ExitCode {
+        match s {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::CheckFailed => ExitCode::from(3),
+        }
+    }
+}
+
+pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let project = Project::discover(cli.global.project.as_deref(), &cwd);
+    let ctx = Ctx { project, cwd };
+    match cli.command {
+        Command::Export(args) => export::run(args, &ctx, printer),
+        Command::Train(args) => train::run(args, &ctx, printer),
+        Command::Evaluate(args) => evaluate::run(args, &ctx, printer),
+        Command::Predict(args) => predict::run(args, &ctx, printer),
+    }
+}
+
+/// What every command gets besides its own arguments.
+pub struct Ctx {
+    pub project: Project,
+    pub cwd: PathBuf,
+}
+
+impl Ctx {
+    pub fn store(&self) -> Store {
+        Store::new(Layout::new(self.project.models_dir()), self.project.registry_markdown())
+    }
+
+    /// A path given on the command line, relative to where the user stands.
+    pub fn user_path(&self, p: &std::path::Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.cwd.join(p)
+        }
+    }
+
+    /// A path from mlctl.toml, relative to the project root.
+    pub fn project_path(&self, p: &str) -> PathBuf {
+        let p = std::path::Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.project.root().join(p)
+        }
+    }
+
+    /// A path for display: relative to the current folder when inside it.
+    pub fn show(&self, p: &std::path::Path) -> String {
+        p.strip_prefix(&self.cwd).unwrap_or(p).display().to_string()
+    }
+}
+
+/// `--delimiter` text → byte.
+pub fn parse_delimiter(s: &str) -> Result<u8> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => anyhow::bail!("--delimiter {s}: expected one ASCII character such as ';' or 'tab'"),
+    }
+}

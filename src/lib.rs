@@ -1,0 +1,16 @@
+//! mlctl: a command-line MLOps toolkit for tabular models. This library holds every workflow; the `mlctl`
+//! binary is a thin command-line skin over it (the library never sees clap, indicatif or terminal colour).
+
+pub mod clock;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod metrics;
+pub mod models;
+pub mod ops;
+pub mod pipeline;
+pub mod project;
+pub mod registry;
+pub mod reporter;
+pub mod rng;
+pub mod suggest;

@@ -1,0 +1,8 @@
+//! Integration tests: the real `mlctl` binary in temporary projects, checking exit codes, output and files.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod evaluate;
+mod export;
+mod predict;
+mod train;
