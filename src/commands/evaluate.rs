@@ -1,0 +1,94 @@
+//! `mlctl evaluate`: metrics table (side by side with production when there is one), sklearn's classification
+//! report, confusion matrix, gates. Unmet gates exit 3.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+
+use mlctl::metrics::classification::ClassificationMetrics;
+use mlctl::ops::evaluate::{evaluate, Bound, EvaluateOptions, EvaluateReport, Gate};
+use mlctl::registry::ModelRef;
+use mlctl::reporter::Reporter;
+
+use super::{parse_delimiter, Ctx, ExitStatus};
+use crate::cli::EvaluateArgs;
+use crate::output::printer::Printer;
+use crate::output::table::{self, fmt_metric};
+
+pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
+    let mut gates = Vec::new();
+    for g in &args.min {
+        gates.push(Gate::parse(g, Bound::Min)?);
+    }
+    for g in &args.max {
+        gates.push(Gate::parse(g, Bound::Max)?);
+    }
+    let opts = EvaluateOptions {
+        reference: ModelRef::parse(&args.model)?,
+        data: ctx.user_path(&args.data),
+        gates,
+        delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+    };
+    let report = evaluate(&opts, &ctx.store(), printer)?;
+    for w in &report.warnings {
+        printer.warn(w);
+    }
+    printer.result(&report, || human(&report, ctx))?;
+    Ok(if report.passed { ExitStatus::Success } else { ExitStatus::CheckFailed })
+}
+
+fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}@{} ({}) on {}: {} rows, sha256 {}\n",
+        r.model,
+        r.version,
+        r.stage,
+        ctx.show(std::path::Path::new(&r.data.path)),
+        r.data.rows,
+        &r.data.sha256[..12]
+    );
+    let mut t = match &r.production {
+        Some(p) => table::new(&["metric", &r.version.to_string(), &format!("production {}", p.version), "Δ"]),
+        None => table::new(&["metric", &r.version.to_string()]),
+    };
+    for name in ClassificationMetrics::names() {
+        let Some(v) = r.metrics.get(name) else { continue };
+        let mut row = vec![(*name).to_owned(), fmt_metric(v)];
+        if let Some(p) = &r.production {
+            row.push(p.metrics.get(name).map_or_else(|| "n/a".to_owned(), fmt_metric));
+            row.push(r.deltas.get(*name).map_or_else(String::new, |d| format!("{d:+.4}")));
+        }
+        t.add_row(row);
+    }
+    table::align_numbers(&mut t);
+    let _ = writeln!(out, "{t}\n");
+    let _ = writeln!(out, "{}", r.classification_report);
+
+    let mut header = vec!["true \\ predicted".to_owned()];
+    header.extend(r.classes.iter().cloned());
+    let mut cm = table::new(&[]);
+    cm.set_header(header);
+    for (class, row) in r.classes.iter().zip(&r.metrics.confusion_matrix) {
+        let mut cells = vec![class.clone()];
+        cells.extend(row.iter().map(u64::to_string));
+        cm.add_row(cells);
+    }
+    table::align_numbers(&mut cm);
+    let _ = writeln!(out, "{cm}");
+
+    if !r.gates.is_empty() {
+        let _ = writeln!(out, "\nGates: {}", if r.passed { "all met" } else { "NOT MET" });
+        for g in &r.gates {
+            let op = match g.gate.bound {
+                Bound::Min => "≥",
+                Bound::Max => "≤",
+            };
+            let value = g.value.map_or_else(|| "undefined".to_owned(), fmt_metric);
+            let mark = if g.passed { "ok  " } else { "FAIL" };
+            let _ = writeln!(out, "  {mark} {} {op} {} (got {value})", g.gate.metric, g.gate.threshold);
+        }
+    }
+    out
+}

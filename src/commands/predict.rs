@@ -1,0 +1,64 @@
+//! `mlctl predict`: predictions to stdout (or atomically to -o FILE, with a summary on stdout).
+
+use std::fmt::Write;
+
+use anyhow::Result;
+
+use mlctl::ops::predict::{predict, Input, OutputFormat, PredictOptions, PredictReport};
+use mlctl::registry::ModelRef;
+
+use super::{parse_delimiter, Ctx, ExitStatus};
+use crate::cli::PredictArgs;
+use crate::output::printer::Printer;
+
+pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
+    let input =
+        if args.input == "-" { Input::Stdin } else { Input::File(ctx.user_path(std::path::Path::new(&args.input))) };
+    let opts = PredictOptions {
+        reference: ModelRef::parse(&args.model)?,
+        input,
+        output: args.output.as_deref().map(|p| ctx.user_path(p)),
+        // --json promises one JSON document on stdout: predictions as a JSON array when they go there.
+        format: match args.format.as_deref() {
+            Some(f) => Some(OutputFormat::parse(f)?),
+            None if printer.json && args.output.is_none() => Some(OutputFormat::Json),
+            None => None,
+        },
+        threshold: args.threshold,
+        log_dir: (!args.no_log).then(|| ctx.project.prediction_logs_dir()),
+        batch_rows: args.batch_size,
+        delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+    };
+    let to_stdout = opts.output.is_none();
+    let stdout: Box<dyn std::io::Write> = Box::new(std::io::BufWriter::new(std::io::stdout()));
+    let report = match predict(&opts, &ctx.store(), stdout, printer) {
+        Err(mlctl::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(ExitStatus::Success)
+        }
+        other => other?,
+    };
+    if to_stdout {
+        // stdout holds the predictions; the summary is a log line.
+        mlctl::reporter::Reporter::phase(printer, &summary(&report));
+        printer.finish_progress();
+    } else {
+        printer.result(&report, || summary(&report) + "\n")?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn summary(r: &PredictReport) -> String {
+    let mut s = format!("{} rows predicted with {}@{}", r.rows, r.model, r.version);
+    if let Some(out) = &r.output {
+        let _ = write!(s, " → {out}");
+    }
+    let counts: Vec<String> = r.prediction_counts.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+    let _ = write!(s, " ({})", counts.join(", "));
+    if let (Some(t), Some(pos)) = (r.threshold, &r.positive_class) {
+        let _ = write!(s, "; \"{pos}\" when its probability > {t}");
+    }
+    if let Some(log) = &r.log_file {
+        let _ = write!(s, "; logged to {log}");
+    }
+    s
+}

@@ -1,0 +1,388 @@
+//! `mlctl predict`: stream records through a registered version in bounded batches (memory stays flat for any
+//! input size), enforce the training schema, pass non-feature columns (ids) through, and log each prediction as a
+//! JSON line for monitoring (`logs/predictions/<name>/<YYYY-MM-DD>.jsonl`), which `drift --logs` reads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::OpenOptions;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::data::frame::{ColumnData, Frame};
+use crate::data::schema::ColumnType;
+use crate::data::stream::{InputFormat, RecordStream};
+use crate::error::{Error, IoContext, Result};
+use crate::registry::atomic::temp_path;
+use crate::registry::loaded::{load, LoadedModel};
+use crate::registry::{ModelRef, Store};
+use crate::reporter::Reporter;
+
+pub const DEFAULT_BATCH_ROWS: usize = 8192;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Csv,
+    Json,
+    Ndjson,
+}
+
+impl OutputFormat {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "csv" => Ok(OutputFormat::Csv),
+            "json" => Ok(OutputFormat::Json),
+            "ndjson" | "jsonl" => Ok(OutputFormat::Ndjson),
+            other => Err(Error::Config(format!("--format {other}: expected csv, json or ndjson"))),
+        }
+    }
+}
+
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+pub struct PredictOptions {
+    pub reference: ModelRef,
+    pub input: Input,
+    pub output: Option<PathBuf>,
+    pub format: Option<OutputFormat>,
+    /// Binary models: the positive class is predicted when its probability exceeds this (default 0.5, which is
+    /// the same decision as the most probable class).
+    pub threshold: Option<f64>,
+    /// Append prediction logs under this folder (None: no logging).
+    pub log_dir: Option<PathBuf>,
+    pub batch_rows: usize,
+    pub delimiter: Option<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictReport {
+    pub model: String,
+    pub version: semver::Version,
+    pub rows: usize,
+    pub output: Option<String>,
+    pub format: OutputFormat,
+    pub threshold: Option<f64>,
+    pub positive_class: Option<String>,
+    pub prediction_counts: BTreeMap<String, usize>,
+    pub unknown_categories: BTreeMap<String, usize>,
+    pub imputed: BTreeMap<String, usize>,
+    pub log_file: Option<String>,
+}
+
+/// Where predictions go: stdout, or a temp file renamed over `-o` only when everything succeeded.
+struct Sink {
+    writer: Box<dyn Write>,
+    commit: Option<(PathBuf, PathBuf)>,
+}
+
+impl Sink {
+    fn open(output: Option<&Path>, stdout: Box<dyn Write>) -> Result<Sink> {
+        match output {
+            None => Ok(Sink { writer: stdout, commit: None }),
+            Some(path) => {
+                let tmp = temp_path(path);
+                let file = std::fs::File::create(&tmp).at(&tmp)?;
+                Ok(Sink { writer: Box::new(std::io::BufWriter::new(file)), commit: Some((tmp, path.to_path_buf())) })
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let target = self.commit.as_ref().map_or_else(|| PathBuf::from("<stdout>"), |(_, p)| p.clone());
+        self.writer.flush().at(&target)?;
+        if let Some((tmp, path)) = self.commit.take() {
+            std::fs::rename(&tmp, &path).at(&path)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        // Not committed: an error or interruption. Leave no partial output behind.
+        if let Some((tmp, _)) = &self.commit {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+pub fn predict(
+    opts: &PredictOptions,
+    store: &Store,
+    stdout: Box<dyn Write>,
+    reporter: &dyn Reporter,
+) -> Result<PredictReport> {
+    let registry = store.load()?;
+    let model = load(store, &registry, &opts.reference)?;
+    let classes = &model.bundle.classes;
+    let binary = classes.len() == 2;
+    if opts.threshold.is_some() && !binary {
+        return Err(Error::Config(format!(
+            "--threshold applies to binary models; {} has {} classes",
+            model.name,
+            classes.len()
+        )));
+    }
+    if let Some(t) = opts.threshold.filter(|t| !(0.0..=1.0).contains(t)) {
+        return Err(Error::Config(format!("--threshold {t}: expected a probability between 0 and 1")));
+    }
+    let threshold = binary.then(|| opts.threshold.unwrap_or(0.5));
+
+    let (source, reader): (PathBuf, Box<dyn BufRead>) = match &opts.input {
+        Input::File(p) => {
+            let f = std::fs::File::open(p).at(p)?;
+            (p.clone(), Box::new(std::io::BufReader::with_capacity(1 << 16, f)))
+        }
+        Input::Stdin => (PathBuf::from("<stdin>"), Box::new(std::io::BufReader::new(std::io::stdin()))),
+    };
+    let by_extension = match &opts.input {
+        Input::File(p) => match p.extension().and_then(|e| e.to_str()) {
+            Some("json") => Some(InputFormat::JsonArray),
+            Some("ndjson" | "jsonl") => Some(InputFormat::Ndjson),
+            Some("csv") => Some(InputFormat::Csv),
+            _ => None,
+        },
+        Input::Stdin => None,
+    };
+    let mut stream = RecordStream::open(&source, reader, by_extension, opts.delimiter.unwrap_or(b','))?;
+    let header = stream.header().to_vec();
+    let features = &model.bundle.pipeline.features;
+    let missing: Vec<&str> =
+        features.iter().map(|f| f.name.as_str()).filter(|f| !header.iter().any(|h| h == f)).collect();
+    if !missing.is_empty() {
+        return Err(Error::data(
+            &source,
+            None,
+            None,
+            format!("is missing feature column(s) the model needs: {}", missing.join(", ")),
+        ));
+    }
+    let types: HashMap<String, ColumnType> = features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
+    let passthrough: Vec<usize> = (0..header.len()).filter(|&i| !types.contains_key(&header[i])).collect();
+    // JSON in gives JSON out, unless --format says otherwise.
+    let format = opts.format.unwrap_or(match stream.format() {
+        InputFormat::JsonArray => OutputFormat::Json,
+        InputFormat::Ndjson | InputFormat::JsonObject => OutputFormat::Ndjson,
+        InputFormat::Csv => OutputFormat::Csv,
+    });
+
+    let out_label = opts.output.clone().unwrap_or_else(|| PathBuf::from("<stdout>"));
+    let mut sink = Sink::open(opts.output.as_deref(), stdout)?;
+    let mut out = Output::new(format, &header, &passthrough, classes, binary);
+    let mut log = opts.log_dir.as_ref().map(|dir| PredictionLog::open(dir, &model)).transpose()?;
+    let mut report = PredictReport {
+        model: model.name.to_string(),
+        version: model.record.version.clone(),
+        rows: 0,
+        output: opts.output.as_ref().map(|p| p.display().to_string()),
+        format,
+        threshold,
+        positive_class: binary.then(|| classes[1].clone()),
+        prediction_counts: BTreeMap::new(),
+        unknown_categories: BTreeMap::new(),
+        imputed: BTreeMap::new(),
+        log_file: log.as_ref().map(|l| l.path.display().to_string()),
+    };
+
+    out.begin(&mut sink.writer).at(&out_label)?;
+    while let Some(batch) = stream.next_batch(opts.batch_rows.max(1))? {
+        let frame = batch.to_frame(&source, &header, &types)?;
+        let (x, stats) = model.bundle.pipeline.transform(&frame, None)?;
+        let proba = model.bundle.model.predict_proba(&x);
+        let predicted = decide(&proba, classes.len(), threshold);
+        for (name, n) in stats.unknown_categories {
+            *report.unknown_categories.entry(name).or_default() += n;
+        }
+        for (name, n) in stats.imputed {
+            *report.imputed.entry(name).or_default() += n;
+        }
+        for &c in &predicted {
+            *report.prediction_counts.entry(classes[c as usize].clone()).or_default() += 1;
+        }
+        out.write_batch(&mut sink.writer, &batch.columns, &predicted, &proba).at(&out_label)?;
+        if let Some(log) = &mut log {
+            log.append(&model, &frame, &predicted, &proba, threshold)?;
+        }
+        report.rows += batch.len;
+        if report.rows % (opts.batch_rows * 16) < batch.len {
+            reporter.phase(&format!("{} rows predicted", report.rows));
+        }
+    }
+    out.end(&mut sink.writer).at(&out_label)?;
+    sink.finish()?;
+    if stream.ignored_keys > 0 {
+        reporter.warn(&format!("{} JSON field(s) not in the first record were ignored", stream.ignored_keys));
+    }
+    for (col, n) in &report.unknown_categories {
+        reporter.warn(&format!("{n} row(s) have a category of \"{col}\" unseen in training (encoded as unknown)"));
+    }
+    Ok(report)
+}
+
+/// Class decisions: the positive class above the threshold for binary models, else the most probable class.
+fn decide(proba: &[f64], n_classes: usize, threshold: Option<f64>) -> Vec<u32> {
+    match threshold {
+        Some(t) if n_classes == 2 => proba.chunks_exact(2).map(|p| u32::from(p[1] > t)).collect(),
+        _ => crate::models::argmax_rows(proba, n_classes),
+    }
+}
+
+/// Writes predictions in one format.
+struct Output {
+    format: OutputFormat,
+    names: Vec<String>,
+    passthrough: Vec<usize>,
+    classes: Vec<String>,
+    binary: bool,
+    rows_written: usize,
+}
+
+impl Output {
+    fn new(format: OutputFormat, header: &[String], passthrough: &[usize], classes: &[String], binary: bool) -> Self {
+        let mut names: Vec<String> = passthrough.iter().map(|&i| header[i].clone()).collect();
+        names.push("prediction".to_owned());
+        if binary {
+            names.push("probability".to_owned());
+        } else {
+            names.extend(classes.iter().map(|c| format!("probability_{c}")));
+        }
+        Output { format, names, passthrough: passthrough.to_vec(), classes: classes.to_vec(), binary, rows_written: 0 }
+    }
+
+    fn begin(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+        match self.format {
+            OutputFormat::Csv => write_csv_row(w, self.names.iter().map(String::as_str)),
+            OutputFormat::Json => w.write_all(b"["),
+            OutputFormat::Ndjson => Ok(()),
+        }
+    }
+
+    fn write_batch(
+        &mut self,
+        w: &mut dyn Write,
+        cells: &[Vec<Option<String>>],
+        predicted: &[u32],
+        proba: &[f64],
+    ) -> std::io::Result<()> {
+        let k = self.classes.len();
+        for (row, &class) in predicted.iter().enumerate() {
+            let p = &proba[row * k..(row + 1) * k];
+            let probabilities: Vec<f64> = if self.binary { vec![p[1]] } else { p.to_vec() };
+            match self.format {
+                OutputFormat::Csv => {
+                    let mut fields: Vec<String> =
+                        self.passthrough.iter().map(|&c| cells[c][row].clone().unwrap_or_default()).collect();
+                    fields.push(self.classes[class as usize].clone());
+                    fields.extend(probabilities.iter().map(|x| format!("{x}")));
+                    write_csv_row(w, fields.iter().map(String::as_str))?;
+                }
+                OutputFormat::Json | OutputFormat::Ndjson => {
+                    let mut obj = Map::new();
+                    for (name, &c) in self.names.iter().zip(&self.passthrough) {
+                        obj.insert(name.clone(), cells[c][row].clone().map_or(Value::Null, Value::String));
+                    }
+                    obj.insert("prediction".into(), Value::String(self.classes[class as usize].clone()));
+                    let prob_names = &self.names[self.passthrough.len() + 1..];
+                    for (name, x) in prob_names.iter().zip(&probabilities) {
+                        obj.insert(name.clone(), json!(x));
+                    }
+                    let text = serde_json::to_string(&obj).map_err(std::io::Error::other)?;
+                    if self.format == OutputFormat::Json {
+                        w.write_all(if self.rows_written == 0 { b"\n" } else { b",\n" })?;
+                        w.write_all(text.as_bytes())?;
+                    } else {
+                        w.write_all(text.as_bytes())?;
+                        w.write_all(b"\n")?;
+                    }
+                }
+            }
+            self.rows_written += 1;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+        if self.format == OutputFormat::Json {
+            w.write_all(b"\n]\n")?;
+        }
+        Ok(())
+    }
+}
+
+fn write_csv_row<'a>(w: &mut dyn Write, fields: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    writer.write_record(fields).map_err(std::io::Error::other)?;
+    let bytes = writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    w.write_all(&bytes)
+}
+
+/// The day's JSONL prediction log of one model, opened for appending.
+struct PredictionLog {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl PredictionLog {
+    fn open(dir: &Path, model: &LoadedModel) -> Result<Self> {
+        let day = crate::clock::now().format("%Y-%m-%d").to_string();
+        let folder = dir.join(model.name.as_str());
+        std::fs::create_dir_all(&folder).at(&folder)?;
+        let path = folder.join(format!("{day}.jsonl"));
+        let file = OpenOptions::new().create(true).append(true).open(&path).at(&path)?;
+        Ok(PredictionLog { path, file })
+    }
+
+    /// One JSON line per prediction; a batch is written with one call so concurrent runs do not interleave lines.
+    fn append(
+        &mut self,
+        model: &LoadedModel,
+        frame: &Frame,
+        predicted: &[u32],
+        proba: &[f64],
+        threshold: Option<f64>,
+    ) -> Result<()> {
+        let timestamp = crate::clock::now_rfc3339();
+        let classes = &model.bundle.classes;
+        let k = classes.len();
+        let features: Vec<_> = model.bundle.pipeline.features.iter().filter_map(|f| frame.column(&f.name)).collect();
+        let mut buf = Vec::with_capacity(predicted.len() * 400);
+        for (row, &class) in predicted.iter().enumerate() {
+            let mut values = Map::new();
+            for col in &features {
+                let v = match &col.data {
+                    ColumnData::Numeric(xs) => {
+                        let x = xs[row];
+                        if x.is_nan() {
+                            Value::Null
+                        } else {
+                            json!(x)
+                        }
+                    }
+                    ColumnData::Categorical { .. } => {
+                        col.text(row).map_or(Value::Null, |t| Value::String(t.into_owned()))
+                    }
+                };
+                values.insert(col.name.clone(), v);
+            }
+            let probabilities: Map<String, Value> =
+                classes.iter().zip(&proba[row * k..(row + 1) * k]).map(|(c, p)| (c.clone(), json!(p))).collect();
+            let line = json!({
+                "timestamp": timestamp,
+                "model": model.name.as_str(),
+                "version": model.record.version.to_string(),
+                "features": values,
+                "prediction": classes[class as usize],
+                "probabilities": probabilities,
+                "threshold": threshold,
+            });
+            serde_json::to_writer(&mut buf, &line).map_err(|e| Error::Model(e.to_string()))?;
+            buf.push(b'\n');
+        }
+        self.file.write_all(&buf).at(&self.path)
+    }
+}
