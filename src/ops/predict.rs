@@ -256,7 +256,11 @@ impl Output {
 
     fn begin(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Csv => write_csv_row(w, self.names.iter().map(String::as_str)),
+            OutputFormat::Csv => {
+                let mut csv = csv::WriterBuilder::new().from_writer(Vec::new());
+                csv.write_record(&self.names).map_err(std::io::Error::other)?;
+                w.write_all(&csv.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?)
+            }
             OutputFormat::Json => w.write_all(b"["),
             OutputFormat::Ndjson => Ok(()),
         }
@@ -270,25 +274,31 @@ impl Output {
         proba: &[f64],
     ) -> std::io::Result<()> {
         let k = self.classes.len();
-        for (row, &class) in predicted.iter().enumerate() {
-            let p = &proba[row * k..(row + 1) * k];
-            let probabilities: Vec<f64> = if self.binary { vec![p[1]] } else { p.to_vec() };
-            match self.format {
-                OutputFormat::Csv => {
-                    let mut fields: Vec<String> =
-                        self.passthrough.iter().map(|&c| cells[c][row].clone().unwrap_or_default()).collect();
+        let prob_cols = if self.binary { 1..2 } else { 0..k };
+        match self.format {
+            OutputFormat::Csv => {
+                // One writer per batch: the csv crate quotes fields that need it (commas, quotes, newlines).
+                let mut csv = csv::WriterBuilder::new().from_writer(Vec::with_capacity(predicted.len() * 48));
+                let mut fields: Vec<String> = Vec::with_capacity(self.names.len());
+                for (row, &class) in predicted.iter().enumerate() {
+                    fields.clear();
+                    fields.extend(self.passthrough.iter().map(|&c| cells[c][row].clone().unwrap_or_default()));
                     fields.push(self.classes[class as usize].clone());
-                    fields.extend(probabilities.iter().map(|x| format!("{x}")));
-                    write_csv_row(w, fields.iter().map(String::as_str))?;
+                    fields.extend(proba[row * k..(row + 1) * k][prob_cols.clone()].iter().map(|x| format!("{x}")));
+                    csv.write_record(&fields).map_err(std::io::Error::other)?;
                 }
-                OutputFormat::Json | OutputFormat::Ndjson => {
+                let bytes = csv.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+                w.write_all(&bytes)?;
+            }
+            OutputFormat::Json | OutputFormat::Ndjson => {
+                let prob_names = &self.names[self.passthrough.len() + 1..];
+                for (row, &class) in predicted.iter().enumerate() {
                     let mut obj = Map::new();
                     for (name, &c) in self.names.iter().zip(&self.passthrough) {
                         obj.insert(name.clone(), cells[c][row].clone().map_or(Value::Null, Value::String));
                     }
                     obj.insert("prediction".into(), Value::String(self.classes[class as usize].clone()));
-                    let prob_names = &self.names[self.passthrough.len() + 1..];
-                    for (name, x) in prob_names.iter().zip(&probabilities) {
+                    for (name, x) in prob_names.iter().zip(&proba[row * k..(row + 1) * k][prob_cols.clone()]) {
                         obj.insert(name.clone(), json!(x));
                     }
                     let text = serde_json::to_string(&obj).map_err(std::io::Error::other)?;
@@ -299,9 +309,9 @@ impl Output {
                         w.write_all(text.as_bytes())?;
                         w.write_all(b"\n")?;
                     }
+                    self.rows_written += 1;
                 }
             }
-            self.rows_written += 1;
         }
         Ok(())
     }
@@ -312,13 +322,6 @@ impl Output {
         }
         Ok(())
     }
-}
-
-fn write_csv_row<'a>(w: &mut dyn Write, fields: impl Iterator<Item = &'a str>) -> std::io::Result<()> {
-    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    writer.write_record(fields).map_err(std::io::Error::other)?;
-    let bytes = writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
-    w.write_all(&bytes)
 }
 
 /// The day's JSONL prediction log of one model, opened for appending.

@@ -236,6 +236,9 @@ impl<'a, O: Objective> Grower<'a, O> {
     /// `min_samples_split` and `min_samples_leaf` count the distinct rows, whatever their weights, as
     /// scikit-learn does: a row drawn three times by the bootstrap is one sample of weight three.
     pub(crate) fn grow(&mut self, rows: &mut [u32], weights: &[f64], rng: &mut Rng, importances: &mut [f64]) -> Tree {
+        // The draw order left by the previous tree must not leak into this one: which trees a thread grew
+        // before depends on scheduling, and results must not.
+        self.features.iter_mut().enumerate().for_each(|(i, f)| *f = i);
         let mut tree = TreeBuilder::new(self.objective.output_width());
         let mut leaf_values = Vec::with_capacity(self.objective.output_width());
         let mut stack = vec![Task { node: 0, start: 0, end: rows.len(), depth: 0 }];

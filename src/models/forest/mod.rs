@@ -13,6 +13,7 @@
 
 pub mod binning;
 mod grower;
+mod predict;
 pub mod tree;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use crate::data::matrix::Matrix;
 use crate::rng::Rng;
 use binning::{BinnedMatrix, MAX_BINS};
 use grower::{Classification, GrowParams, Grower, Objective, Regression};
+use predict::CompiledForest;
 use tree::Tree;
 
 /// How a classification tree measures the impurity of a node.
@@ -162,7 +164,7 @@ pub enum ForestError {
     LabelOutOfRange { row: usize, label: u32, n_classes: usize },
     /// A regression target is NaN or infinite.
     NonFiniteTarget { row: usize },
-    /// More rows or features than the engine indexes (2^31).
+    /// More rows (2^31) or features (65,535) than the engine indexes.
     TooLarge,
     /// A hyperparameter out of its range; the text says which and what it accepts.
     InvalidParam(String),
@@ -179,7 +181,9 @@ impl fmt::Display for ForestError {
                 write!(f, "row {row} has class label {label}, but there are only {n_classes} classes")
             }
             ForestError::NonFiniteTarget { row } => write!(f, "row {row} has a target that is NaN or infinite"),
-            ForestError::TooLarge => write!(f, "too many rows or features for the forest engine (2^31 at most)"),
+            ForestError::TooLarge => {
+                write!(f, "too many rows or features for the forest engine (2^31 rows, 65,535 features at most)")
+            }
             ForestError::InvalidParam(what) => write!(f, "invalid forest hyperparameter: {what}"),
         }
     }
@@ -187,8 +191,8 @@ impl fmt::Display for ForestError {
 
 impl std::error::Error for ForestError {}
 
-/// Largest row or feature count accepted: tree node indices are u32 and a tree has up to 2 × rows nodes.
-const MAX_INDEX: usize = 1 << 31;
+/// Rows accepted: node indices are u32, and a tree has up to 2 × rows nodes.
+const MAX_ROWS: usize = 1 << 31;
 
 /// A fitted random-forest classifier.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -213,6 +217,9 @@ struct Forest {
     width: usize,
     trees: Vec<Tree>,
     importances: Vec<f64>,
+    /// The trees compiled for prediction: derived, so not stored, and rebuilt on loading (`TryFrom`).
+    #[serde(skip)]
+    compiled: CompiledForest,
 }
 
 // Both serialise as the bare `Forest` their deserialisation checks (`try_from`), so the formats agree.
@@ -231,8 +238,8 @@ impl Serialize for RandomForestRegressor {
 impl TryFrom<Forest> for RandomForestClassifier {
     type Error = String;
 
-    fn try_from(forest: Forest) -> Result<Self, String> {
-        forest.check()?;
+    fn try_from(mut forest: Forest) -> Result<Self, String> {
+        forest.compile()?;
         Ok(RandomForestClassifier { forest })
     }
 }
@@ -240,8 +247,8 @@ impl TryFrom<Forest> for RandomForestClassifier {
 impl TryFrom<Forest> for RandomForestRegressor {
     type Error = String;
 
-    fn try_from(forest: Forest) -> Result<Self, String> {
-        forest.check()?;
+    fn try_from(mut forest: Forest) -> Result<Self, String> {
+        forest.compile()?;
         if forest.width != 1 {
             return Err("a regression forest has one output per leaf".to_owned());
         }
@@ -262,7 +269,7 @@ impl RandomForestClassifier {
         let class_weights = class_weights(y, n_classes, params.class_weight);
         let base_weights: Vec<f64> = y.iter().map(|&c| class_weights[c as usize]).collect();
         let objective = Classification { y, n_classes, entropy: params.criterion == Criterion::Entropy };
-        let forest = Forest::fit(x, &objective, &base_weights, params);
+        let forest = Forest::fit(x, &objective, &base_weights, params)?;
         Ok(RandomForestClassifier { forest })
     }
 
@@ -308,7 +315,7 @@ impl RandomForestRegressor {
         if let Some(row) = y.iter().position(|t| !t.is_finite()) {
             return Err(ForestError::NonFiniteTarget { row });
         }
-        let forest = Forest::fit(x, &Regression { y }, &vec![1.0; y.len()], params);
+        let forest = Forest::fit(x, &Regression { y }, &vec![1.0; y.len()], params)?;
         Ok(RandomForestRegressor { forest })
     }
 
@@ -346,7 +353,7 @@ fn check_data(x: &Matrix, n_targets: usize, params: &ForestParams) -> Result<(),
     if n_targets != x.n_rows() {
         return Err(ForestError::LengthMismatch { rows: x.n_rows(), targets: n_targets });
     }
-    if x.n_rows() >= MAX_INDEX || x.n_cols() >= MAX_INDEX {
+    if x.n_rows() >= MAX_ROWS || x.n_cols() > usize::from(u16::MAX) {
         return Err(ForestError::TooLarge);
     }
     Ok(())
@@ -372,14 +379,15 @@ fn class_weights(y: &[u32], n_classes: usize, mode: ClassWeight) -> Vec<f64> {
     }
 }
 
-/// Rows per unit of parallel prediction work: enough to amortise bringing each tree into cache once per
-/// chunk, few enough to spread small batches over both cores.
-const PREDICT_CHUNK_ROWS: usize = 4096;
-
 impl Forest {
     /// Bins `x`, then grows `params.n_trees` trees in parallel, tree `i` from `Rng::derive(seed, i)`;
     /// `base_weights` are the per-row sample weights before bootstrap multiplicities.
-    fn fit<O: Objective>(x: &Matrix, objective: &O, base_weights: &[f64], params: &ForestParams) -> Forest {
+    fn fit<O: Objective>(
+        x: &Matrix,
+        objective: &O,
+        base_weights: &[f64],
+        params: &ForestParams,
+    ) -> Result<Forest, ForestError> {
         let binned = BinnedMatrix::fit_transform(x, MAX_BINS, params.seed);
         let n_rows = x.n_rows();
         let n_features = x.n_cols();
@@ -414,34 +422,27 @@ impl Forest {
             importances.iter_mut().for_each(|v| *v /= total);
         }
 
-        Forest {
+        let mut forest = Forest {
             n_features,
             width: objective.output_width(),
             trees: grown.into_iter().map(|(tree, _)| tree).collect(),
             importances,
-        }
+            compiled: CompiledForest::default(),
+        };
+        // Cannot fail here: binning gives every feature at most 254 thresholds, the only limit left.
+        forest.compile().map_err(|_| ForestError::TooLarge)?;
+        Ok(forest)
     }
 
     /// The mean of the trees' outputs per row, row-major `n_rows × width`.
     fn predict(&self, x: &Matrix) -> Vec<f64> {
         assert_eq!(x.n_cols(), self.n_features, "the model was fitted on {} features", self.n_features);
-        let width = self.width;
-        let mut out = vec![0.0; x.n_rows() * width];
-        #[allow(clippy::cast_precision_loss)]
-        let scale = 1.0 / self.trees.len() as f64;
-        out.par_chunks_mut(PREDICT_CHUNK_ROWS * width).enumerate().for_each(|(chunk, out)| {
-            // Tree-major within the chunk keeps one tree hot in cache for all its rows; every row still
-            // adds up the trees in order, so the sums do not depend on how rows are chunked.
-            for tree in &self.trees {
-                tree.add_outputs(x, chunk * PREDICT_CHUNK_ROWS, out);
-            }
-            out.iter_mut().for_each(|v| *v *= scale);
-        });
-        out
+        self.compiled.predict(&self.trees, self.width, x)
     }
 
-    /// Consistency of a deserialised forest beyond each tree's own (see `Tree`'s deserialisation).
-    fn check(&self) -> Result<(), String> {
+    /// Checks what each tree's own validation (see `Tree`'s deserialisation) cannot, then builds the
+    /// prediction form of the trees.
+    fn compile(&mut self) -> Result<(), String> {
         if self.trees.is_empty() || self.importances.len() != self.n_features || self.width == 0 {
             return Err("a forest needs trees, one importance per feature and leaf outputs".to_owned());
         }
@@ -455,6 +456,7 @@ impl Forest {
                 return Err("a tree splits on a feature the forest does not have".to_owned());
             }
         }
+        self.compiled = CompiledForest::new(&self.trees, self.n_features)?;
         Ok(())
     }
 }

@@ -10,8 +10,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::matrix::Matrix;
-
 /// One fitted tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "UncheckedTree")]
@@ -60,6 +58,9 @@ impl TryFrom<UncheckedTree> for Tree {
             if left == 0 && feature as usize >= n_leaves {
                 return Err(format!("tree leaf {node} has an ordinal out of range"));
             }
+            if left != 0 && raw.threshold[node].is_nan() {
+                return Err(format!("tree node {node} has a NaN threshold"));
+            }
         }
         Ok(Tree {
             feature: raw.feature,
@@ -70,10 +71,6 @@ impl TryFrom<UncheckedTree> for Tree {
         })
     }
 }
-
-/// How many rows are walked through a tree in lockstep. Interleaving independent walks hides the latency of
-/// each step's dependent loads (node → feature → value → next node) that a single walk is bound by.
-const LANES: usize = 8;
 
 impl Tree {
     /// Number of nodes, splits and leaves together.
@@ -120,45 +117,6 @@ impl Tree {
             node = left + usize::from(row[feature] > threshold);
         }
         node
-    }
-
-    /// Adds this tree's leaf outputs for the rows `first_row..first_row + out.len() / width` of `x` to `out`
-    /// (row-major, `width` per row).
-    pub(crate) fn add_outputs(&self, x: &Matrix, first_row: usize, out: &mut [f64]) {
-        let width = self.width();
-        for (group_index, group_out) in out.chunks_mut(LANES * width).enumerate() {
-            let group_first = first_row + group_index * LANES;
-            let lanes = group_out.len() / width;
-            // A short last group repeats its last row in the spare lanes, so the walk keeps its fixed shape.
-            let rows: [&[f64]; LANES] = std::array::from_fn(|lane| x.row(group_first + lane.min(lanes - 1)));
-            let leaves = self.walk(&rows);
-            for (lane_out, &leaf) in group_out.chunks_exact_mut(width).zip(&leaves) {
-                let start = self.feature[leaf as usize] as usize * width;
-                for (acc, &v) in lane_out.iter_mut().zip(&self.values[start..start + width]) {
-                    *acc += f64::from(v);
-                }
-            }
-        }
-    }
-
-    /// Walks `LANES` rows down together, one level per round, branch-free: a lane at a leaf stays there, and
-    /// the loop ends when every lane has reached one.
-    fn walk(&self, rows: &[&[f64]; LANES]) -> [u32; LANES] {
-        let mut node = [0u32; LANES];
-        loop {
-            let mut moving = false;
-            for (n, row) in node.iter_mut().zip(rows) {
-                let i = *n as usize;
-                let left = self.left[i];
-                // At a leaf `feature` is an ordinal that may exceed the row: `get` keeps that harmless.
-                let go_right = row.get(self.feature[i] as usize).is_some_and(|&v| v > self.threshold[i]);
-                *n = if left == 0 { *n } else { left + u32::from(go_right) };
-                moving |= left != 0;
-            }
-            if !moving {
-                return node;
-            }
-        }
     }
 }
 
