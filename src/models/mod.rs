@@ -98,6 +98,18 @@ impl TrainedModel {
         }
     }
 
+    pub fn n_features(&self) -> usize {
+        match self {
+            TrainedModel::RandomForestClassifier(m) => m.n_features(),
+        }
+    }
+
+    pub fn n_classes(&self) -> usize {
+        match self {
+            TrainedModel::RandomForestClassifier(m) => m.n_classes(),
+        }
+    }
+
     /// Importance per matrix column, summing to 1.
     pub fn feature_importances(&self) -> Vec<f64> {
         match self {
@@ -132,4 +144,23 @@ pub struct Bundle {
     pub classes: Vec<String>,
     pub pipeline: crate::pipeline::FittedPipeline,
     pub model: TrainedModel,
+}
+
+impl Bundle {
+    /// Checks that the parts fit together (a decoded file could be consistent piece by piece and still not):
+    /// the pipeline produces as many columns as the model reads, and the model predicts the listed classes.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let (width, features) = (self.pipeline.n_outputs(), self.model.n_features());
+        if width != features {
+            return Err(format!("the pipeline makes {width} columns but the model reads {features}"));
+        }
+        if self.classes.len() != self.model.n_classes() {
+            return Err(format!(
+                "{} class names for a model of {} classes",
+                self.classes.len(),
+                self.model.n_classes()
+            ));
+        }
+        Ok(())
+    }
 }

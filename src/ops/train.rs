@@ -337,6 +337,22 @@ impl ClassLabels {
                 ),
             ));
         }
+        let mut counts = vec![0usize; levels.len()];
+        for &c in codes {
+            counts[c as usize] += 1;
+        }
+        if let Some(lonely) = order.iter().find(|&&i| counts[i] < 2) {
+            return Err(Error::data(
+                &frame.source,
+                None,
+                Some(target),
+                format!(
+                    "class \"{}\" has only 1 row: every class needs at least 2 (one to train on, one to test); \
+                     add rows or remove that class",
+                    levels[*lonely]
+                ),
+            ));
+        }
         let mut code_of = vec![0u32; levels.len()];
         for (new, &old) in order.iter().enumerate() {
             code_of[old] = new as u32;

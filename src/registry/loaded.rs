@@ -54,6 +54,7 @@ pub fn load_record(store: &Store, name: &ModelName, record: VersionRecord) -> Re
         ));
     }
     let bundle: Bundle = artifact::decode(&bytes, &path)?;
+    bundle.validate().map_err(|why| Error::artifact(&path, format!("the model file is inconsistent: {why}")))?;
     Ok(LoadedModel { name: name.clone(), record, bundle, path })
 }
 

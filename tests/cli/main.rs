@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod corpus;
+mod decoder_mutations;
 mod evaluate;
 mod export;
 mod predict;

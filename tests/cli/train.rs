@@ -247,3 +247,26 @@ fn the_committed_reference_model_is_reproduced_bit_for_bit() {
     let committed = std::fs::read(repo.join("ml_models/skill_assignment/1.0.0/model.bin")).unwrap();
     assert!(fresh == committed, "retraining differs from the committed reference model: run make reference-model");
 }
+
+#[test]
+fn the_model_is_the_same_bytes_for_any_thread_count() {
+    let p = TestProject::new();
+    let data = p.sample("d", 1500, 11);
+    for threads in ["1", "2", "3"] {
+        p.mlctl()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=24", "--cv", "2"])
+            .assert()
+            .success();
+    }
+    let bytes: Vec<Vec<u8>> = ["1.0.0", "1.0.1", "1.0.2"]
+        .iter()
+        .map(|v| std::fs::read(p.path(&format!("ml_models/m/{v}/model.bin"))).unwrap())
+        .collect();
+    assert!(bytes[0] == bytes[1] && bytes[1] == bytes[2], "thread count changed the model");
+    let meta = |v: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p.path(&format!("ml_models/m/{v}/metadata.json"))).unwrap()).unwrap()
+    };
+    assert_eq!(meta("1.0.0")["metrics"], meta("1.0.2")["metrics"]);
+    assert_eq!(meta("1.0.0")["cross_validation"], meta("1.0.2")["cross_validation"]);
+}

@@ -41,6 +41,7 @@ impl BinMapper {
         for &v in &sorted {
             match distinct.last_mut() {
                 // `==` rather than bit equality so that -0.0 and 0.0 share a bin, as they compare equal.
+                #[allow(clippy::float_cmp)]
                 Some((last, count)) if *last == v => *count += 1,
                 _ => distinct.push((v, 1)),
             }
@@ -53,21 +54,21 @@ impl BinMapper {
             }
         } else {
             // Greedy quantiles: close a bin after the first distinct value whose cumulative count reaches the
-            // next multiple of n / max_bins. Edges only ever fall between distinct values, so no bin is empty.
-            let n = sorted.len() as f64;
-            let per_bin = n / max_bins as f64;
-            let mut cumulative = 0usize;
-            let mut next_target = per_bin;
+            // next multiple of n / max_bins (compared as cumulative × max_bins against k × n, in integers).
+            // Edges only ever fall between distinct values, so no bin is empty.
+            let n = sorted.len();
+            let mut cumulative = 0;
+            let mut next_quantile = 1;
             for pair in distinct.windows(2) {
                 cumulative += pair[0].1;
-                if cumulative as f64 >= next_target {
+                if cumulative * max_bins >= next_quantile * n {
                     edges.push(midpoint(pair[0].0, pair[1].0));
                     if edges.len() == max_bins - 1 {
                         break;
                     }
-                    // A heavy value may have covered several targets: move past all of them.
-                    while next_target <= cumulative as f64 {
-                        next_target += per_bin;
+                    // A heavy value may have covered several quantiles: move past all of them.
+                    while next_quantile * n <= cumulative * max_bins {
+                        next_quantile += 1;
                     }
                 }
             }
@@ -200,6 +201,7 @@ fn subsample_rows(n_rows: usize, limit: usize, seed: u64) -> Option<Vec<usize>> 
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are the point of these tests.
 mod tests {
     use super::*;
 

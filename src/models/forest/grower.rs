@@ -429,3 +429,108 @@ impl<'a, O: Objective> Grower<'a, O> {
         left
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are the point of these tests.
+mod tests {
+    use super::*;
+    use crate::data::matrix::Matrix;
+
+    fn params(max_features: usize) -> GrowParams {
+        GrowParams { max_depth: usize::MAX, min_samples_split: 2, min_samples_leaf: 1, max_features }
+    }
+
+    #[test]
+    fn splits_between_the_classes_at_the_midpoint() {
+        let x = Matrix::from_row_major(4, 1, vec![1.0, 2.0, 3.0, 4.0]);
+        let binned = BinnedMatrix::fit_transform(&x, 255, 0);
+        let y = [0, 0, 1, 1];
+        let objective = Classification { y: &y, n_classes: 2, entropy: false };
+        let params = params(1);
+        let mut grower = Grower::new(&binned, &objective, &params);
+        let mut importances = vec![0.0];
+        let tree = grower.grow(&mut [0, 1, 2, 3], &[1.0; 4], &mut Rng::new(0), &mut importances);
+        assert_eq!(tree.n_leaves(), 2);
+        assert_eq!(tree.split(0), Some((0, 2.5, 1)));
+        assert_eq!(tree.leaf_values(1), &[1.0, 0.0]);
+        assert_eq!(tree.leaf_values(2), &[0.0, 1.0]);
+        // Gini 0.5 on weight 4, children pure.
+        assert_eq!(importances, vec![2.0]);
+    }
+
+    #[test]
+    fn weights_move_the_leaf_distribution_and_the_split() {
+        // Row 2 (class 1) weighs 3: with it, the best single split isolates it differently.
+        let x = Matrix::from_row_major(4, 1, vec![1.0, 2.0, 3.0, 4.0]);
+        let binned = BinnedMatrix::fit_transform(&x, 255, 0);
+        let y = [0, 1, 1, 0];
+        let objective = Classification { y: &y, n_classes: 2, entropy: false };
+        let params = GrowParams { max_depth: 1, ..params(1) };
+        let mut grower = Grower::new(&binned, &objective, &params);
+        let tree = grower.grow(&mut [0, 1, 2, 3], &[1.0, 1.0, 3.0, 1.0], &mut Rng::new(0), &mut [0.0]);
+        // Candidates: <=1 (scores 1 + (4²+1²)/5 = 4.4), <=2 (1²+1²)/2 + (3²+1²)/4 = 3.5, <=3 (1 + 4²)/5 + 1 = 4.4:
+        // the first of the tied best wins.
+        assert_eq!(tree.split(0), Some((0, 1.5, 1)));
+        assert_eq!(tree.leaf_values(2), &[0.2, 0.8]);
+    }
+
+    #[test]
+    fn impurities_and_scores() {
+        let gini = Classification { y: &[], n_classes: 2, entropy: false };
+        let entropy = Classification { y: &[], n_classes: 2, entropy: true };
+        assert_eq!(gini.impurity(&[2.0, 2.0]), 0.5);
+        assert_eq!(entropy.impurity(&[2.0, 2.0]), 1.0);
+        assert_eq!(gini.impurity(&[3.0, 0.0]), 0.0);
+        assert_eq!(entropy.impurity(&[3.0, 0.0]), 0.0);
+        // The scores order splits as minus the weighted child impurity does.
+        let splits = [([3.0, 1.0], [1.0, 3.0]), ([4.0, 0.0], [0.0, 4.0]), ([2.0, 2.0], [2.0, 2.0])];
+        for objective in [&gini, &entropy] {
+            let weighted = |l: &[f64; 2], r: &[f64; 2]| -(4.0 * objective.impurity(l) + 4.0 * objective.impurity(r));
+            for (a, b) in [(0, 1), (1, 2), (0, 2)] {
+                let by_score = objective
+                    .split_score(&splits[a].0, &splits[a].1)
+                    .total_cmp(&objective.split_score(&splits[b].0, &splits[b].1));
+                let by_impurity = weighted(&splits[a].0, &splits[a].1).total_cmp(&weighted(&splits[b].0, &splits[b].1));
+                assert_eq!(by_score, by_impurity);
+            }
+        }
+        let regression = Regression { y: &[] };
+        // y = 1, 3 with unit weights: mean 2, variance 1.
+        assert_eq!(regression.impurity(&[2.0, 4.0, 10.0]), 1.0);
+    }
+
+    #[test]
+    fn constant_features_do_not_use_up_max_features() {
+        // Feature 0 is constant; with max_features 1 a node that drew it must go on to feature 1.
+        let x = Matrix::from_row_major(4, 2, vec![5.0, 1.0, 5.0, 2.0, 5.0, 3.0, 5.0, 4.0]);
+        let binned = BinnedMatrix::fit_transform(&x, 255, 0);
+        let y = [0, 0, 1, 1];
+        let objective = Classification { y: &y, n_classes: 2, entropy: false };
+        let params = params(1);
+        for seed in 0..8 {
+            let mut grower = Grower::new(&binned, &objective, &params);
+            let tree = grower.grow(&mut [0, 1, 2, 3], &[1.0; 4], &mut Rng::new(seed), &mut [0.0; 2]);
+            assert_eq!(tree.split(0), Some((1, 2.5, 1)), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn small_nodes_with_spread_bins_find_the_same_split_as_a_scan() {
+        // 5 rows over a 255-bin feature: the sparse path (sorted distinct bins) is taken.
+        let values: Vec<f64> = (0..1000).map(f64::from).collect();
+        let x = Matrix::from_row_major(1000, 1, values);
+        let binned = BinnedMatrix::fit_transform(&x, 255, 0);
+        let mut y = vec![0u32; 1000];
+        for row in [500, 900] {
+            y[row] = 1;
+        }
+        let objective = Classification { y: &y, n_classes: 2, entropy: false };
+        let params = params(1);
+        let mut grower = Grower::new(&binned, &objective, &params);
+        let tree = grower.grow(&mut [3, 100, 500, 900, 999], &[1.0; 1000], &mut Rng::new(0), &mut [0.0]);
+        let (_, threshold, _) = tree.split(0).expect("splits");
+        assert!((100.0..500.0).contains(&threshold), "{threshold}");
+        let (_, threshold, _) = tree.split(2).expect("splits again");
+        assert!((900.0..999.0).contains(&threshold), "{threshold}");
+    }
+}

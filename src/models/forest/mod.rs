@@ -1,5 +1,5 @@
 //! Random forests (classification and regression) on a histogram-based tree engine, the same kind of engine
-//! as LightGBM's or scikit-learn's `HistGradientBoosting*`, meant to serve gradient boosting later too.
+//! as `LightGBM`'s or scikit-learn's `HistGradientBoosting*`, meant to serve gradient boosting later too.
 //!
 //! Fitting bins every feature into at most 255 quantile bins once ([`binning`]), then grows each tree on the
 //! bins ([`grower`]) in parallel; the trees ([`tree`]) keep real-valued thresholds, so prediction reads raw
@@ -39,10 +39,10 @@ pub enum Criterion {
 /// How many features each node draws at random to look for its split among.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub enum MaxFeatures {
-    /// √n_features, rounded down, at least 1.
+    /// √`n_features`, rounded down, at least 1.
     #[default]
     Sqrt,
-    /// log₂ n_features, rounded down, at least 1.
+    /// log₂ `n_features`, rounded down, at least 1.
     Log2,
     /// This fraction, in (0, 1], of the features, rounded down, at least 1.
     Fraction(f64),
@@ -368,13 +368,11 @@ fn class_weights(y: &[u32], n_classes: usize, mode: ClassWeight) -> Vec<f64> {
             for &c in y {
                 counts[c as usize] += 1;
             }
+            // Counts below 2^31 (checked at fit) are exact in f64.
             #[allow(clippy::cast_precision_loss)]
-            let n = y.len() as f64;
-            counts
-                .iter()
-                // A class with no rows never weighs anything; 1 keeps the vector finite.
-                .map(|&count| if count == 0 { 1.0 } else { n / (n_classes * count) as f64 })
-                .collect()
+            let weight = |count: usize| y.len() as f64 / (n_classes * count) as f64;
+            // A class with no rows never weighs anything; 1 keeps the vector finite.
+            counts.iter().map(|&count| if count == 0 { 1.0 } else { weight(count) }).collect()
         }
     }
 }
@@ -419,7 +417,9 @@ impl Forest {
         }
         let total: f64 = importances.iter().sum();
         if total > 0.0 {
-            importances.iter_mut().for_each(|v| *v /= total);
+            for v in &mut importances {
+                *v /= total;
+            }
         }
 
         let mut forest = Forest {
@@ -474,4 +474,282 @@ fn sample_rows(n_rows: usize, base_weights: &[f64], bootstrap: bool, rng: &mut R
     let rows = (0..n_rows).filter(|&r| draws[r] > 0).map(tree::index_u32).collect();
     let weights = draws.iter().zip(base_weights).map(|(&d, &w)| f64::from(d) * w).collect();
     (rows, weights)
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp, clippy::cast_precision_loss)] // Exact values are the point; small numbers.
+mod tests {
+    use super::*;
+
+    /// `n` rows of `n_features` standard normal features.
+    fn normal_matrix(n: usize, n_features: usize, seed: u64) -> Matrix {
+        let mut rng = Rng::new(seed);
+        Matrix::from_row_major(n, n_features, (0..n * n_features).map(|_| rng.normal()).collect())
+    }
+
+    /// A nonlinear, noisy binary problem on features 0 and 1; feature 2 is pure noise. About 70/30.
+    fn binary_problem(n: usize, seed: u64) -> (Matrix, Vec<u32>) {
+        let x = normal_matrix(n, 3, seed);
+        let mut rng = Rng::new(seed + 1000);
+        let y = (0..n)
+            .map(|r| {
+                let score = (2.0 * x.get(r, 0)).sin() + x.get(r, 1) * x.get(r, 1) - 1.5 + 0.3 * rng.normal();
+                u32::from(score > 0.0)
+            })
+            .collect();
+        (x, y)
+    }
+
+    fn small_params() -> ForestParams {
+        ForestParams { n_trees: 12, ..ForestParams::default() }
+    }
+
+    /// Depth of every leaf of `tree`.
+    fn leaf_depths(tree: &Tree) -> Vec<usize> {
+        let mut depths = Vec::new();
+        let mut stack = vec![(0, 0)];
+        while let Some((node, depth)) = stack.pop() {
+            match tree.split(node) {
+                Some((_, _, left)) => stack.extend([(left, depth + 1), (left + 1, depth + 1)]),
+                None => depths.push(depth),
+            }
+        }
+        depths
+    }
+
+    #[test]
+    fn a_full_depth_tree_fits_separable_data_exactly() {
+        // Class 1 inside a ring: separable, but not by one threshold.
+        let x = normal_matrix(400, 2, 1);
+        let y: Vec<u32> = (0..400).map(|r| u32::from(x.get(r, 0).powi(2) + x.get(r, 1).powi(2) < 1.0)).collect();
+        let params =
+            ForestParams { n_trees: 1, bootstrap: false, max_features: MaxFeatures::All, ..ForestParams::default() };
+        let model = RandomForestClassifier::fit(&x, &y, 2, &params).expect("fits");
+        let proba = model.predict_proba(&x);
+        for (r, &label) in y.iter().enumerate() {
+            assert_eq!(proba[r * 2 + label as usize], 1.0, "row {r} misclassified");
+        }
+    }
+
+    #[test]
+    fn probabilities_are_distributions() {
+        let (x, y) = binary_problem(500, 2);
+        let model = RandomForestClassifier::fit(&x, &y, 2, &small_params()).expect("fits");
+        let proba = model.predict_proba(&normal_matrix(300, 3, 3));
+        assert_eq!(proba.len(), 600);
+        for row in proba.chunks_exact(2) {
+            assert!(row.iter().all(|&p| (0.0..=1.0).contains(&p)));
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-6, "{row:?}");
+        }
+    }
+
+    #[test]
+    fn classes_absent_from_the_data_get_probability_zero() {
+        let (x, y) = binary_problem(200, 4);
+        let model = RandomForestClassifier::fit(&x, &y, 3, &small_params()).expect("fits");
+        assert_eq!(model.n_classes(), 3);
+        let proba = model.predict_proba(&x);
+        assert!(proba.chunks_exact(3).all(|row| row[2] == 0.0));
+    }
+
+    #[test]
+    fn min_samples_leaf_counts_distinct_in_bag_rows() {
+        let (x, y) = binary_problem(600, 5);
+        let params = ForestParams { n_trees: 4, min_samples_leaf: 7, ..ForestParams::default() };
+        let model = RandomForestClassifier::fit(&x, &y, 2, &params).expect("fits");
+        for (i, tree) in model.trees().iter().enumerate() {
+            // The same bootstrap the tree was grown on: the first draws of its own generator.
+            let mut rng = Rng::derive(params.seed, i as u64);
+            let (rows, _) = sample_rows(x.n_rows(), &vec![1.0; x.n_rows()], true, &mut rng);
+            let mut per_leaf = vec![0usize; tree.n_nodes()];
+            for &row in &rows {
+                per_leaf[tree.leaf_of(x.row(row as usize))] += 1;
+            }
+            let leaves: Vec<usize> = (0..tree.n_nodes()).filter(|&n| tree.is_leaf(n)).collect();
+            assert!(leaves.len() > 5, "the test needs trees that split");
+            for leaf in leaves {
+                assert!(per_leaf[leaf] >= 7, "tree {i} leaf {leaf} holds {} rows", per_leaf[leaf]);
+            }
+        }
+    }
+
+    #[test]
+    fn max_depth_is_respected() {
+        let (x, y) = binary_problem(500, 6);
+        let params = ForestParams { n_trees: 5, max_depth: Some(3), ..ForestParams::default() };
+        let model = RandomForestClassifier::fit(&x, &y, 2, &params).expect("fits");
+        let deepest = model.trees().iter().flat_map(leaf_depths).max();
+        assert_eq!(deepest, Some(3), "trees grow to the limit on noisy data, and no further");
+    }
+
+    #[test]
+    fn results_are_bit_identical_for_any_thread_count() -> Result<(), Box<dyn std::error::Error>> {
+        let (x, y) = binary_problem(800, 7);
+        let params =
+            ForestParams { n_trees: 16, class_weight: ClassWeight::Balanced, seed: 11, ..ForestParams::default() };
+        let run = |threads: usize| -> Result<(RandomForestClassifier, Vec<f64>), Box<dyn std::error::Error>> {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+            let (model, proba) = pool.install(|| {
+                let model = RandomForestClassifier::fit(&x, &y, 2, &params)?;
+                let proba = model.predict_proba(&normal_matrix(3000, 3, 8));
+                Ok::<_, ForestError>((model, proba))
+            })?;
+            Ok((model, proba))
+        };
+        let (one, p1) = run(1)?;
+        let (two, p2) = run(2)?;
+        assert_eq!(one, two);
+        assert_eq!(postcard::to_stdvec(&one)?, postcard::to_stdvec(&two)?);
+        let bits = |p: &[f64]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&p1), bits(&p2));
+        Ok(())
+    }
+
+    #[test]
+    fn seeds_change_the_forest() {
+        let (x, y) = binary_problem(300, 9);
+        let a = RandomForestClassifier::fit(&x, &y, 2, &small_params()).expect("fits");
+        let b = RandomForestClassifier::fit(&x, &y, 2, &ForestParams { seed: 1, ..small_params() }).expect("fits");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn held_out_accuracy_beats_the_majority_class() {
+        let (x, y) = binary_problem(1500, 10);
+        let (x_test, y_test) = binary_problem(1000, 11);
+        for criterion in [Criterion::Gini, Criterion::Entropy] {
+            let params = ForestParams { criterion, ..small_params() };
+            let model = RandomForestClassifier::fit(&x, &y, 2, &params).expect("fits");
+            let proba = model.predict_proba(&x_test);
+            let correct = y_test.iter().enumerate().filter(|&(r, &c)| (proba[r * 2 + 1] > 0.5) == (c == 1)).count();
+            let majority = y_test.iter().filter(|&&c| c == 0).count().max(y_test.iter().filter(|&&c| c == 1).count());
+            assert!(correct > majority + 150, "{criterion:?}: {correct} correct, majority {majority}");
+        }
+    }
+
+    #[test]
+    fn regression_beats_the_mean_on_a_nonlinear_function() {
+        let f = |x: &Matrix, r: usize| (3.0 * x.get(r, 0)).sin() + x.get(r, 1).abs();
+        let x = normal_matrix(1000, 3, 12);
+        let y: Vec<f64> = (0..1000).map(|r| f(&x, r)).collect();
+        let x_test = normal_matrix(500, 3, 13);
+        let y_test: Vec<f64> = (0..500).map(|r| f(&x_test, r)).collect();
+        let params = ForestParams { n_trees: 10, ..ForestParams::regression_default() };
+        let model = RandomForestRegressor::fit(&x, &y, &params).expect("fits");
+        let predicted = model.predict(&x_test);
+        let mean = y.iter().sum::<f64>() / 1000.0;
+        let mse = |p: &mut dyn Iterator<Item = f64>| p.zip(&y_test).map(|(p, t)| (p - t).powi(2)).sum::<f64>() / 500.0;
+        let model_mse = mse(&mut predicted.iter().copied());
+        let baseline_mse = mse(&mut std::iter::repeat(mean));
+        assert!(model_mse < 0.2 * baseline_mse, "model {model_mse} vs mean {baseline_mse}");
+        let importances = model.feature_importances();
+        assert!(importances[2] < importances[0] && importances[2] < importances[1], "{importances:?}");
+    }
+
+    #[test]
+    fn importances_sum_to_one_and_rank_signal_over_noise() {
+        let (x, y) = binary_problem(800, 14);
+        let model = RandomForestClassifier::fit(&x, &y, 2, &small_params()).expect("fits");
+        let importances = model.feature_importances();
+        assert_eq!(importances.len(), 3);
+        assert!((importances.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(importances[0] > importances[2] && importances[1] > importances[2], "{importances:?}");
+    }
+
+    #[test]
+    fn a_forest_of_stumps_that_cannot_split_has_zero_importances() {
+        let x = normal_matrix(10, 2, 15);
+        let model = RandomForestClassifier::fit(&x, &[1; 10], 2, &small_params()).expect("fits");
+        assert_eq!(model.feature_importances(), vec![0.0, 0.0]);
+        assert_eq!(model.predict_proba(&x)[..2], [0.0, 1.0]);
+    }
+
+    #[test]
+    fn balanced_class_weights_follow_scikit_learn() {
+        let weights = class_weights(&[0, 0, 0, 1], 3, ClassWeight::Balanced);
+        assert_eq!(weights, vec![4.0 / 9.0, 4.0 / 3.0, 1.0]);
+        assert_eq!(class_weights(&[0, 1], 2, ClassWeight::None), vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn max_features_rounds_like_scikit_learn() {
+        assert_eq!(MaxFeatures::Sqrt.resolve(16), 4);
+        assert_eq!(MaxFeatures::Sqrt.resolve(15), 3);
+        assert_eq!(MaxFeatures::Log2.resolve(16), 4);
+        assert_eq!(MaxFeatures::Fraction(0.3).resolve(10), 3);
+        assert_eq!(MaxFeatures::Fraction(0.01).resolve(10), 1);
+        assert_eq!(MaxFeatures::All.resolve(7), 7);
+        assert_eq!(MaxFeatures::Sqrt.resolve(1), 1);
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let (x, y) = binary_problem(20, 16);
+        let p = small_params();
+        let fit = |x: &Matrix, y: &[u32], n_classes: usize, p: &ForestParams| {
+            RandomForestClassifier::fit(x, y, n_classes, p).err()
+        };
+        assert_eq!(fit(&Matrix::from_row_major(0, 3, vec![]), &[], 2, &p), Some(ForestError::EmptyData));
+        assert_eq!(fit(&Matrix::from_row_major(2, 0, vec![]), &[0, 1], 2, &p), Some(ForestError::EmptyData));
+        assert_eq!(fit(&x, &y[1..], 2, &p), Some(ForestError::LengthMismatch { rows: 20, targets: 19 }));
+        let mut bad = y.clone();
+        bad[4] = 2;
+        assert_eq!(fit(&x, &bad, 2, &p), Some(ForestError::LabelOutOfRange { row: 4, label: 2, n_classes: 2 }));
+        for invalid in [
+            ForestParams { n_trees: 0, ..small_params() },
+            ForestParams { min_samples_leaf: 0, ..small_params() },
+            ForestParams { min_samples_split: 1, ..small_params() },
+            ForestParams { max_depth: Some(0), ..small_params() },
+            ForestParams { max_features: MaxFeatures::Fraction(0.0), ..small_params() },
+            ForestParams { max_features: MaxFeatures::Fraction(1.5), ..small_params() },
+            ForestParams { max_features: MaxFeatures::Fraction(f64::NAN), ..small_params() },
+        ] {
+            let error = fit(&x, &y, 2, &invalid);
+            assert!(matches!(error, Some(ForestError::InvalidParam(_))), "{invalid:?} gave {error:?}");
+        }
+        let targets: Vec<f64> = (0..20).map(|i| if i == 3 { f64::NAN } else { 1.0 }).collect();
+        let error = RandomForestRegressor::fit(&x, &targets, &ForestParams::regression_default()).err();
+        assert_eq!(error, Some(ForestError::NonFiniteTarget { row: 3 }));
+        let text = ForestError::LabelOutOfRange { row: 4, label: 2, n_classes: 2 }.to_string();
+        assert!(text.contains("row 4") && text.contains("label 2"), "{text}");
+    }
+
+    #[test]
+    fn serialisation_round_trips_and_rejects_inconsistent_models() -> Result<(), Box<dyn std::error::Error>> {
+        let (x, y) = binary_problem(300, 17);
+        let model = RandomForestClassifier::fit(&x, &y, 2, &small_params())?;
+        let bytes = postcard::to_stdvec(&model)?;
+        let loaded: RandomForestClassifier = postcard::from_bytes(&bytes)?;
+        assert_eq!(loaded, model);
+        assert_eq!(loaded.predict_proba(&x), model.predict_proba(&x));
+        // JSON loads too (serde_json's default float parsing is not bit-exact, so no equality here); it is
+        // the easy way to corrupt a model below.
+        let json = serde_json::to_string(&model)?;
+        assert_eq!(serde_json::from_str::<RandomForestClassifier>(&json)?.n_trees(), 12);
+
+        // A classifier is not a regressor (two outputs per leaf).
+        assert!(postcard::from_bytes::<RandomForestRegressor>(&bytes).is_err());
+        // One feature fewer than the trees use.
+        let mut value: serde_json::Value = serde_json::from_str(&json)?;
+        value["n_features"] = 1.into();
+        assert!(serde_json::from_value::<RandomForestClassifier>(value).is_err());
+        // A child index pointing back up the tree would make prediction loop forever.
+        let mut value: serde_json::Value = serde_json::from_str(&json)?;
+        value["trees"][0]["left"][1] = 0.into();
+        value["trees"][0]["left"][0] = 0.into();
+        assert!(serde_json::from_value::<RandomForestClassifier>(value.clone()).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn bootstrap_weights_are_draw_counts() {
+        let mut rng = Rng::new(3);
+        let (rows, weights) = sample_rows(100, &vec![2.0; 100], true, &mut rng);
+        assert!(rows.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(weights.iter().sum::<f64>(), 200.0, "100 draws of weight 2");
+        assert!(rows.iter().all(|&r| weights[r as usize] > 0.0));
+        assert_eq!(rows.len(), weights.iter().filter(|&&w| w > 0.0).count());
+        let (rows, weights) = sample_rows(5, &[1.0; 5], false, &mut rng);
+        assert_eq!((rows, weights), (vec![0, 1, 2, 3, 4], vec![1.0; 5]));
+    }
 }

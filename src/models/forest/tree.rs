@@ -170,3 +170,56 @@ pub(crate) fn index_u32(index: usize) -> u32 {
     debug_assert!(u32::try_from(index).is_ok());
     index as u32
 }
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are the point of these tests.
+mod tests {
+    use super::*;
+
+    /// x0 <= 1 → leaf A; else x1 <= 0 → leaf B, else leaf C.
+    fn small_tree() -> Tree {
+        let mut builder = TreeBuilder::new(2);
+        let left = builder.make_split(0, 0, 1.0);
+        builder.make_leaf(left, &[1.0, 0.0]);
+        let right = builder.make_split(left + 1, 1, 0.0);
+        builder.make_leaf(right, &[0.25, 0.75]);
+        builder.make_leaf(right + 1, &[0.0, 1.0]);
+        builder.finish()
+    }
+
+    #[test]
+    fn walks_left_on_less_or_equal_and_nan() {
+        let tree = small_tree();
+        assert_eq!((tree.n_nodes(), tree.n_leaves(), tree.width()), (5, 3, 2));
+        assert_eq!(tree.leaf_values(tree.leaf_of(&[1.0, 5.0])), &[1.0, 0.0]);
+        assert_eq!(tree.leaf_values(tree.leaf_of(&[f64::NAN, 5.0])), &[1.0, 0.0]);
+        assert_eq!(tree.leaf_values(tree.leaf_of(&[1.5, 0.0])), &[0.25, 0.75]);
+        assert_eq!(tree.leaf_values(tree.leaf_of(&[1.5, 0.1])), &[0.0, 1.0]);
+        assert_eq!(tree.split(0), Some((0, 1.0, 1)));
+        assert_eq!(tree.split(1), None);
+    }
+
+    #[test]
+    fn deserialisation_checks_the_structure() -> Result<(), Box<dyn std::error::Error>> {
+        let tree = small_tree();
+        let json = serde_json::to_value(&tree)?;
+        assert_eq!(serde_json::from_value::<Tree>(json.clone())?, tree);
+
+        let corrupt = |field: &str, index: usize, value: serde_json::Value| {
+            let mut bad = json.clone();
+            bad[field][index] = value;
+            serde_json::from_value::<Tree>(bad).is_err()
+        };
+        assert!(corrupt("left", 2, 1.into()), "a child before its parent");
+        assert!(corrupt("left", 0, 4.into()), "a right child past the end");
+        assert!(corrupt("feature", 1, 3.into()), "a leaf ordinal past the last leaf");
+        assert!(corrupt("values", 0, serde_json::Value::Null), "not a number");
+        let mut short = json.clone();
+        short["values"].as_array_mut().map(Vec::pop);
+        assert!(serde_json::from_value::<Tree>(short).is_err(), "values missing");
+        let mut ragged = json;
+        ragged["threshold"].as_array_mut().map(Vec::pop);
+        assert!(serde_json::from_value::<Tree>(ragged).is_err(), "arrays of different lengths");
+        Ok(())
+    }
+}
