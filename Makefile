@@ -7,7 +7,7 @@ DEMO  ?= target/demo
 MLCTL  = $(CARGO_TARGET_DIR_OR_DEFAULT)/debug/mlctl
 CARGO_TARGET_DIR_OR_DEFAULT = $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test build fmt lint unit reference-model toolchain clean
+.PHONY: demo test build fmt lint unit reference-model toolchain clean man
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -58,6 +58,11 @@ reference-model: build
 	$(MLCTL) export --sample skill-assignment --rows 10000 --seed 42 -o data/skill_assignment.csv
 	rm -rf ml_models MODEL_REGISTRY.md
 	$(MLCTL) train --model skill_assignment --cv 5 --version 1.0.0
+
+# The man page, rendered from the same clap definition as --help.
+man: build
+	mkdir -p target/man && $(MLCTL) manpage > target/man/mlctl.1
+	@echo "man target/man/mlctl.1"
 
 clean:
 	$(CARGO) clean

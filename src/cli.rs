@@ -47,6 +47,26 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Predict with a registered version: CSV, JSON or NDJSON in (a file or - for stdin), predictions out
     Predict(PredictArgs),
+    /// Scaffold a project: mlctl.toml, data/, ml_models/, a Makefile with a weekly cron line (never overwrites)
+    Init(InitArgs),
+    /// Print a shell completion script: mlctl completions bash > /etc/bash_completion.d/mlctl
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout
+    #[command(hide = true)]
+    Manpage,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to scaffold (default: the current folder)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or elvish
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod evaluate;
 mod export;
+mod extras;
 mod predict;
 mod train;
 
@@ -43,6 +44,9 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Train(args) => train::run(args, &ctx, printer),
         Command::Evaluate(args) => evaluate::run(args, &ctx, printer),
         Command::Predict(args) => predict::run(args, &ctx, printer),
+        Command::Init(args) => extras::init(args, &ctx, printer),
+        Command::Completions(args) => extras::completions(&args),
+        Command::Manpage => extras::manpage(),
     }
 }
 

@@ -3,5 +3,6 @@
 
 pub mod evaluate;
 pub mod export;
+pub mod init;
 pub mod predict;
 pub mod train;

@@ -6,5 +6,6 @@ mod corpus;
 mod decoder_mutations;
 mod evaluate;
 mod export;
+mod extras;
 mod predict;
 mod train;

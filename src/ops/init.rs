@@ -1,0 +1,101 @@
+//! `mlctl init`: scaffolds a project — mlctl.toml with a commented model spec, data/, ml_models/, and a Makefile
+//! with demo/train/evaluate/retrain targets and a weekly cron line — without ever overwriting a file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{IoContext, Result};
+use crate::registry::atomic::write_atomic;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    pub project: PathBuf,
+    pub created: Vec<String>,
+    /// Files that already existed and were left as they are.
+    pub kept: Vec<String>,
+}
+
+const CONFIG: &str = r#"# mlctl project configuration. `mlctl train --model NAME` trains [models.NAME]; flags override it.
+
+[models.my_model]
+data = "data/train.csv"          # a CSV with a header row
+target = "label"                 # the column to predict
+algorithm = "random-forest"
+seed = 42
+test_size = 0.2
+# cv = 5                         # k-fold cross-validation on the training split
+# categorical = ["team_id"]      # declared types win over inference
+# drop = ["employee_id"]         # ids and other non-features
+
+[models.my_model.params]
+n_trees = 100
+max_depth = 20
+min_samples_split = 5
+min_samples_leaf = 2
+class_weight = "balanced"
+"#;
+
+const MAKEFILE: &str = r#"# Targets for this mlctl project. MODEL and DATA can be overridden: make train MODEL=churn
+MLCTL ?= mlctl
+MODEL ?= my_model
+HOLDOUT ?= data/holdout.csv
+
+.PHONY: demo train evaluate retrain
+
+# Weekly retraining from cron (crontab -e), plain log lines and exit codes:
+# 0 6 * * 1  cd /path/to/project && make retrain >> logs/retrain.log 2>&1
+
+demo: train evaluate
+
+train:
+	$(MLCTL) train --model $(MODEL)
+
+evaluate:
+	$(MLCTL) evaluate $(MODEL) --data $(HOLDOUT) --min f1=0.80
+
+retrain: train
+	$(MLCTL) evaluate $(MODEL) --data $(HOLDOUT) --min f1=0.80
+"#;
+
+pub fn init(root: &Path) -> Result<InitReport> {
+    std::fs::create_dir_all(root).at(root)?;
+    let mut report = InitReport { project: root.to_path_buf(), created: Vec::new(), kept: Vec::new() };
+    for dir in ["data", "ml_models", "logs"] {
+        let path = root.join(dir);
+        if path.exists() {
+            report.kept.push(format!("{dir}/"));
+        } else {
+            std::fs::create_dir_all(&path).at(&path)?;
+            report.created.push(format!("{dir}/"));
+        }
+    }
+    for (name, text) in [("mlctl.toml", CONFIG), ("Makefile", MAKEFILE)] {
+        let path = root.join(name);
+        if path.exists() {
+            report.kept.push(name.to_owned());
+        } else {
+            write_atomic(&path, text.as_bytes())?;
+            report.created.push(name.to_owned());
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaffolds_once_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = init(dir.path()).unwrap();
+        assert_eq!(first.created.len(), 5);
+        std::fs::write(dir.path().join("mlctl.toml"), "# mine").unwrap();
+        let second = init(dir.path()).unwrap();
+        assert!(second.created.is_empty());
+        assert_eq!(std::fs::read_to_string(dir.path().join("mlctl.toml")).unwrap(), "# mine");
+        let config: crate::config::Config = toml::from_str(CONFIG).unwrap();
+        assert!(config.models.contains_key("my_model"));
+    }
+}

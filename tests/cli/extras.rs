@@ -1,0 +1,38 @@
+use predicates::str::contains;
+
+use crate::common::TestProject;
+
+#[test]
+fn completions_for_every_shell() {
+    let p = TestProject::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        p.mlctl().args(["completions", shell]).assert().success().stdout(contains("mlctl")).stdout(contains("train"));
+    }
+    p.mlctl().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn man_page_renders() {
+    TestProject::new().mlctl().arg("manpage").assert().success().stdout(contains(".TH mlctl"));
+}
+
+#[test]
+fn init_scaffolds_a_project_that_trains() {
+    let p = TestProject::new();
+    p.mlctl().args(["init", "proj"]).assert().success().stdout(contains("created mlctl.toml"));
+    let config = std::fs::read_to_string(p.path("proj/mlctl.toml")).unwrap();
+    assert!(p.path("proj/Makefile").exists() && p.path("proj/data").is_dir() && p.path("proj/ml_models").is_dir());
+    p.mlctl().args(["init", "proj"]).assert().success().stdout(contains("kept    mlctl.toml (already there)"));
+    // Point the template at real data and train from it.
+    p.mlctl()
+        .args(["export", "--sample", "skill-assignment", "--rows", "300", "-o", "proj/data/train.csv"])
+        .assert()
+        .success();
+    std::fs::write(p.path("proj/mlctl.toml"), config.replace("target = \"label\"", "target = \"success\"")).unwrap();
+    p.mlctl()
+        .current_dir(p.path("proj/data"))
+        .args(["-q", "train", "--model", "my_model", "--set", "n_trees=5"])
+        .assert()
+        .success();
+    assert!(p.path("proj/ml_models/my_model/1.0.0/model.bin").exists());
+}
