@@ -35,6 +35,9 @@ pub struct GlobalArgs {
     /// Never draw progress bars or spinners
     #[arg(long, global = true)]
     pub no_progress: bool,
+    /// Also write the result as Prometheus gauges to this file (node-exporter textfile format, atomic)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

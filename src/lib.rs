@@ -10,6 +10,7 @@ pub mod models;
 pub mod ops;
 pub mod pipeline;
 pub mod project;
+pub mod prometheus;
 pub mod registry;
 pub mod reporter;
 pub mod rng;

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use mlctl::metrics::classification::ClassificationMetrics;
 use mlctl::ops::evaluate::{evaluate, Bound, EvaluateOptions, EvaluateReport, Gate};
+use mlctl::prometheus::Sample;
 use mlctl::registry::ModelRef;
 use mlctl::reporter::Reporter;
 
@@ -33,6 +34,7 @@ pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
     for w in &report.warnings {
         printer.warn(w);
     }
+    ctx.write_metrics(&gauges(&report))?;
     printer.result(&report, || human(&report, ctx))?;
     Ok(if report.passed { ExitStatus::Success } else { ExitStatus::CheckFailed })
 }
@@ -90,5 +92,40 @@ fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
             let _ = writeln!(out, "  {mark} {} {op} {} (got {value})", g.gate.metric, g.gate.threshold);
         }
     }
+    out
+}
+
+fn gauges(r: &EvaluateReport) -> Vec<Sample> {
+    let mut out: Vec<Sample> = ClassificationMetrics::names()
+        .iter()
+        .filter_map(|name| {
+            let v = r.metrics.get(name)?;
+            Some(
+                Sample::new("mlctl_evaluation_metric", "Metric of a model version on the evaluation data.", v)
+                    .label("model", r.model.clone())
+                    .label("version", r.version.to_string())
+                    .label("metric", *name),
+            )
+        })
+        .collect();
+    out.push(
+        Sample::new("mlctl_evaluation_rows", "Rows in the evaluation data.", r.data.rows as f64)
+            .label("model", r.model.clone())
+            .label("version", r.version.to_string()),
+    );
+    out.push(
+        Sample::new(
+            "mlctl_evaluation_gates_passed",
+            "1 when every --min/--max gate was met, else 0.",
+            f64::from(u8::from(r.passed)),
+        )
+        .label("model", r.model.clone())
+        .label("version", r.version.to_string()),
+    );
+    out.push(Sample::new(
+        "mlctl_evaluation_timestamp_seconds",
+        "When the evaluation ran (Unix time).",
+        mlctl::clock::now().timestamp() as f64,
+    ));
     out
 }

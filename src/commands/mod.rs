@@ -38,7 +38,9 @@ impl From<ExitStatus> for ExitCode {
 pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let project = Project::discover(cli.global.project.as_deref(), &cwd);
-    let ctx = Ctx { project, cwd };
+    let metrics_file =
+        cli.global.metrics_file.as_deref().map(|p| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) });
+    let ctx = Ctx { project, cwd, metrics_file };
     match cli.command {
         Command::Export(args) => export::run(args, &ctx, printer),
         Command::Train(args) => train::run(args, &ctx, printer),
@@ -54,6 +56,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
 pub struct Ctx {
     pub project: Project,
     pub cwd: PathBuf,
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -78,6 +81,14 @@ impl Ctx {
         } else {
             self.project.root().join(p)
         }
+    }
+
+    /// Writes `samples` to --metrics-file when one was given.
+    pub fn write_metrics(&self, samples: &[mlctl::prometheus::Sample]) -> Result<()> {
+        if let Some(path) = &self.metrics_file {
+            mlctl::prometheus::write(path, samples)?;
+        }
+        Ok(())
     }
 
     /// A path for display: relative to the current folder when inside it.

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use anyhow::Result;
 
 use mlctl::ops::predict::{predict, Input, OutputFormat, PredictOptions, PredictReport};
+use mlctl::prometheus::Sample;
 use mlctl::registry::ModelRef;
 
 use super::{parse_delimiter, Ctx, ExitStatus};
@@ -30,6 +31,7 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
     };
     let to_stdout = opts.output.is_none();
+    let started = std::time::Instant::now();
     let stdout: Box<dyn std::io::Write> = Box::new(std::io::BufWriter::new(std::io::stdout()));
     let report = match predict(&opts, &ctx.store(), stdout, printer) {
         Err(mlctl::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -37,6 +39,7 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         }
         other => other?,
     };
+    ctx.write_metrics(&gauges(&report, started.elapsed().as_secs_f64()))?;
     if to_stdout {
         // stdout holds the predictions; the summary is a log line.
         mlctl::reporter::Reporter::phase(printer, &summary(&report));
@@ -61,4 +64,38 @@ fn summary(r: &PredictReport) -> String {
         let _ = write!(s, "; logged to {log}");
     }
     s
+}
+
+fn gauges(r: &PredictReport, seconds: f64) -> Vec<Sample> {
+    let version = r.version.to_string();
+    let mut out: Vec<Sample> = r
+        .prediction_counts
+        .iter()
+        .map(|(class, n)| {
+            Sample::new("mlctl_predictions", "Predictions made by the last run, per predicted class.", *n as f64)
+                .label("model", r.model.clone())
+                .label("version", version.clone())
+                .label("class", class.clone())
+        })
+        .collect();
+    out.push(
+        Sample::new("mlctl_prediction_seconds", "Wall time of the last prediction run.", seconds)
+            .label("model", r.model.clone())
+            .label("version", version.clone()),
+    );
+    out.push(
+        Sample::new(
+            "mlctl_prediction_rows_per_second",
+            "Throughput of the last prediction run.",
+            r.rows as f64 / seconds.max(1e-9),
+        )
+        .label("model", r.model.clone())
+        .label("version", version),
+    );
+    out.push(Sample::new(
+        "mlctl_prediction_timestamp_seconds",
+        "When the prediction run ended (Unix time).",
+        mlctl::clock::now().timestamp() as f64,
+    ));
+    out
 }

@@ -119,3 +119,17 @@ fn a_corrupted_artifact_is_refused() {
         .code(1)
         .stderr(contains("model.bin: the model file is corrupt or was replaced"));
 }
+
+#[test]
+fn metrics_file_holds_prometheus_gauges() {
+    let p = trained();
+    p.mlctl()
+        .args(["--metrics-file", "metrics/m.prom", "evaluate", "m", "--data", "data/holdout.csv", "--min", "accuracy=0.99"])
+        .assert()
+        .code(3);
+    let text = std::fs::read_to_string(p.path("metrics/m.prom")).unwrap();
+    assert!(text.contains("# TYPE mlctl_evaluation_metric gauge"), "{text}");
+    assert!(text.contains("mlctl_evaluation_metric{model=\"m\",version=\"1.0.0\",metric=\"f1\"} 0."), "{text}");
+    assert!(text.contains("mlctl_evaluation_gates_passed{model=\"m\",version=\"1.0.0\"} 0"), "{text}");
+    assert!(text.contains("mlctl_evaluation_timestamp_seconds 1767323045"), "{text}");
+}
