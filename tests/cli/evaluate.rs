@@ -124,7 +124,16 @@ fn a_corrupted_artifact_is_refused() {
 fn metrics_file_holds_prometheus_gauges() {
     let p = trained();
     p.mlctl()
-        .args(["--metrics-file", "metrics/m.prom", "evaluate", "m", "--data", "data/holdout.csv", "--min", "accuracy=0.99"])
+        .args([
+            "--metrics-file",
+            "metrics/m.prom",
+            "evaluate",
+            "m",
+            "--data",
+            "data/holdout.csv",
+            "--min",
+            "accuracy=0.99",
+        ])
         .assert()
         .code(3);
     let text = std::fs::read_to_string(p.path("metrics/m.prom")).unwrap();
