@@ -1,11 +1,12 @@
 //! Random forests (classification and regression) on a histogram-based tree engine, the same kind of engine
 //! as `LightGBM`'s or scikit-learn's `HistGradientBoosting*`, meant to serve gradient boosting later too.
 //!
-//! Fitting bins every feature into at most 255 quantile bins once ([`binning`]), then grows each tree on the
-//! bins ([`grower`]) in parallel; the trees ([`tree`]) keep real-valued thresholds, so prediction reads raw
-//! rows. The semantics follow scikit-learn's `RandomForest*` with the same parameter names and defaults;
-//! the differences are that split thresholds are bin edges (at most 255 candidates per feature and node)
-//! and that leaf outputs are stored as f32.
+//! Fitting bins every feature into at most 255 quantile bins once ([`binning`]), then grows the trees on the
+//! bins in parallel (`grower`). The trees ([`tree`]) keep real-valued thresholds, so prediction reads raw rows;
+//! it runs on a form of the trees compiled for speed when a model is fitted or loaded (`predict`). The
+//! semantics follow scikit-learn's `RandomForest*` with the same parameters and defaults; the differences are
+//! that split thresholds are bin edges (at most 254 candidates per feature and node, so a split can differ
+//! slightly from scikit-learn's midpoint between two adjacent values) and that leaf outputs are stored as f32.
 //!
 //! Results are reproducible: tree `i` draws from its own generator, `Rng::derive(seed, i)`, and everything
 //! combined across trees or rows is combined in a fixed order, so a model and its predictions are bit for
@@ -437,26 +438,16 @@ impl Forest {
     /// The mean of the trees' outputs per row, row-major `n_rows × width`.
     fn predict(&self, x: &Matrix) -> Vec<f64> {
         assert_eq!(x.n_cols(), self.n_features, "the model was fitted on {} features", self.n_features);
-        self.compiled.predict(&self.trees, self.width, x)
+        self.compiled.predict(x)
     }
 
-    /// Checks what each tree's own validation (see `Tree`'s deserialisation) cannot, then builds the
+    /// Checks what each tree's own validation (see `Tree`'s deserialisation) cannot, and builds the
     /// prediction form of the trees.
     fn compile(&mut self) -> Result<(), String> {
         if self.trees.is_empty() || self.importances.len() != self.n_features || self.width == 0 {
             return Err("a forest needs trees, one importance per feature and leaf outputs".to_owned());
         }
-        for tree in &self.trees {
-            if tree.width() != self.width {
-                return Err("a tree's leaves do not have the forest's number of outputs".to_owned());
-            }
-            let features_in_range =
-                (0..tree.n_nodes()).all(|n| tree.split(n).is_none_or(|(f, _, _)| f < self.n_features));
-            if !features_in_range {
-                return Err("a tree splits on a feature the forest does not have".to_owned());
-            }
-        }
-        self.compiled = CompiledForest::new(&self.trees, self.n_features)?;
+        self.compiled = CompiledForest::new(&self.trees, self.n_features, self.width)?;
         Ok(())
     }
 }

@@ -1,19 +1,21 @@
 //! Fast batch prediction: the forest's trees recompiled, once per fitted or loaded model, into a form made for
 //! walking many rows at a time. The stored [`Tree`]s stay the format on disk; this one is derived from them.
 //!
-//! Three things make it fast, each measured on the reference workload (100 trees of depth 20):
-//! - Rows are walked in groups of [`LANES`], in lockstep, one level per round. A single walk is a chain of
-//!   dependent loads and a hard-to-predict branch per level; sixteen independent walks interleaved keep the
-//!   core busy and the step is branch-free.
+//! What makes it fast, each step measured on the reference workload (100 trees of depth 20, 16 features):
+//! - Rows are walked in groups of [`LANES`], in lockstep, one level per round, for as many rounds as the tree
+//!   is deep. A single walk is a chain of dependent loads with a hard-to-predict branch per level; sixteen
+//!   independent walks interleaved keep the core busy, and the step has no branch. A leaf sends a row back to
+//!   itself, so rows that arrive early just wait, which costs less than checking whether all have arrived.
 //! - A node is one `u64` word (left child, threshold, feature), and a threshold is replaced by its rank among
 //!   the distinct thresholds the forest uses on that feature, so that a row, encoded once as the rank of each
 //!   of its values (`u16`), is compared in integers. `x > threshold` exactly when `rank(x) > rank(threshold)`,
 //!   where `rank(v)` counts the thresholds below `v`, so predictions are unchanged (NaN, below nothing, goes
-//!   left as in [`Tree`]). A leaf loops to itself with an unreachable rank, so a finished lane just stays put.
-//! - No bounds check in the step: node tables are padded to a power-of-two length and seen as fixed-size
-//!   arrays, row encodings are `[u16; 256]` arrays, and indices are masked to the array length, which the
-//!   compiler can prove in bounds. (Trees beyond 2^20 nodes or rows beyond 256 features take the same code
-//!   over plain, bounds-checked slices.)
+//!   left as in [`Tree`]).
+//! - No bounds check and no per-lane row pointer in the step: node tables are padded to a power-of-two length
+//!   and seen as fixed-size arrays, a group's row encodings are one fixed-size array, and indices are masked
+//!   to the array sizes, which the compiler can then prove in bounds. (Trees beyond 2^20 nodes or rows beyond
+//!   256 features take the same code over plain, bounds-checked slices.)
+//! - Leaf outputs are stored per node, so a row's leaf index is directly where its outputs are.
 //!
 //! Chunks of rows go to threads; within a chunk the loop is tree-major so a tree is fetched into cache once
 //! per chunk, and each row still adds its trees' outputs in tree order, so results are bit-identical for any
@@ -43,14 +45,25 @@ const LEAF_RANK: u16 = u16::MAX;
 /// bins features into at most 255 bins, so it uses at most 254.
 const MAX_THRESHOLDS: usize = LEAF_RANK as usize - 1;
 
-/// The trees as packed node words, with what is needed to encode rows for them.
+/// A forest compiled for prediction.
 #[derive(Clone, Default, PartialEq)]
 pub(crate) struct CompiledForest {
     n_features: usize,
+    /// Outputs per leaf.
+    width: usize,
     /// Per feature: the distinct thresholds the trees split it at, ascending.
     thresholds: Vec<Vec<f64>>,
-    /// Per tree: node words (see [`pack`]), padded with zeros to a power-of-two length of at least 16.
-    trees: Vec<Vec<u64>>,
+    trees: Vec<CompiledTree>,
+}
+
+#[derive(Clone, PartialEq)]
+struct CompiledTree {
+    /// Node words (see [`pack`]), padded with zeros to a power-of-two length of at least 16.
+    words: Vec<u64>,
+    /// The depth of the deepest leaf: the number of rounds that take every row to its leaf.
+    depth: usize,
+    /// `width` outputs per node, those of splits unused (zero).
+    outputs: Vec<f32>,
 }
 
 impl fmt::Debug for CompiledForest {
@@ -64,15 +77,6 @@ impl fmt::Debug for CompiledForest {
 /// child, a leaf itself), bits 32–47 `rank`, bits 48–63 the feature; the right child is the left one plus 1.
 fn pack(next: u32, rank: u16, feature: u16) -> u64 {
     u64::from(next) | u64::from(rank) << 32 | u64::from(feature) << 48
-}
-
-/// The walk's step: the node after `node` for a row whose encoding is `row`.
-#[inline]
-fn step<T: NodeTable + ?Sized, R: RowCodes + ?Sized>(table: &T, row: &R, node: u32) -> u32 {
-    let word = table.word(node);
-    #[allow(clippy::cast_possible_truncation)] // Unpacking the fields of `pack`.
-    let (next, rank, feature) = (word as u32, (word >> 32) as u16, (word >> 48) as usize);
-    next + u32::from(row.code(feature) > rank)
 }
 
 /// A tree's node words, indexed by node.
@@ -96,38 +100,51 @@ impl NodeTable for [u64] {
     }
 }
 
-/// A row encoded as the rank of each feature's value.
-trait RowCodes {
-    fn code(&self, feature: usize) -> u16;
+/// The encodings of a group of [`LANES`] rows: the rank of each feature's value.
+trait GroupCodes {
+    fn code(&self, lane: usize, feature: usize) -> u16;
 }
 
-impl RowCodes for [u16; ROW_WIDTH] {
+/// Up to [`ROW_WIDTH`] features: fixed-size rows, one group of them contiguous, so that a lane's row is a
+/// constant offset from the group's address (no per-lane pointer to keep in a register) and no index needs
+/// a bounds check (the lane index is a constant of the unrolled loop; the feature is masked as in
+/// `NodeTable`, changing nothing as every feature is below `ROW_WIDTH`).
+impl GroupCodes for [[u16; ROW_WIDTH]; LANES] {
     #[inline]
-    fn code(&self, feature: usize) -> u16 {
-        // Only used when there are at most ROW_WIDTH features: the mask changes nothing, as above.
-        self[feature & (ROW_WIDTH - 1)]
+    fn code(&self, lane: usize, feature: usize) -> u16 {
+        self[lane][feature & (ROW_WIDTH - 1)]
     }
 }
 
-impl RowCodes for [u16] {
+/// More features: `LANES` rows of `n_features` codes each, bounds-checked.
+struct Strided<'a> {
+    codes: &'a [u16],
+    n_features: usize,
+}
+
+impl GroupCodes for Strided<'_> {
     #[inline]
-    fn code(&self, feature: usize) -> u16 {
-        self[feature]
+    fn code(&self, lane: usize, feature: usize) -> u16 {
+        self.codes[lane * self.n_features + feature]
     }
 }
 
 impl CompiledForest {
-    /// Compiles `trees`, which split on features below `n_features`.
+    /// Compiles `trees`, which split on features below `n_features` and have `width` outputs per leaf.
     ///
     /// # Errors
     /// If there are more than 65,535 features or a feature has more than 65,534 distinct thresholds (more than
-    /// a `u16` can rank; a forest of this engine has at most 254), or a threshold is NaN.
-    pub(crate) fn new(trees: &[Tree], n_features: usize) -> Result<Self, String> {
+    /// a `u16` can rank; a forest of this engine has at most 254), a threshold is NaN, or a tree's width or
+    /// features do not match.
+    pub(crate) fn new(trees: &[Tree], n_features: usize, width: usize) -> Result<Self, String> {
         if u16::try_from(n_features).is_err() {
             return Err(format!("{n_features} features is more than the forest engine supports (65,535)"));
         }
         let mut thresholds = vec![Vec::new(); n_features];
         for tree in trees {
+            if tree.width() != width {
+                return Err("a tree's leaves do not have the forest's number of outputs".to_owned());
+            }
             for node in 0..tree.n_nodes() {
                 if let Some((feature, threshold, _)) = tree.split(node) {
                     if threshold.is_nan() {
@@ -149,51 +166,39 @@ impl CompiledForest {
                 return Err("a feature has more distinct split thresholds than the forest engine supports".to_owned());
             }
         }
-
-        let trees = trees
-            .iter()
-            .map(|tree| {
-                let len = tree.n_nodes().next_power_of_two().max(16);
-                let mut words = vec![0u64; len];
-                for (node, word) in words.iter_mut().enumerate().take(tree.n_nodes()) {
-                    *word = match tree.split(node) {
-                        Some((feature, threshold, left)) => {
-                            let rank = rank(&thresholds[feature], threshold);
-                            pack(index_u32(left), rank, u16::try_from(feature).unwrap_or(u16::MAX))
-                        }
-                        None => pack(index_u32(node), LEAF_RANK, 0),
-                    };
-                }
-                words
-            })
-            .collect();
-        Ok(CompiledForest { n_features, thresholds, trees })
+        let trees = trees.iter().map(|tree| compile_tree(tree, &thresholds)).collect();
+        Ok(CompiledForest { n_features, width, thresholds, trees })
     }
 
-    /// The mean of the trees' leaf outputs for every row of `x`, row-major `n_rows × width`. `trees` are the
-    /// trees this was compiled from (their leaves hold the outputs).
-    pub(crate) fn predict(&self, trees: &[Tree], width: usize, x: &Matrix) -> Vec<f64> {
-        debug_assert_eq!(trees.len(), self.trees.len());
+    /// The mean of the trees' leaf outputs for every row of `x`, row-major `n_rows × width`.
+    pub(crate) fn predict(&self, x: &Matrix) -> Vec<f64> {
+        let width = self.width;
         let mut out = vec![0.0; x.n_rows() * width];
         #[allow(clippy::cast_precision_loss)]
-        let scale = 1.0 / trees.len() as f64;
+        let scale = 1.0 / self.trees.len() as f64;
         out.par_chunks_mut(CHUNK_ROWS * width).enumerate().for_each(|(chunk, out)| {
             let first_row = chunk * CHUNK_ROWS;
             let rows = first_row..first_row + out.len() / width;
+            // Whole groups: the spare lanes of the last one walk an all-zero encoding, and their leaves are
+            // ignored.
+            let n_groups = rows.len().div_ceil(LANES);
+            let mut leaves = vec![0u32; n_groups * LANES];
             if self.n_features <= ROW_WIDTH {
-                let mut codes = vec![[0u16; ROW_WIDTH]; rows.len()];
+                let mut codes = vec![[0u16; ROW_WIDTH]; n_groups * LANES];
                 for (row, code) in rows.zip(&mut codes) {
                     self.encode(x.row(row), code);
                 }
-                let codes: Vec<&[u16; ROW_WIDTH]> = codes.iter().collect();
-                self.add_outputs(trees, width, &codes, out);
+                self.add_outputs(codes.as_chunks::<LANES>().0, &mut leaves, out);
             } else {
-                let mut codes = vec![0u16; rows.len() * self.n_features];
+                let mut codes = vec![0u16; n_groups * LANES * self.n_features];
                 for (row, code) in rows.zip(codes.chunks_exact_mut(self.n_features)) {
                     self.encode(x.row(row), code);
                 }
-                let codes: Vec<&[u16]> = codes.chunks_exact(self.n_features).collect();
-                self.add_outputs(trees, width, &codes, out);
+                let groups: Vec<Strided<'_>> = codes
+                    .chunks_exact(LANES * self.n_features)
+                    .map(|codes| Strided { codes, n_features: self.n_features })
+                    .collect();
+                self.add_outputs(&groups, &mut leaves, out);
             }
             for v in out.iter_mut() {
                 *v *= scale;
@@ -209,52 +214,88 @@ impl CompiledForest {
         }
     }
 
-    /// Adds every tree's outputs for the encoded `rows` to `out`, tree by tree.
-    fn add_outputs<R: RowCodes + ?Sized>(&self, trees: &[Tree], width: usize, rows: &[&R], out: &mut [f64]) {
-        for (tree, words) in trees.iter().zip(&self.trees) {
-            // Walk over the fixed-size array of this tree's (power-of-two) length if it is one of the sizes
-            // compiled in, over the plain slice otherwise.
-            macro_rules! by_size {
-                ($($len:literal)*) => {
-                    $(if let Ok(table) = <&[u64; $len]>::try_from(words.as_slice()) {
-                        add_tree(table, tree, width, rows, out);
-                        continue;
-                    })*
-                };
+    /// Adds every tree's outputs for the encoded row `groups` to `out`, tree by tree; `leaves` is scratch.
+    fn add_outputs<G: GroupCodes>(&self, groups: &[G], leaves: &mut [u32], out: &mut [f64]) {
+        for tree in &self.trees {
+            walk(&tree.words, tree.depth, groups, leaves);
+            // Known widths get their own loop, unrolled, rather than a short loop per row.
+            match self.width {
+                1 => add_leaf_outputs::<1>(&tree.outputs, leaves, out),
+                2 => add_leaf_outputs::<2>(&tree.outputs, leaves, out),
+                width => {
+                    for (row_out, &leaf) in out.chunks_exact_mut(width).zip(leaves.iter()) {
+                        let start = leaf as usize * width;
+                        for (acc, &value) in row_out.iter_mut().zip(&tree.outputs[start..start + width]) {
+                            *acc += f64::from(value);
+                        }
+                    }
+                }
             }
-            by_size!(16 32 64 128 256 512 1024 2048 4096 8192 16384 32768 65536 131_072 262_144 524_288 1_048_576);
-            add_tree(words.as_slice(), tree, width, rows, out);
         }
     }
 }
 
-/// Adds one tree's outputs for `rows` to `out`, walking [`LANES`] rows at a time.
-fn add_tree<T: NodeTable + ?Sized, R: RowCodes + ?Sized>(
-    table: &T,
-    tree: &Tree,
-    width: usize,
-    rows: &[&R],
-    out: &mut [f64],
-) {
-    for (group, group_out) in rows.chunks(LANES).zip(out.chunks_mut(LANES * width)) {
-        // A short last group repeats its last row in the spare lanes, so the walk keeps its fixed shape.
-        let lanes: [&R; LANES] = std::array::from_fn(|lane| group[lane.min(group.len() - 1)]);
-        let mut nodes = [0u32; LANES];
-        loop {
-            let mut moved = 0;
-            for (node, row) in nodes.iter_mut().zip(&lanes) {
-                let next = step(table, *row, *node);
-                moved |= next ^ *node;
-                *node = next;
+/// Compiles one tree given each feature's distinct thresholds across the forest.
+fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>]) -> CompiledTree {
+    let width = tree.width();
+    let mut words = vec![0u64; tree.n_nodes().next_power_of_two().max(16)];
+    let mut depths = vec![0; tree.n_nodes()];
+    let mut outputs = vec![0.0; tree.n_nodes() * width];
+    for node in 0..tree.n_nodes() {
+        words[node] = match tree.split(node) {
+            Some((feature, threshold, left)) => {
+                // Children come after their parent, so in node order a parent's depth is known first.
+                depths[left] = depths[node] + 1;
+                depths[left + 1] = depths[node] + 1;
+                // `CompiledForest::new` checked that features fit a `u16`.
+                pack(index_u32(left), rank(&thresholds[feature], threshold), u16::try_from(feature).unwrap_or(0))
             }
-            if moved == 0 {
-                break;
+            None => {
+                outputs[node * width..(node + 1) * width].copy_from_slice(tree.leaf_values(node));
+                pack(index_u32(node), LEAF_RANK, 0)
+            }
+        };
+    }
+    let depth = depths.into_iter().max().unwrap_or(0);
+    CompiledTree { words, depth, outputs }
+}
+
+/// Writes the leaf each row of `groups` falls into in `leaves`, walking the tree with node `words` as a
+/// fixed-size array if its (power-of-two) length is one of the sizes compiled in, as a plain slice otherwise.
+fn walk<G: GroupCodes>(words: &[u64], depth: usize, groups: &[G], leaves: &mut [u32]) {
+    macro_rules! by_size {
+        ($($len:literal)*) => {
+            $(if let Ok(table) = <&[u64; $len]>::try_from(words) {
+                return walk_groups(table, depth, groups, leaves);
+            })*
+        };
+    }
+    by_size!(16 32 64 128 256 512 1024 2048 4096 8192 16384 32768 65536 131_072 262_144 524_288 1_048_576);
+    walk_groups(words, depth, groups, leaves);
+}
+
+/// The walk itself: each group's [`LANES`] rows go down together, one level per round, for `depth` rounds.
+fn walk_groups<T: NodeTable + ?Sized, G: GroupCodes>(table: &T, depth: usize, groups: &[G], leaves: &mut [u32]) {
+    for (group, group_leaves) in groups.iter().zip(leaves.chunks_exact_mut(LANES)) {
+        let mut nodes = [0u32; LANES];
+        for _ in 0..depth {
+            for (lane, node) in nodes.iter_mut().enumerate() {
+                let word = table.word(*node);
+                #[allow(clippy::cast_possible_truncation)] // Unpacking the fields of `pack`.
+                let (next, rank, feature) = (word as u32, (word >> 32) as u16, (word >> 48) as usize);
+                *node = next + u32::from(group.code(lane, feature) > rank);
             }
         }
-        for (row_out, &leaf) in group_out.chunks_exact_mut(width).zip(&nodes) {
-            for (acc, &value) in row_out.iter_mut().zip(tree.leaf_values(leaf as usize)) {
-                *acc += f64::from(value);
-            }
+        group_leaves.copy_from_slice(&nodes);
+    }
+}
+
+/// Adds the `W` outputs of each row's leaf (`outputs` holds `W` per node) to the row's `W` values in `out`.
+fn add_leaf_outputs<const W: usize>(outputs: &[f32], leaves: &[u32], out: &mut [f64]) {
+    let outputs = outputs.as_chunks::<W>().0;
+    for (row_out, &leaf) in out.as_chunks_mut::<W>().0.iter_mut().zip(leaves) {
+        for (acc, &value) in row_out.iter_mut().zip(&outputs[leaf as usize]) {
+            *acc += f64::from(value);
         }
     }
 }
@@ -326,8 +367,8 @@ mod tests {
         for n_features in [3, 300] {
             let trees: Vec<Tree> = (0..7).map(|i| random_tree(&mut rng, 3 + 40 * i, n_features)).collect();
             let x = rows(&mut rng, 2 * CHUNK_ROWS + 5, n_features);
-            let compiled = CompiledForest::new(&trees, n_features).expect("compiles");
-            assert_eq!(compiled.predict(&trees, 2, &x), reference(&trees, &x), "{n_features} features");
+            let compiled = CompiledForest::new(&trees, n_features, 2).expect("compiles");
+            assert_eq!(compiled.predict(&x), reference(&trees, &x), "{n_features} features");
         }
     }
 
@@ -335,19 +376,21 @@ mod tests {
     fn the_slice_table_walks_like_the_fixed_one() {
         let mut rng = Rng::new(2);
         let trees = vec![random_tree(&mut rng, 100, 4)];
-        let compiled = CompiledForest::new(&trees, 4).expect("compiles");
-        let x = rows(&mut rng, 100, 4);
-        let mut codes = vec![[0u16; ROW_WIDTH]; 100];
+        let compiled = CompiledForest::new(&trees, 4, 2).expect("compiles");
+        let x = rows(&mut rng, 6 * LANES, 4);
+        let mut codes = vec![[0u16; ROW_WIDTH]; 6 * LANES];
         for (r, code) in codes.iter_mut().enumerate() {
             compiled.encode(x.row(r), code);
         }
-        let codes: Vec<&[u16; ROW_WIDTH]> = codes.iter().collect();
-        let words = &compiled.trees[0];
+        let groups = codes.as_chunks::<LANES>().0;
+        let CompiledTree { words, depth, .. } = &compiled.trees[0];
         let table = <&[u64; 256]>::try_from(words.as_slice()).expect("101 splits pad to 256 nodes");
-        let (mut fixed, mut slice) = (vec![0.0; 200], vec![0.0; 200]);
-        add_tree(table, &trees[0], 2, &codes, &mut fixed);
-        add_tree(words.as_slice(), &trees[0], 2, &codes, &mut slice);
+        let (mut fixed, mut slice) = (vec![0; 6 * LANES], vec![0; 6 * LANES]);
+        walk_groups(table, *depth, groups, &mut fixed);
+        walk_groups(words.as_slice(), *depth, groups, &mut slice);
         assert_eq!(fixed, slice);
+        let expected: Vec<u32> = (0..6 * LANES).map(|r| index_u32(trees[0].leaf_of(x.row(r)))).collect();
+        assert_eq!(fixed, expected);
     }
 
     #[test]
@@ -362,13 +405,20 @@ mod tests {
     }
 
     #[test]
-    fn too_many_features_or_thresholds_do_not_compile() {
-        let mut builder = TreeBuilder::new(1);
-        let left = builder.make_split(0, 0, f64::NAN);
-        builder.make_leaf(left, &[0.0]);
-        builder.make_leaf(left + 1, &[1.0]);
-        let nan_tree = builder.finish();
-        assert!(CompiledForest::new(&[nan_tree], 1).is_err());
-        assert!(CompiledForest::new(&[], 70_000).is_err());
+    fn inconsistent_trees_do_not_compile() {
+        let stump = |threshold: f64| {
+            let mut builder = TreeBuilder::new(1);
+            let left = builder.make_split(0, 0, threshold);
+            builder.make_leaf(left, &[0.0]);
+            builder.make_leaf(left + 1, &[1.0]);
+            builder.finish()
+        };
+        assert!(CompiledForest::new(&[stump(0.5)], 1, 1).is_ok());
+        assert!(CompiledForest::new(&[stump(f64::NAN)], 1, 1).is_err(), "a NaN threshold");
+        assert!(CompiledForest::new(&[stump(0.5)], 1, 2).is_err(), "the wrong width");
+        assert!(CompiledForest::new(&[stump(0.5)], 0, 1).is_err(), "a feature out of range");
+        assert!(CompiledForest::new(&[], 70_000, 1).is_err(), "too many features");
+        let many: Vec<Tree> = (0..70_000).map(|i| stump(f64::from(i))).collect();
+        assert!(CompiledForest::new(&many, 1, 1).is_err(), "too many thresholds for u16 ranks");
     }
 }

@@ -103,6 +103,7 @@ impl Tree {
     ///
     /// # Panics
     /// If `node` is not a leaf.
+    #[inline]
     pub fn leaf_values(&self, node: usize) -> &[f32] {
         assert!(self.is_leaf(node), "node {node} is a split, not a leaf");
         let width = self.width();
