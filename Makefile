@@ -7,7 +7,7 @@ DEMO  ?= target/demo
 MLCTL  = $(CARGO_TARGET_DIR_OR_DEFAULT)/debug/mlctl
 CARGO_TARGET_DIR_OR_DEFAULT = $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test build fmt lint unit reference-model toolchain clean man
+.PHONY: demo test build fmt lint unit reference-model retrain toolchain clean man
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -39,6 +39,11 @@ demo: build
 	@echo "== one record as JSON on stdin, one JSON answer"
 	echo '{"employee":"e-42","emp_experience_years":6,"emp_workload_ratio":0.55,"emp_performance_rating":4.1,"emp_active_tasks":4,"emp_availability":"available","task_priority":"high","task_complexity_score":3,"task_estimated_hours":10,"task_urgency_score":0.7,"skill_match_score":0.82,"workload_compatibility":0.6}' \
 	  | $(MLCTL) --project $(DEMO) predict skill_assignment --input -
+	@echo "== drift: the holdout (another seed of the same generator) against 1.0.0's training data: no drift, exit 0"
+	$(MLCTL) --project $(DEMO) drift skill_assignment@1.0.0 --data $(DEMO)/data/holdout.csv --report $(DEMO)/drift/drift.md
+	ls $(DEMO)/drift
+	@echo "== drift from the prediction logs of the last 7 days (the batch above was logged)"
+	$(MLCTL) --project $(DEMO) drift skill_assignment@1.0.0 --logs --since 7d --fail-on share=0.5
 	@echo "== the registry"
 	cat $(DEMO)/MODEL_REGISTRY.md
 
@@ -63,6 +68,12 @@ reference-model: build
 man: build
 	mkdir -p target/man && $(MLCTL) manpage > target/man/mlctl.1
 	@echo "man target/man/mlctl.1"
+# Retrain a model of a project from its mlctl.toml spec: what a drift alarm triggers
+# (examples/cron/weekly_drift_check.sh). The new version starts in development; promote it after evaluating.
+MODEL   ?= skill_assignment
+PROJECT ?= .
+retrain: build
+	$(MLCTL) --project $(PROJECT) train --model $(MODEL)
 
 clean:
 	$(CARGO) clean

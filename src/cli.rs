@@ -50,6 +50,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Predict with a registered version: CSV, JSON or NDJSON in (a file or - for stdin), predictions out
     Predict(PredictArgs),
+    /// Compare current data (a CSV or the prediction logs) with a version's training data (exit 3 on drift)
+    Drift(DriftArgs),
     /// Scaffold a project: mlctl.toml, data/, ml_models/, a Makefile with a weekly cron line (never overwrites)
     Init(InitArgs),
     /// Print a shell completion script: mlctl completions bash > /etc/bash_completion.d/mlctl
@@ -70,6 +72,43 @@ pub struct InitArgs {
 pub struct CompletionsArgs {
     /// bash, zsh, fish, powershell or elvish
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("current").required(true).args(["data", "logs"])))]
+pub struct DriftArgs {
+    /// NAME (latest), NAME@X.Y.Z or NAME@stage (e.g. skill_assignment@production)
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+    /// Current data: a CSV with the feature columns (other columns are ignored)
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Current data: this version's prediction logs (logs/predictions/<name>/*.jsonl)
+    #[arg(long)]
+    pub logs: bool,
+    /// With --logs: entries from this point on: 7d, 24h, 30m, 2w, a date (2026-01-01) or an RFC 3339 time
+    #[arg(long, value_name = "WHEN", default_value = "7d", requires = "logs")]
+    pub since: String,
+    /// Test for every feature it applies to (TEST) or for one (FEATURE=TEST): ks, wasserstein (numeric),
+    /// chisquare (categorical), jensenshannon, psi (both)
+    #[arg(long, value_name = "[FEATURE=]TEST")]
+    pub stattest: Vec<String>,
+    /// Drift threshold for every feature (X) or one (FEATURE=X): a p-value for ks/chisquare, else a distance
+    #[arg(long, value_name = "[FEATURE=]X")]
+    pub threshold: Vec<String>,
+    /// Exit 3 when: any (a feature drifted; default) or share=X (at least that share of features drifted)
+    #[arg(long, value_name = "RULE")]
+    pub fail_on: Option<String>,
+    /// Divide the p-value thresholds (ks, chisquare) by the number of such tests, so that testing many
+    /// features does not by itself make a false alarm likely
+    #[arg(long)]
+    pub bonferroni: bool,
+    /// Also write a markdown report here, with one SVG histogram per feature beside it
+    #[arg(long, value_name = "FILE.md")]
+    pub report: Option<PathBuf>,
+    /// Field separator of the CSV, e.g. ';' or 'tab'
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
 }
 
 #[derive(Debug, Args)]

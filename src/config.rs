@@ -51,6 +51,37 @@ pub struct ModelSpec {
     /// Hyperparameters; values may be numbers, strings or booleans and are validated per algorithm.
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
+    /// `[models.NAME.drift]`: tests, thresholds and the failure rule for `mlctl drift`.
+    pub drift: Option<DriftSpec>,
+}
+
+/// ```toml
+/// [models.skill_assignment.drift]
+/// stattest = "psi"          # for every feature (default: chosen by the reference size)
+/// threshold = 0.2
+/// fail_on = "share=0.5"     # default "any"
+/// bonferroni = true         # divide p-value thresholds by the number of p-value tests
+/// [models.skill_assignment.drift.features.emp_workload_ratio]
+/// stattest = "ks"
+/// threshold = 0.01
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftSpec {
+    pub stattest: Option<String>,
+    pub threshold: Option<f64>,
+    pub fail_on: Option<String>,
+    /// Bonferroni correction of the p-value thresholds (as `--bonferroni`).
+    pub bonferroni: Option<bool>,
+    #[serde(default)]
+    pub features: BTreeMap<String, DriftFeatureSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftFeatureSpec {
+    pub stattest: Option<String>,
+    pub threshold: Option<f64>,
 }
 
 impl ModelSpec {
@@ -107,5 +138,13 @@ mod tests {
         assert_eq!(m.params_as_text()["n_trees"], "10");
         assert_eq!(m.params_as_text()["criterion"], "entropy");
         assert!(toml::from_str::<Config>("[models.m]\ntargt = \"y\"\n").is_err());
+        let d: Config = toml::from_str(
+            "[models.m.drift]\nstattest = \"psi\"\nfail_on = \"share=0.5\"\n[models.m.drift.features.x]\nthreshold = 0.2\n",
+        )
+        .unwrap();
+        let drift = d.models["m"].drift.as_ref().unwrap();
+        assert_eq!(drift.stattest.as_deref(), Some("psi"));
+        assert_eq!(drift.features["x"].threshold, Some(0.2));
+        assert!(toml::from_str::<Config>("[models.m.drift]\nstatest = \"ks\"\n").is_err());
     }
 }

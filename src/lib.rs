@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod config;
 pub mod data;
+pub mod drift;
 pub mod error;
 pub mod metrics;
 pub mod models;

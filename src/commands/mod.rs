@@ -1,6 +1,7 @@
 //! One file per subcommand: turn clap's Args into validated options, call the library's workflow, hand the
 //! report to the printer, return the exit status. Exit codes are mapped here and nowhere else (CLI.md).
 
+mod drift;
 mod evaluate;
 mod export;
 mod extras;
@@ -49,6 +50,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Init(args) => extras::init(args, &ctx, printer),
         Command::Completions(args) => extras::completions(&args),
         Command::Manpage => extras::manpage(),
+        Command::Drift(args) => drift::run(args, &ctx, printer),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The workflows, one per verb. Each reads top to bottom as the story of its command:
 //! source → frame → pipeline → matrix → model → artifact → registry → report.
 
+pub mod drift;
 pub mod evaluate;
 pub mod export;
 pub mod init;

@@ -13,6 +13,7 @@ use crate::data::frame::{ColumnData, Frame};
 use crate::data::load::{read_csv, ReadOptions};
 use crate::data::schema::ColumnType;
 use crate::data::split::{stratified_k_fold, stratified_split, Split};
+use crate::drift::profile::ReferenceProfile;
 use crate::error::{Error, IoContext, Result};
 use crate::metrics::classification::{classification_metrics, ClassificationMetrics};
 use crate::models::params::Settings;
@@ -123,6 +124,9 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     let model_bytes = artifact::encode(&bundle)?;
     let artifact_sha256 = artifact::sha256_hex(&model_bytes);
     let importances = importances_by_feature(&bundle);
+    reporter.phase("profiling the training data for drift checks");
+    let reference =
+        ReferenceProfile::build(&frame, &bundle.pipeline, &bundle.classes, &fitted.test_proba, opts.seed)?.to_json()?;
 
     let dataset = DatasetRef {
         path: paths_relative(paths.project_root, &opts.data),
@@ -168,6 +172,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         explicit: opts.version.as_ref(),
         spec: &spec,
         model_bytes: &model_bytes,
+        reference_bytes: &reference,
         make_metadata: &|version: &Version| Metadata {
             name: opts.name.to_string(),
             version: version.clone(),
@@ -370,6 +375,8 @@ struct Fitted {
     metrics: ClassificationMetrics,
     metrics_warnings: Vec<String>,
     warnings: Vec<String>,
+    /// Probabilities on the test split, row-major: the reference for prediction drift.
+    test_proba: Vec<f64>,
 }
 
 /// Fits pipeline and model on `split.train`, scores on `split.test`.
@@ -398,7 +405,7 @@ fn fit_and_score(
         .iter()
         .map(|(col, n)| format!("{n} test row(s) have a category of \"{col}\" unseen in training (encoded as unknown)"))
         .collect();
-    Ok(Fitted { pipeline, model, metrics, metrics_warnings, warnings })
+    Ok(Fitted { pipeline, model, metrics, metrics_warnings, warnings, test_proba: proba })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -456,6 +463,8 @@ pub struct NewVersion<'a> {
     pub explicit: Option<&'a Version>,
     pub spec: &'a Spec,
     pub model_bytes: &'a [u8],
+    /// `reference.json`: the training-data profile `mlctl drift` compares against.
+    pub reference_bytes: &'a [u8],
     pub make_metadata: &'a dyn Fn(&Version) -> Metadata,
     /// The registry record, with a placeholder version filled in under the lock.
     pub record: VersionRecord,
@@ -483,7 +492,12 @@ pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) ->
             None => bump.apply(latest.map(|l| &l.version)),
         };
         let layout = &store.layout;
-        place_files(layout, new.name, &version, new.model_bytes, &(new.make_metadata)(&version))?;
+        let files = VersionFiles {
+            model: new.model_bytes,
+            reference: new.reference_bytes,
+            metadata: &(new.make_metadata)(&version),
+        };
+        place_files(layout, new.name, &version, &files)?;
         let mut record = new.record.clone();
         record.version = version.clone();
         entry.events.push(Event {
@@ -500,7 +514,14 @@ pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) ->
     })
 }
 
-fn place_files(layout: &Layout, name: &ModelName, version: &Version, model: &[u8], metadata: &Metadata) -> Result<()> {
+/// The files of one version, written together.
+struct VersionFiles<'a> {
+    model: &'a [u8],
+    reference: &'a [u8],
+    metadata: &'a Metadata,
+}
+
+fn place_files(layout: &Layout, name: &ModelName, version: &Version, files: &VersionFiles<'_>) -> Result<()> {
     let model_dir = layout.model_dir(name);
     std::fs::create_dir_all(&model_dir).at(&model_dir)?;
     // We hold the lock, so any incoming folder or unregistered version folder is debris of a killed run.
@@ -511,8 +532,9 @@ fn place_files(layout: &Layout, name: &ModelName, version: &Version, model: &[u8
     }
     let incoming = model_dir.join(format!(".incoming-{version}-{}", std::process::id()));
     std::fs::create_dir_all(&incoming).at(&incoming)?;
-    write_atomic(&incoming.join(crate::registry::layout::MODEL_FILE), model)?;
-    let mut json = serde_json::to_vec_pretty(metadata).map_err(|e| Error::Model(e.to_string()))?;
+    write_atomic(&incoming.join(crate::registry::layout::MODEL_FILE), files.model)?;
+    write_atomic(&incoming.join(crate::drift::profile::REFERENCE_FILE), files.reference)?;
+    let mut json = serde_json::to_vec_pretty(files.metadata).map_err(|e| Error::Model(e.to_string()))?;
     json.push(b'\n');
     write_atomic(&incoming.join(crate::registry::layout::METADATA_FILE), &json)?;
     std::fs::rename(&incoming, &target).at(&target)?;

@@ -4,6 +4,7 @@
 mod common;
 mod corpus;
 mod decoder_mutations;
+mod drift;
 mod evaluate;
 mod export;
 mod extras;

@@ -1,0 +1,95 @@
+//! Histograms as hand-written SVG: two bars per bin (reference, current), proportions on the y-axis, bin labels
+//! under the bars. A few dozen <rect>s and <text>s do not justify a plotting dependency.
+
+use std::fmt::Write;
+
+use super::compare::Histogram;
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 300.0;
+const LEFT: f64 = 48.0;
+const BOTTOM: f64 = 80.0;
+const TOP: f64 = 36.0;
+const REFERENCE_COLOUR: &str = "#4c78a8";
+const CURRENT_COLOUR: &str = "#f58518";
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// One chart: `title` above, a legend, a bar pair per bin.
+pub fn histogram(title: &str, h: &Histogram) -> String {
+    let n = h.bins.len().max(1);
+    let plot_w = WIDTH - LEFT - 16.0;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let max = h.reference.iter().chain(&h.current).copied().fold(0.0f64, f64::max).max(1e-9);
+    let slot = plot_w / n as f64;
+    let bar = (slot * 0.4).max(1.0);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>"#);
+    let _ = writeln!(s, r#"<text x="{LEFT}" y="18" font-size="14">{}</text>"#, escape(title));
+    let legend_x = WIDTH - 190.0;
+    let _ = writeln!(
+        s,
+        r#"<rect x="{legend_x}" y="8" width="10" height="10" fill="{REFERENCE_COLOUR}"/><text x="{}" y="17">reference</text>"#,
+        legend_x + 14.0
+    );
+    let _ = writeln!(
+        s,
+        r#"<rect x="{}" y="8" width="10" height="10" fill="{CURRENT_COLOUR}"/><text x="{}" y="17">current</text>"#,
+        legend_x + 90.0,
+        legend_x + 104.0
+    );
+    let base = TOP + plot_h;
+    // Axis and a gridline at the top value, labelled as a percentage.
+    let _ = writeln!(s, r##"<line x1="{LEFT}" y1="{base}" x2="{}" y2="{base}" stroke="#333"/>"##, WIDTH - 16.0);
+    let _ = writeln!(s, r##"<line x1="{LEFT}" y1="{TOP}" x2="{}" y2="{TOP}" stroke="#ddd"/>"##, WIDTH - 16.0);
+    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="end">{:.0}%</text>"#, LEFT - 4.0, TOP + 4.0, max * 100.0);
+    let _ = writeln!(s, r#"<text x="{}" y="{base}" text-anchor="end">0%</text>"#, LEFT - 4.0);
+    for (i, label) in h.bins.iter().enumerate() {
+        let x0 = LEFT + slot * i as f64 + slot * 0.1;
+        for (k, (values, colour)) in
+            [(&h.reference, REFERENCE_COLOUR), (&h.current, CURRENT_COLOUR)].into_iter().enumerate()
+        {
+            let v = values.get(i).copied().unwrap_or(0.0);
+            let height = plot_h * v / max;
+            let _ = writeln!(
+                s,
+                r#"<rect x="{:.1}" y="{:.1}" width="{bar:.1}" height="{height:.1}" fill="{colour}"><title>{}: {:.1}%</title></rect>"#,
+                x0 + bar * k as f64,
+                base - height,
+                escape(label),
+                v * 100.0
+            );
+        }
+        let cx = x0 + bar;
+        let _ = writeln!(
+            s,
+            r#"<text x="{cx:.1}" y="{:.1}" text-anchor="end" transform="rotate(-40 {cx:.1} {:.1})">{}</text>"#,
+            base + 14.0,
+            base + 14.0,
+            escape(label)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_two_bars_per_bin_and_escapes_labels() {
+        let h =
+            Histogram { bins: vec!["< 0".into(), "a&b".into()], reference: vec![0.25, 0.75], current: vec![0.5, 0.5] };
+        let svg = histogram("x <drift>", &h);
+        assert!(svg.starts_with("<svg"));
+        assert_eq!(svg.matches("<rect").count(), 1 + 2 + 4);
+        assert!(svg.contains("&lt; 0") && svg.contains("a&amp;b") && svg.contains("x &lt;drift&gt;"));
+    }
+}

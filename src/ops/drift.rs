@@ -1,0 +1,263 @@
+//! `mlctl drift`: load a version and its reference profile, read the current data (a CSV, or the prediction
+//! logs since a point in time), compare feature by feature and the model's predictions, and optionally write a
+//! markdown report with SVG histograms. The caller turns `drift_detected` into exit code 3.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::Value;
+
+use crate::data::frame::{ColumnData, Frame};
+use crate::data::load::{read_csv, ReadOptions};
+use crate::data::schema::{parse_number, ColumnType};
+use crate::drift::compare::{choose_tests, CurrentColumn};
+use crate::drift::profile::{score_of, ReferenceProfile, REFERENCE_FILE};
+use crate::drift::{compare, CurrentData, DriftReport, FailOn, Layer};
+use crate::error::{Error, IoContext, Result};
+use crate::registry::loaded::{load, LoadedModel};
+use crate::registry::{ModelRef, Store};
+use crate::reporter::Reporter;
+
+pub enum Current {
+    /// A CSV file with the feature columns (other columns are ignored).
+    Data(PathBuf),
+    /// The prediction logs of the model (`logs/predictions/<name>/*.jsonl`) from `since` on.
+    Logs { dir: PathBuf, since: DateTime<Utc>, since_text: String },
+}
+
+pub struct DriftOptions {
+    pub reference: ModelRef,
+    pub current: Current,
+    /// Overrides, highest priority first (command line, then mlctl.toml).
+    pub layers: Vec<Layer>,
+    pub fail_on: FailOn,
+    /// Bonferroni: divide p-value thresholds by the number of p-value tests.
+    pub bonferroni: bool,
+    pub report: Option<PathBuf>,
+    pub delimiter: Option<u8>,
+}
+
+/// Parses `--since`: a duration back from now (`7d`, `24h`, `30m`, `2w`), a date (`2026-01-01`, midnight UTC)
+/// or an RFC 3339 timestamp.
+pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let t = text.trim();
+    let bad = || {
+        Error::Config(format!(
+            "--since {text}: expected a duration such as 7d, 24h, 30m or 2w, a date such as 2026-01-01, or an RFC \
+             3339 timestamp"
+        ))
+    };
+    if let Some(unit) = t.chars().last().filter(char::is_ascii_alphabetic) {
+        if let Ok(n) = t[..t.len() - 1].parse::<i64>() {
+            let d = match unit {
+                'm' => Duration::try_minutes(n),
+                'h' => Duration::try_hours(n),
+                'd' => Duration::try_days(n),
+                'w' => Duration::try_weeks(n),
+                _ => None,
+            }
+            .filter(|_| n >= 0)
+            .ok_or_else(bad)?;
+            return now.checked_sub_signed(d).ok_or_else(bad);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return date.and_hms_opt(0, 0, 0).map(|d| d.and_utc()).ok_or_else(bad);
+    }
+    DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).map_err(|_| bad())
+}
+
+pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Result<DriftReport> {
+    let registry = store.load()?;
+    let model = load(store, &registry, &opts.reference)?;
+    let profile_path = store.layout.version_dir(&model.name, &model.record.version).join(REFERENCE_FILE);
+    let profile = ReferenceProfile::load(&profile_path, &format!("{}@{}", model.name, model.record.version))?;
+
+    let choices = choose_tests(&profile, &opts.layers, opts.bonferroni)?;
+    let (current, source) = match &opts.current {
+        Current::Data(path) => {
+            reporter.phase(&format!("reading {}", path.display()));
+            (from_csv(&model, path, opts.delimiter)?, path.display().to_string())
+        }
+        Current::Logs { dir, since, since_text } => {
+            let folder = dir.join(model.name.as_str());
+            reporter.phase(&format!("reading prediction logs in {} since {since_text}", folder.display()));
+            let current = from_logs(&model, &folder, *since)?;
+            if current.rows == 0 {
+                return Err(Error::Config(format!(
+                    "no predictions by {}@{} logged in {} since {} ({since_text}): run `mlctl predict {}@{} --input \
+                     FILE` to log some, or widen --since",
+                    model.name,
+                    model.record.version,
+                    folder.display(),
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    model.name,
+                    model.record.version
+                )));
+            }
+            (current, format!("prediction logs since {}", since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        }
+    };
+    reporter.phase(&format!("comparing {} current rows with {} reference rows", current.rows, profile.sample_rows));
+    let mut report = compare(&profile, &current, &choices, opts.fail_on)?;
+    report.model = model.name.to_string();
+    report.version = model.record.version.clone();
+    report.current_source = source;
+    if let Some(path) = &opts.report {
+        crate::drift::report::write_markdown(&report, path)?;
+        report.report = Some(path.display().to_string());
+    }
+    Ok(report)
+}
+
+/// Reads the features from a CSV (types enforced as in training) and predicts, for prediction drift.
+fn from_csv(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<CurrentData> {
+    let pipeline = &model.bundle.pipeline;
+    let declared: HashMap<String, ColumnType> =
+        pipeline.features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
+    let (frame, _) = read_csv(path, &ReadOptions { delimiter, declared, text_columns: Vec::new() })?;
+    let (x, _) = pipeline.transform(&frame, None)?;
+    let proba = model.bundle.model.predict_proba(&x);
+    let k = model.bundle.classes.len();
+    let classes: Vec<usize> = crate::models::argmax_rows(&proba, k).into_iter().map(|c| c as usize).collect();
+    let scores: Vec<f64> = proba.chunks_exact(k).map(score_of).collect();
+    Ok(CurrentData { rows: frame.n_rows, features: columns(model, &frame), predictions: Some((classes, scores)) })
+}
+
+fn columns(model: &LoadedModel, frame: &Frame) -> BTreeMap<String, CurrentColumn> {
+    let mut out = BTreeMap::new();
+    for f in &model.bundle.pipeline.features {
+        let Some(column) = frame.column(&f.name) else { continue };
+        let data = match (&column.data, f.column_type()) {
+            (ColumnData::Numeric(v), ColumnType::Numeric) => CurrentColumn::Numeric(v.clone()),
+            _ => {
+                CurrentColumn::Categorical((0..frame.n_rows).map(|r| column.text(r).map(|t| t.into_owned())).collect())
+            }
+        };
+        out.insert(f.name.clone(), data);
+    }
+    out
+}
+
+/// Log entries of this model version with a timestamp at or after `since`, from the daily JSONL files.
+fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result<CurrentData> {
+    let features = &model.bundle.pipeline.features;
+    let classes = &model.bundle.classes;
+    let version = model.record.version.to_string();
+    let mut numeric: Vec<Vec<f64>> = vec![Vec::new(); features.len()];
+    let mut text: Vec<Vec<Option<String>>> = vec![Vec::new(); features.len()];
+    let mut predicted = Vec::new();
+    let mut scores = Vec::new();
+    let mut rows = 0usize;
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(folder) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(folder, e)),
+    };
+    files.sort();
+    let since_day = since.date_naive();
+    for path in files {
+        // Files are named by the UTC day they were written; older days cannot hold newer entries.
+        let day = path.file_stem().and_then(|s| s.to_str()).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        if day.is_some_and(|d| d < since_day) {
+            continue;
+        }
+        let file = std::fs::File::open(&path).at(&path)?;
+        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.at(&path)?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let bad =
+                |what: &str| Error::data(&path, Some(i + 1), None, format!("is not a prediction log line: {what}"));
+            let entry: Value = serde_json::from_str(&line).map_err(|e| bad(&e.to_string()))?;
+            if entry["version"].as_str() != Some(version.as_str()) {
+                continue;
+            }
+            let at = entry["timestamp"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .ok_or_else(|| bad("no RFC 3339 \"timestamp\""))?;
+            if at < since {
+                continue;
+            }
+            rows += 1;
+            for (k, f) in features.iter().enumerate() {
+                let v = &entry["features"][&f.name];
+                match f.column_type() {
+                    ColumnType::Numeric => {
+                        let x = match v {
+                            Value::Null => f64::NAN,
+                            Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+                            Value::String(s) => parse_number(s).ok_or_else(|| {
+                                Error::data(
+                                    &path,
+                                    Some(i + 1),
+                                    Some(&f.name),
+                                    format!("expected a number, found \"{s}\""),
+                                )
+                            })?,
+                            other => {
+                                return Err(Error::data(
+                                    &path,
+                                    Some(i + 1),
+                                    Some(&f.name),
+                                    format!("expected a number, found {other}"),
+                                ))
+                            }
+                        };
+                        numeric[k].push(x);
+                    }
+                    ColumnType::Categorical => text[k].push(match v {
+                        Value::Null => None,
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => {
+                            Some(n.as_f64().map_or_else(|| n.to_string(), crate::data::frame::format_number))
+                        }
+                        other => Some(other.to_string()),
+                    }),
+                }
+            }
+            // The class is re-derived as the most probable one, as in the reference profile: a logged decision
+            // may come from a custom --threshold, which would read as drift of the model when it is a choice.
+            let probabilities: Option<Vec<f64>> = classes.iter().map(|c| entry["probabilities"][c].as_f64()).collect();
+            if let Some(p) = probabilities {
+                predicted.push(crate::models::argmax_rows(&p, classes.len())[0] as usize);
+                scores.push(score_of(&p));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (k, f) in features.iter().enumerate() {
+        let column = match f.column_type() {
+            ColumnType::Numeric => CurrentColumn::Numeric(std::mem::take(&mut numeric[k])),
+            ColumnType::Categorical => CurrentColumn::Categorical(std::mem::take(&mut text[k])),
+        };
+        out.insert(f.name.clone(), column);
+    }
+    Ok(CurrentData { rows, features: out, predictions: Some((predicted, scores)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_durations_dates_and_timestamps() {
+        let now = DateTime::parse_from_rfc3339("2026-01-10T12:00:00Z").unwrap().with_timezone(&Utc);
+        let at = |s: &str| parse_since(s, now).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert_eq!(at("7d"), "2026-01-03T12:00:00Z");
+        assert_eq!(at("24h"), "2026-01-09T12:00:00Z");
+        assert_eq!(at("2w"), "2025-12-27T12:00:00Z");
+        assert_eq!(at("2026-01-01"), "2026-01-01T00:00:00Z");
+        assert_eq!(at("2026-01-05T06:00:00+02:00"), "2026-01-05T04:00:00Z");
+        for bad in ["7y", "d", "yesterday", "-3d", "2026-13-01"] {
+            assert!(parse_since(bad, now).is_err(), "{bad}");
+        }
+    }
+}
