@@ -44,6 +44,13 @@ demo: build
 	ls $(DEMO)/drift
 	@echo "== drift from the prediction logs of the last 7 days (the batch above was logged)"
 	$(MLCTL) --project $(DEMO) drift skill_assignment@1.0.0 --logs --since 7d --fail-on share=0.5
+	@echo "== promote: 1.0.0 to production (nothing to beat yet), then 1.1.0 through staging, gated on the holdout"
+	$(MLCTL) --project $(DEMO) promote skill_assignment@1.0.0 --to production
+	$(MLCTL) --project $(DEMO) promote skill_assignment@1.1.0 --to staging
+	$(MLCTL) --project $(DEMO) promote skill_assignment@staging --to production --data $(DEMO)/data/holdout.csv; \
+	  rc=$$?; if [ $$rc = 3 ]; then echo "(exit 3: the gate refused; production is unchanged)"; elif [ $$rc != 0 ]; then exit $$rc; fi
+	$(MLCTL) --project $(DEMO) diff skill_assignment@1.0.0 skill_assignment@1.1.0
+	$(MLCTL) --project $(DEMO) list
 	@echo "== the registry"
 	cat $(DEMO)/MODEL_REGISTRY.md
 

@@ -52,6 +52,16 @@ pub enum Command {
     Predict(PredictArgs),
     /// Compare current data (a CSV or the prediction logs) with a version's training data (exit 3 on drift)
     Drift(DriftArgs),
+    /// Move a version to staging, production or archived, gated on metrics against production (exit 3 if refused)
+    Promote(PromoteArgs),
+    /// List models and their versions with stage and key metrics
+    List(ListArgs),
+    /// Show one version: metadata, metrics, parameters, features and stage history
+    Show(ShowArgs),
+    /// Compare two versions' parameters and metrics side by side
+    Diff(DiffArgs),
+    /// Retention: archive all but the newest N versions outside production and staging
+    Prune(PruneArgs),
     /// Scaffold a project: mlctl.toml, data/, ml_models/, a Makefile with a weekly cron line (never overwrites)
     Init(InitArgs),
     /// Print a shell completion script: mlctl completions bash > /etc/bash_completion.d/mlctl
@@ -109,6 +119,75 @@ pub struct DriftArgs {
     /// Field separator of the CSV, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["to", "rollback"])))]
+pub struct PromoteArgs {
+    /// NAME@X.Y.Z, NAME@stage or NAME (latest); with --rollback just NAME
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+    /// Target stage: staging, production or archived
+    #[arg(long, value_name = "STAGE")]
+    pub to: Option<String>,
+    /// Restore the previous production version (the current one is archived)
+    #[arg(long, conflicts_with_all = ["to", "data", "force", "metric", "min_improvement"])]
+    pub rollback: bool,
+    /// Gate on this labelled data: evaluate this version and production on the same rows
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Primary metric of the gate (default: [models.NAME.promote] metric in mlctl.toml, else f1)
+    #[arg(long, value_name = "METRIC")]
+    pub metric: Option<String>,
+    /// The margin by which the version must beat production (default: mlctl.toml, else 0)
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub min_improvement: Option<f64>,
+    /// Promote even when the gate refuses (needs --reason, which is recorded)
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why, for the audit trail
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Field separator of the --data CSV, e.g. ';' or 'tab'
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this model
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// NAME (latest), NAME@X.Y.Z or NAME@stage
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first version, e.g. skill_assignment@1.0.0
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// The second version, e.g. skill_assignment@production
+    #[arg(value_name = "B")]
+    pub b: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The model whose old versions to archive
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// How many of the newest versions outside production and staging to leave as they are
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub keep: usize,
+    /// Also delete the archived versions' model.bin and reference.json (metadata and history stay)
+    #[arg(long)]
+    pub delete_files: bool,
 }
 
 #[derive(Debug, Args)]

@@ -53,6 +53,20 @@ pub struct ModelSpec {
     pub params: BTreeMap<String, toml::Value>,
     /// `[models.NAME.drift]`: tests, thresholds and the failure rule for `mlctl drift`.
     pub drift: Option<DriftSpec>,
+    /// `[models.NAME.promote]`: the metric and margin the promotion gate compares on.
+    pub promote: Option<PromoteSpec>,
+}
+
+/// ```toml
+/// [models.skill_assignment.promote]
+/// metric = "roc_auc"        # default f1
+/// min_improvement = 0.005   # default 0: the challenger must at least match production
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteSpec {
+    pub metric: Option<String>,
+    pub min_improvement: Option<f64>,
 }
 
 /// ```toml

@@ -1,14 +1,22 @@
 //! "Did you mean …?" for misspelt columns, models, stages, algorithms and settings.
 
 /// The closest candidate within a small edit distance, if any.
+/// A word that is the start of exactly one candidate ("prod" → "production") counts as close too.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (levenshtein(&word.to_lowercase(), &c.to_lowercase()), c))
+    let word = word.to_lowercase();
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let by_distance = candidates
+        .iter()
+        .map(|c| (levenshtein(&word, &c.to_lowercase()), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    let mut prefixed = candidates.iter().filter(|c| word.len() >= 2 && c.to_lowercase().starts_with(&word));
+    by_distance.or_else(|| match (prefixed.next(), prefixed.next()) {
+        (Some(only), None) => Some(*only),
+        _ => None,
+    })
 }
 
 /// " (did you mean \"x\"?)" or "".
@@ -39,5 +47,7 @@ mod tests {
         assert_eq!(closest("sucess", ["success", "skill"]), Some("success"));
         assert_eq!(closest("zzzz", ["success"]), None);
         assert_eq!(hint("random-forrest", ["random-forest"]), " (did you mean \"random-forest\"?)");
+        assert_eq!(closest("prod", ["staging", "production", "archived"]), Some("production"));
+        assert_eq!(closest("pr", ["precision", "production"]), None, "an ambiguous prefix suggests nothing");
     }
 }

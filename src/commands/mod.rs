@@ -5,7 +5,9 @@ mod drift;
 mod evaluate;
 mod export;
 mod extras;
+mod inspect;
 mod predict;
+mod promote;
 mod train;
 
 use std::path::PathBuf;
@@ -51,6 +53,11 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Completions(args) => extras::completions(&args),
         Command::Manpage => extras::manpage(),
         Command::Drift(args) => drift::run(args, &ctx, printer),
+        Command::Promote(args) => promote::run(args, &ctx, printer),
+        Command::List(args) => inspect::list(args, &ctx, printer),
+        Command::Show(args) => inspect::show(args, &ctx, printer),
+        Command::Diff(args) => inspect::diff(args, &ctx, printer),
+        Command::Prune(args) => promote::prune(args, &ctx, printer),
     }
 }
 

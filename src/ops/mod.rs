@@ -5,5 +5,8 @@ pub mod drift;
 pub mod evaluate;
 pub mod export;
 pub mod init;
+pub mod inspect;
 pub mod predict;
+pub mod promote;
+pub mod prune;
 pub mod train;

@@ -209,6 +209,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             dataset: dataset.clone(),
             artifact_sha256: artifact_sha256.clone(),
             seed: opts.seed,
+            files_deleted: false,
         },
     };
     let (version, bump) = register(paths.store, &new_version, reporter)?;

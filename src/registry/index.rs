@@ -68,6 +68,9 @@ pub struct VersionRecord {
     pub dataset: DatasetRef,
     pub artifact_sha256: String,
     pub seed: u64,
+    /// Retention deleted model.bin (and reference.json); metadata.json and the history stay.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub files_deleted: bool,
 }
 
 /// One line of the audit trail. Never rewritten, only appended.
@@ -131,6 +134,14 @@ pub enum Selector {
 }
 
 impl ModelRef {
+    pub fn latest(name: &ModelName) -> Self {
+        ModelRef { name: name.clone(), selector: Selector::Latest }
+    }
+
+    pub fn stage(name: &ModelName, stage: Stage) -> Self {
+        ModelRef { name: name.clone(), selector: Selector::Stage(stage) }
+    }
+
     pub fn parse(s: &str) -> Result<Self> {
         let (name, selector) = match s.split_once('@') {
             None => (s, Selector::Latest),

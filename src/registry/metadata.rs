@@ -78,3 +78,12 @@ impl MeanStd {
         MeanStd { mean, std: var.sqrt() }
     }
 }
+
+impl Metadata {
+    /// Reads a version's metadata.json, naming the file in every error.
+    pub fn read(path: &std::path::Path) -> crate::error::Result<Metadata> {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::error::Error::io(path, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| crate::error::Error::Registry(format!("{}: not valid mlctl metadata ({e})", path.display())))
+    }
+}

@@ -9,4 +9,5 @@ mod evaluate;
 mod export;
 mod extras;
 mod predict;
+mod promote;
 mod train;

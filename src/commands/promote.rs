@@ -1,0 +1,135 @@
+//! `mlctl promote` (and `--rollback`) and `mlctl prune`: the gate settings merged from flags over
+//! `[models.NAME.promote]`, the workflow, and exit 3 when the gate refuses.
+
+use std::fmt::Write;
+
+use anyhow::{Context, Result};
+
+use mlctl::config::Config;
+use mlctl::ops::promote::{
+    promote, rollback, GateDecision, GateSpec, Move, PromoteOptions, PromoteReport, DEFAULT_PRIMARY_METRIC,
+};
+use mlctl::ops::prune::{prune as prune_versions, PruneOptions, PruneReport};
+use mlctl::registry::{ModelName, ModelRef, Stage};
+
+use super::{parse_delimiter, Ctx, ExitStatus};
+use crate::cli::{PromoteArgs, PruneArgs};
+use crate::output::printer::Printer;
+use crate::output::table::fmt_bytes;
+
+pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
+    if args.rollback {
+        let name = ModelName::parse(&args.model).context("--rollback takes a model NAME (no @version)")?;
+        let report = rollback(&name, args.reason.as_deref(), &ctx.store(), printer)?;
+        printer.result(&report, || {
+            let mut out = format!("Rolled back {}: {} is in production again\n", report.model, report.to_version);
+            moves(&mut out, &report.moves);
+            out
+        })?;
+        return Ok(ExitStatus::Success);
+    }
+    let reference = ModelRef::parse(&args.model)?;
+    let to_text = args.to.as_deref().unwrap_or_default();
+    let to = Stage::parse(to_text).with_context(|| {
+        let names = ["staging", "production", "archived"];
+        format!("--to {to_text}: expected one of {}{}", names.join(", "), mlctl::suggest::hint(to_text, names))
+    })?;
+    let config_path = ctx.project.config_path();
+    let spec = Config::load(&config_path)?.models.get(reference.name.as_str()).and_then(|m| m.promote.clone());
+    let metric = args
+        .metric
+        .clone()
+        .or_else(|| spec.as_ref().and_then(|s| s.metric.clone()))
+        .unwrap_or_else(|| DEFAULT_PRIMARY_METRIC.to_owned());
+    let min_improvement = args.min_improvement.or_else(|| spec.as_ref().and_then(|s| s.min_improvement)).unwrap_or(0.0);
+    let gate = GateSpec::new(&metric, min_improvement).with_context(|| {
+        format!("the promotion gate (--metric, or [models.{}.promote] in mlctl.toml)", reference.name)
+    })?;
+    let opts = PromoteOptions {
+        reference,
+        to,
+        gate,
+        data: args.data.as_deref().map(|p| ctx.user_path(p)),
+        delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        force: args.force,
+        reason: args.reason.clone(),
+    };
+    let report = promote(&opts, &ctx.store(), printer)?;
+    printer.result(&report, || human(&report))?;
+    Ok(if report.refused { ExitStatus::CheckFailed } else { ExitStatus::Success })
+}
+
+fn human(r: &PromoteReport) -> String {
+    let mut out = String::new();
+    let target = format!("{}@{}", r.model, r.version);
+    if let Some(g) = &r.gate {
+        gate_lines(&mut out, g);
+    }
+    if r.refused {
+        let _ = writeln!(
+            out,
+            "Refused: {target} stays in {}. Override with --force --reason \"...\" (recorded in the audit trail).",
+            r.from
+        );
+    } else if !r.changed {
+        let _ = writeln!(out, "{target} is already in {}; nothing changed.", r.to);
+    } else {
+        let forced = if r.forced { " (forced past the gate)" } else { "" };
+        let _ = writeln!(out, "Promoted {target}: {} → {}{forced}", r.from, r.to);
+        moves(&mut out, &r.moves);
+    }
+    out
+}
+
+fn gate_lines(out: &mut String, g: &GateDecision) {
+    let direction = if g.higher_is_better { "higher is better" } else { "lower is better" };
+    let _ = writeln!(out, "Gate on {} ({direction}), {}:", g.metric, g.basis);
+    let _ = writeln!(out, "  candidate  {}  {:.4}", g.challenger, g.challenger_value);
+    match (&g.champion, g.champion_value, g.improvement) {
+        (Some(c), Some(v), Some(i)) => {
+            let _ = writeln!(out, "  production {c}  {v:.4}");
+            let verdict = if g.passed { "passed" } else { "NOT passed" };
+            let _ = writeln!(out, "  improvement {i:+.4}, needed ≥ {} → {verdict}", g.min_improvement);
+        }
+        _ => {
+            let _ = writeln!(out, "  no production version yet → passed");
+        }
+    }
+}
+
+fn moves(out: &mut String, moves: &[Move]) {
+    for m in moves {
+        let _ = writeln!(out, "  {}: {} → {}", m.version, m.from, m.to);
+    }
+}
+
+pub fn prune(args: PruneArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
+    let opts = PruneOptions { name: ModelName::parse(&args.name)?, keep: args.keep, delete_files: args.delete_files };
+    let report = prune_versions(&opts, &ctx.store(), printer)?;
+    printer.result(&report, || prune_human(&report))?;
+    Ok(ExitStatus::Success)
+}
+
+fn prune_human(r: &PruneReport) -> String {
+    let mut out = String::new();
+    if r.archived.is_empty() && r.files_deleted.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: nothing to prune (keeping the newest {} outside production and staging)",
+            r.model, r.keep
+        );
+        return out;
+    }
+    let _ = writeln!(out, "{}: archived {} version(s)", r.model, r.archived.len());
+    moves(&mut out, &r.archived);
+    if !r.files_deleted.is_empty() {
+        let list: Vec<String> = r.files_deleted.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            out,
+            "Deleted the model files of {} ({} freed); metadata and history kept",
+            list.join(", "),
+            fmt_bytes(r.bytes_freed)
+        );
+    }
+    out
+}

@@ -1,0 +1,358 @@
+//! `mlctl promote`: move a version between stages, and `--rollback`. At most one version is in production and
+//! one in staging: the one a promotion displaces goes to archived. A promotion into production is gated on the
+//! model's primary metric against the current production version (the champion): the challenger must beat it
+//! by at least `min_improvement`, on stored test metrics or, with `--data`, with both evaluated on that same
+//! file. `--force` overrides a refusal and records why. Every change is appended to the audit trail with who,
+//! when, why and the figures that decided it; the registry lock makes the check and the change one step.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use semver::Version;
+use serde::Serialize;
+
+use super::evaluate::score_file;
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::metrics::classification::ClassificationMetrics;
+use crate::registry::index::{current_user, ModelEntry};
+use crate::registry::loaded::load_record;
+use crate::registry::{Event, ModelName, ModelRef, Registry, Stage, Store, VersionRecord};
+use crate::reporter::Reporter;
+
+/// The primary metric classification models are compared on unless mlctl.toml says otherwise.
+pub const DEFAULT_PRIMARY_METRIC: &str = "f1";
+
+/// What a promotion into production must show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateSpec {
+    pub metric: String,
+    /// The challenger must beat the champion by at least this much (in the metric's better direction).
+    pub min_improvement: f64,
+}
+
+impl GateSpec {
+    pub fn new(metric: &str, min_improvement: f64) -> Result<GateSpec> {
+        let names = ClassificationMetrics::names();
+        if !names.contains(&metric) {
+            return Err(Error::Config(format!(
+                "unknown primary metric \"{metric}\"{}; metrics: {}",
+                crate::suggest::hint(metric, names.iter().copied()),
+                names.join(", ")
+            )));
+        }
+        if !min_improvement.is_finite() {
+            return Err(Error::Config(format!("min_improvement must be a finite number, not {min_improvement}")));
+        }
+        Ok(GateSpec { metric: metric.to_owned(), min_improvement })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PromoteOptions {
+    pub reference: ModelRef,
+    pub to: Stage,
+    pub gate: GateSpec,
+    /// Evaluate challenger and champion on this file instead of comparing stored test metrics.
+    pub data: Option<PathBuf>,
+    pub delimiter: Option<u8>,
+    /// Promote even if the gate refuses.
+    pub force: bool,
+    pub reason: Option<String>,
+}
+
+/// A stage change that happened (or, in a refused promotion, would have).
+#[derive(Debug, Clone, Serialize)]
+pub struct Move {
+    pub version: Version,
+    pub from: Stage,
+    pub to: Stage,
+}
+
+/// How the gate decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateDecision {
+    pub metric: String,
+    pub higher_is_better: bool,
+    /// "stored test metrics" or "evaluated on FILE".
+    pub basis: String,
+    pub challenger: Version,
+    pub challenger_value: f64,
+    /// None when there is no production version yet: the gate passes.
+    pub champion: Option<Version>,
+    pub champion_value: Option<f64>,
+    /// Challenger minus champion in the better direction (positive = better).
+    pub improvement: Option<f64>,
+    pub min_improvement: f64,
+    pub passed: bool,
+}
+
+impl GateDecision {
+    /// One line for people and for the audit trail.
+    pub fn summary(&self) -> String {
+        match (&self.champion, self.champion_value, self.improvement) {
+            (Some(champion), Some(value), Some(improvement)) => format!(
+                "{} {:.4} vs production {champion}'s {value:.4} ({}: improvement {improvement:+.4}, needed ≥ {})",
+                self.metric, self.challenger_value, self.basis, self.min_improvement
+            ),
+            _ => {
+                format!("{} {:.4} ({}); no production version to beat", self.metric, self.challenger_value, self.basis)
+            }
+        }
+    }
+
+    fn figures(&self) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::from([(self.metric.clone(), self.challenger_value)]);
+        if let Some(v) = self.champion_value {
+            out.insert(format!("production_{}", self.metric), v);
+        }
+        out.insert("min_improvement".to_owned(), self.min_improvement);
+        out
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PromoteReport {
+    pub model: String,
+    pub version: Version,
+    pub from: Stage,
+    pub to: Stage,
+    /// False when the version was already there (nothing to do) or the gate refused.
+    pub changed: bool,
+    pub gate: Option<GateDecision>,
+    pub forced: bool,
+    /// Refused: the gate said no and there was no --force (exit 3).
+    pub refused: bool,
+    /// Every stage change made, in order (the promoted version and the one it displaced).
+    pub moves: Vec<Move>,
+}
+
+pub fn promote(opts: &PromoteOptions, store: &Store, reporter: &dyn Reporter) -> Result<PromoteReport> {
+    if opts.to == Stage::Development {
+        return Err(Error::Config(
+            "versions start in development; promote to staging, production or archived".to_owned(),
+        ));
+    }
+    let registry = store.load()?;
+    let record = registry.resolve(&opts.reference)?.clone();
+    let name = &opts.reference.name;
+    let mut report = PromoteReport {
+        model: name.to_string(),
+        version: record.version.clone(),
+        from: record.stage,
+        to: opts.to,
+        changed: false,
+        gate: None,
+        forced: false,
+        refused: false,
+        moves: Vec::new(),
+    };
+    if record.stage == opts.to {
+        return Ok(report);
+    }
+    if opts.to != Stage::Archived && record.files_deleted {
+        return Err(Error::Registry(format!(
+            "{name}@{}: its model file was deleted by retention, so it cannot serve from {}; train it again",
+            record.version, opts.to
+        )));
+    }
+
+    let champion = registry.resolve(&ModelRef::stage(name, Stage::Production)).ok().cloned();
+    if opts.to == Stage::Production {
+        let decision = decide(opts, store, name, &record, champion.as_ref(), reporter)?;
+        report.refused = !decision.passed && !opts.force;
+        report.forced = !decision.passed && opts.force;
+        report.gate = Some(decision);
+        if report.refused {
+            return Ok(report);
+        }
+    }
+
+    let reason = reason_text(opts, &report);
+    let figures = report.gate.as_ref().map(GateDecision::figures).unwrap_or_default();
+    let expected_champion = champion.map(|c| c.version);
+    let version = record.version.clone();
+    let to = opts.to;
+    report.moves = store.transaction(&|w| reporter.warn(w), |registry| {
+        let entry = entry_mut(registry, name)?;
+        // The gate ran outside the lock (evaluation can take a while): refuse if production changed meanwhile.
+        let now_champion = entry.in_stage(Stage::Production).map(|v| v.version.clone());
+        if to == Stage::Production && now_champion != expected_champion {
+            return Err(Error::Registry(format!(
+                "the production version of {name} changed while the gate was evaluated; run the promotion again"
+            )));
+        }
+        let mut moves = Vec::new();
+        if matches!(to, Stage::Production | Stage::Staging) {
+            if let Some(displaced) = entry.in_stage(to).map(|v| v.version.clone()) {
+                let why = format!("replaced in {to} by {version}");
+                moves.push(set_stage(entry, &displaced, Stage::Archived, &why, BTreeMap::new())?);
+            }
+        }
+        moves.push(set_stage(entry, &version, to, &reason, figures)?);
+        Ok(moves)
+    })?;
+    report.changed = true;
+    Ok(report)
+}
+
+/// The gate: the challenger's primary metric against the champion's, stored or evaluated on `opts.data`.
+fn decide(
+    opts: &PromoteOptions,
+    store: &Store,
+    name: &ModelName,
+    challenger: &VersionRecord,
+    champion: Option<&VersionRecord>,
+    reporter: &dyn Reporter,
+) -> Result<GateDecision> {
+    let metric = &opts.gate.metric;
+    let higher_is_better = ClassificationMetrics::higher_is_better(metric).unwrap_or(true);
+    let (basis, challenger_value, champion_value) = match &opts.data {
+        Some(path) => {
+            let score = |record: &VersionRecord| -> Result<f64> {
+                reporter.phase(&format!(
+                    "evaluating {name}@{} ({}) on {}",
+                    record.version,
+                    record.stage,
+                    path.display()
+                ));
+                let model = load_record(store, name, record.clone())?;
+                let (metrics, _, _) = score_file(&model, path, opts.delimiter)?;
+                defined(metrics.get(metric), metric, name, record, "on this data")
+            };
+            let challenger_value = score(challenger)?;
+            let champion_value = champion.map(score).transpose()?;
+            (format!("both evaluated on {}", path.display()), challenger_value, champion_value)
+        }
+        None => {
+            let stored = |record: &VersionRecord| {
+                defined(record.metrics.get(metric).copied(), metric, name, record, "among its stored test metrics")
+            };
+            ("stored test metrics".to_owned(), stored(challenger)?, champion.map(stored).transpose()?)
+        }
+    };
+    let improvement =
+        champion_value.map(|c| if higher_is_better { challenger_value - c } else { c - challenger_value });
+    // A tolerance for the rounding of an improvement of exactly min_improvement (e.g. 0.8 - 0.7 vs 0.1).
+    let passed = improvement.is_none_or(|i| i >= opts.gate.min_improvement - 1e-12);
+    Ok(GateDecision {
+        metric: metric.clone(),
+        higher_is_better,
+        basis,
+        challenger: challenger.version.clone(),
+        challenger_value,
+        champion: champion.map(|c| c.version.clone()),
+        champion_value,
+        improvement,
+        min_improvement: opts.gate.min_improvement,
+        passed,
+    })
+}
+
+fn defined(value: Option<f64>, metric: &str, name: &ModelName, record: &VersionRecord, where_: &str) -> Result<f64> {
+    value.filter(|v| v.is_finite()).ok_or_else(|| {
+        Error::Registry(format!(
+            "{name}@{}: {metric} is undefined {where_}, so the promotion gate cannot compare it; choose another \
+             metric with --metric or evaluate on labelled data with --data",
+            record.version
+        ))
+    })
+}
+
+fn reason_text(opts: &PromoteOptions, report: &PromoteReport) -> String {
+    let given = opts.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let gate = report.gate.as_ref().map(GateDecision::summary);
+    let mut parts = Vec::new();
+    if report.forced {
+        parts.push("FORCED past the gate".to_owned());
+    }
+    parts.extend(given.map(str::to_owned));
+    parts.extend(gate);
+    if parts.is_empty() {
+        "promoted".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    pub model: String,
+    /// The version that was in production (None if none was).
+    pub from_version: Option<Version>,
+    pub to_version: Version,
+    pub moves: Vec<Move>,
+}
+
+/// Restores the version that was in production before the current one (the most recent earlier production
+/// version that is still registered with its model file).
+pub fn rollback(
+    name: &ModelName,
+    reason: Option<&str>,
+    store: &Store,
+    reporter: &dyn Reporter,
+) -> Result<RollbackReport> {
+    let given = reason.map(str::trim).filter(|r| !r.is_empty());
+    store.transaction(&|w| reporter.warn(w), |registry| {
+        let entry = entry_mut(registry, name)?;
+        let current = entry.in_stage(Stage::Production).map(|v| v.version.clone());
+        let previous = entry
+            .events
+            .iter()
+            .rev()
+            .filter(|e| e.to == Stage::Production && Some(&e.version) != current.as_ref())
+            .map(|e| e.version.clone())
+            .find(|v| entry.get(v).is_some_and(|r| !r.files_deleted))
+            .ok_or_else(|| {
+                Error::Registry(format!(
+                    "{name} has no earlier production version to roll back to (with its model file still there); \
+                     see its history with `mlctl show {name}`"
+                ))
+            })?;
+        let mut moves = Vec::new();
+        let suffix = given.map(|r| format!(": {r}")).unwrap_or_default();
+        if let Some(cur) = &current {
+            let why = format!("rolled back to {previous}{suffix}");
+            moves.push(set_stage(entry, cur, Stage::Archived, &why, BTreeMap::new())?);
+        }
+        let from = current.as_ref().map_or_else(|| "no production version".to_owned(), ToString::to_string);
+        let why = format!("rollback from {from}{suffix}");
+        moves.push(set_stage(entry, &previous, Stage::Production, &why, BTreeMap::new())?);
+        Ok(RollbackReport { model: name.to_string(), from_version: current, to_version: previous, moves })
+    })
+}
+
+pub(crate) fn entry_mut<'a>(registry: &'a mut Registry, name: &ModelName) -> Result<&'a mut ModelEntry> {
+    if !registry.models.contains_key(name) {
+        // Let resolve() phrase the error (known models, how to train one).
+        registry.resolve(&ModelRef::latest(name))?;
+    }
+    registry.models.get_mut(name).ok_or_else(|| Error::Registry(format!("no model named \"{name}\"")))
+}
+
+/// Changes one version's stage and appends the event.
+pub(crate) fn set_stage(
+    entry: &mut ModelEntry,
+    version: &Version,
+    to: Stage,
+    reason: &str,
+    metrics: BTreeMap<String, f64>,
+) -> Result<Move> {
+    let record = entry
+        .versions
+        .iter_mut()
+        .find(|v| &v.version == version)
+        .ok_or_else(|| Error::Registry(format!("version {version} is not registered")))?;
+    let from = record.stage;
+    record.stage = to;
+    entry.events.push(Event {
+        at: clock::now_rfc3339(),
+        user: current_user(),
+        version: version.clone(),
+        from: Some(from),
+        to,
+        reason: reason.to_owned(),
+        metrics,
+    });
+    Ok(Move { version: version.clone(), from, to })
+}
