@@ -7,7 +7,7 @@ DEMO  ?= target/demo
 MLCTL  = $(CARGO_TARGET_DIR_OR_DEFAULT)/debug/mlctl
 CARGO_TARGET_DIR_OR_DEFAULT = $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test build fmt lint unit reference-model retrain toolchain clean man
+.PHONY: demo test build fmt lint unit reference-model retrain toolchain clean man fuzz
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -81,6 +81,17 @@ MODEL   ?= skill_assignment
 PROJECT ?= .
 retrain: build
 	$(MLCTL) --project $(PROJECT) train --model $(MODEL)
+
+# Coverage-guided fuzzing of the artifact decoder and CSV ingestion (libFuzzer via cargo-fuzz). cargo-fuzz wants
+# nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them. New corpus entries land in
+# fuzz/corpus/<target>/ (commit the useful ones); a crash lands in fuzz/artifacts/<target>/: move it to
+# fuzz/regressions/<target>/ with the fix, and `cargo test` replays it from then on.
+FUZZ_SECONDS ?= 120
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	for t in artifact_decode csv_ingest; do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

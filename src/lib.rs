@@ -6,6 +6,8 @@ pub mod config;
 pub mod data;
 pub mod drift;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod models;
 pub mod ops;

@@ -73,6 +73,7 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;
     let profile_path = store.layout.version_dir(&model.name, &model.record.version).join(REFERENCE_FILE);
+    store.layout.check_no_links(&profile_path)?;
     let profile = ReferenceProfile::load(&profile_path, &format!("{}@{}", model.name, model.record.version))?;
 
     let choices = choose_tests(&profile, &opts.layers, opts.bonferroni)?;

@@ -87,6 +87,7 @@ pub fn prune(opts: &PruneOptions, store: &Store, reporter: &dyn Reporter) -> Res
         let dir = layout.version_dir(name, version);
         for file in [MODEL_FILE, REFERENCE_FILE] {
             let path = dir.join(file);
+            layout.check_no_links(&path)?;
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             match std::fs::remove_file(&path) {
                 Ok(()) => report.bytes_freed += size,

@@ -524,6 +524,7 @@ struct VersionFiles<'a> {
 
 fn place_files(layout: &Layout, name: &ModelName, version: &Version, files: &VersionFiles<'_>) -> Result<()> {
     let model_dir = layout.model_dir(name);
+    layout.check_no_links(&layout.version_dir(name, version))?;
     std::fs::create_dir_all(&model_dir).at(&model_dir)?;
     // We hold the lock, so any incoming folder or unregistered version folder is debris of a killed run.
     remove_debris(&model_dir)?;

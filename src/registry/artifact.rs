@@ -28,14 +28,19 @@ pub const MAX_ARTIFACT_BYTES: u64 = 4 << 30;
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     let payload = postcard::to_stdvec(value).map_err(|e| Error::Model(format!("cannot serialize the model: {e}")))?;
+    Ok(wrap(&payload))
+}
+
+/// The file bytes for an encoded payload: header (magic, format version, length, SHA-256) + payload.
+pub fn wrap(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&Sha256::digest(&payload));
-    out.extend_from_slice(&payload);
-    Ok(out)
+    out.extend_from_slice(&Sha256::digest(payload));
+    out.extend_from_slice(payload);
+    out
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {

@@ -11,6 +11,7 @@ use crate::error::{IoContext, Result};
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).at(&dir)?;
+    remove_stale_temps(path);
     let tmp = temp_path(path);
     let result = (|| {
         let mut file = File::create(&tmp).at(&tmp)?;
@@ -33,6 +34,25 @@ pub fn temp_path(path: &Path) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     parent_dir(path).join(format!(".{name}.tmp-{}-{n}", std::process::id()))
+}
+
+/// Removes temp files of `path` left by writers that were killed (their process is gone), so an interrupted run
+/// leaves no debris past the next write. Best effort; only where /proc tells which processes are alive.
+pub fn remove_stale_temps(path: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(parent_dir(path)) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()) else { continue };
+        let alive = pid.parse::<u32>().map_or(true, |pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -62,5 +82,19 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn temp_files_of_dead_writers_are_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        // pid 4194304 is above Linux's pid_max: never a live process.
+        let dead = dir.path().join(".f.csv.tmp-4194304-0");
+        let live = dir.path().join(format!(".f.csv.tmp-{}-99", std::process::id()));
+        fs::write(&dead, b"half").unwrap();
+        fs::write(&live, b"in progress").unwrap();
+        write_atomic(&path, b"whole").unwrap();
+        assert_eq!(dead.exists(), !Path::new("/proc/self").exists());
+        assert!(live.exists(), "a running writer's temp file is left alone");
     }
 }

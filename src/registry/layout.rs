@@ -90,11 +90,51 @@ impl Layout {
     pub fn metadata(&self, name: &ModelName, version: &semver::Version) -> PathBuf {
         self.version_dir(name, version).join(METADATA_FILE)
     }
+
+    /// Refuses `path` if anything between the registry root and it (itself included) is a symbolic link: a
+    /// link planted in ml_models/ could otherwise make mlctl read or write outside the project. The root itself
+    /// may be a link (ml_models on another disk is a fair setup). Parts that do not exist yet are fine.
+    pub fn check_no_links(&self, path: &Path) -> Result<()> {
+        let Ok(inside) = path.strip_prefix(&self.root) else {
+            return Err(Error::Registry(format!("{} is outside the registry {}", path.display(), self.root.display())));
+        };
+        let mut at = self.root.clone();
+        for part in inside.components() {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(Error::Registry(format!(
+                        "{} is a symbolic link; mlctl does not follow links inside the registry (they could point \
+                         outside the project): replace it with the real folder or file",
+                        at.display()
+                    )))
+                }
+                Ok(_) => {}
+                Err(_) => return Ok(()),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn links_inside_the_registry_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path().join("ml_models"));
+        let name = ModelName::parse("m").unwrap();
+        let v = semver::Version::new(1, 0, 0);
+        assert!(layout.check_no_links(&layout.artifact(&name, &v)).is_ok(), "nothing exists yet");
+        std::fs::create_dir_all(layout.root()).unwrap();
+        std::os::unix::fs::symlink(dir.path(), layout.model_dir(&name)).unwrap();
+        let err = layout.check_no_links(&layout.artifact(&name, &v)).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert!(layout.check_no_links(std::path::Path::new("/etc/passwd")).is_err());
+    }
 
     #[test]
     fn names_that_could_escape_are_refused() {

@@ -25,6 +25,7 @@ pub fn load(store: &Store, registry: &Registry, reference: &ModelRef) -> Result<
 
 pub fn load_record(store: &Store, name: &ModelName, record: VersionRecord) -> Result<LoadedModel> {
     let path = store.layout.artifact(name, &record.version);
+    store.layout.check_no_links(&path)?;
     let len = std::fs::metadata(&path)
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::artifact(

@@ -82,5 +82,29 @@ impl TestProject {
     }
 }
 
+/// The registry invariants every test ends with: at most one production and one staging version, every
+/// version with files has them, and MODEL_REGISTRY.md agrees with registry.json.
+pub fn assert_registry_valid(p: &TestProject) {
+    let reg = p.registry();
+    let md = std::fs::read_to_string(p.path("MODEL_REGISTRY.md")).unwrap();
+    for (name, entry) in reg["models"].as_object().unwrap() {
+        let versions = entry["versions"].as_array().unwrap();
+        for stage in ["production", "staging"] {
+            let n = versions.iter().filter(|v| v["stage"] == stage).count();
+            assert!(n <= 1, "{name}: {n} versions in {stage}");
+        }
+        for v in versions {
+            let version = v["version"].as_str().unwrap();
+            let dir = p.path(&format!("ml_models/{name}/{version}"));
+            assert!(dir.join("metadata.json").exists(), "{name}@{version} lost its metadata");
+            if v.get("files_deleted") != Some(&Value::Bool(true)) {
+                assert!(dir.join("model.bin").exists(), "{name}@{version} is registered without its model.bin");
+            }
+            let row = format!("| {version} | {} |", v["stage"].as_str().unwrap());
+            assert!(md.contains(&row), "MODEL_REGISTRY.md lacks {row}");
+        }
+    }
+}
+
 /// Fast training flags for tests: a small forest.
 pub const QUICK: &[&str] = &["--set", "n_trees=15"];

@@ -8,6 +8,8 @@ mod drift;
 mod evaluate;
 mod export;
 mod extras;
+mod fuzz_replay;
+mod hardening;
 mod predict;
 mod promote;
 mod train;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::common::TestProject;
+use crate::common::{assert_registry_valid, TestProject};
 
 /// `m@1.0.0` a decent forest, `m@1.1.0` a deliberately weak one (3 stumps), `m@1.2.0` a bigger forest; and a
 /// holdout from another seed.
@@ -38,30 +38,6 @@ fn stage_of(p: &TestProject, version: &str) -> String {
     let reg = p.registry();
     let v = reg["models"]["m"]["versions"].as_array().unwrap().iter().find(|v| v["version"] == version).unwrap();
     v["stage"].as_str().unwrap().to_owned()
-}
-
-/// The registry invariants every test ends with: at most one production and one staging version, every
-/// version with files has them, and MODEL_REGISTRY.md agrees with registry.json.
-fn assert_registry_valid(p: &TestProject) {
-    let reg = p.registry();
-    let md = std::fs::read_to_string(p.path("MODEL_REGISTRY.md")).unwrap();
-    for (name, entry) in reg["models"].as_object().unwrap() {
-        let versions = entry["versions"].as_array().unwrap();
-        for stage in ["production", "staging"] {
-            let n = versions.iter().filter(|v| v["stage"] == stage).count();
-            assert!(n <= 1, "{name}: {n} versions in {stage}");
-        }
-        for v in versions {
-            let version = v["version"].as_str().unwrap();
-            let dir = p.path(&format!("ml_models/{name}/{version}"));
-            assert!(dir.join("metadata.json").exists(), "{name}@{version} lost its metadata");
-            if v.get("files_deleted") != Some(&Value::Bool(true)) {
-                assert!(dir.join("model.bin").exists(), "{name}@{version} is registered without its model.bin");
-            }
-            let row = format!("| {version} | {} |", v["stage"].as_str().unwrap());
-            assert!(md.contains(&row), "MODEL_REGISTRY.md lacks {row}");
-        }
-    }
 }
 
 #[test]
@@ -272,11 +248,11 @@ fn list_show_and_diff() {
 }
 
 #[test]
-fn parallel_trains_and_promotions_leave_a_valid_registry() {
+fn eight_parallel_trains_and_promotions_leave_a_valid_registry() {
     let p = three_versions();
     let bin = assert_cmd::cargo::cargo_bin("mlctl");
     let mut children = Vec::new();
-    for i in 0..4 {
+    for i in 0..8 {
         let mut train = std::process::Command::new(&bin);
         train
             .current_dir(p.root())
@@ -285,8 +261,8 @@ fn parallel_trains_and_promotions_leave_a_valid_registry() {
             .stdout(Stdio::null());
         children.push(train.spawn().unwrap());
         let mut promote = std::process::Command::new(&bin);
-        let version = ["1.0.0", "1.1.0", "1.2.0", "1.0.0"][i];
-        let stage = ["production", "staging", "production", "staging"][i];
+        let version = ["1.0.0", "1.1.0", "1.2.0"][i % 3];
+        let stage = ["production", "staging"][i % 2];
         promote
             .current_dir(p.root())
             .args(["-q", "promote", &format!("m@{version}"), "--to", stage, "--force", "--reason", "race"])
@@ -301,7 +277,7 @@ fn parallel_trains_and_promotions_leave_a_valid_registry() {
     let mut versions = p.versions("m");
     versions.sort();
     versions.dedup();
-    assert_eq!(versions.len(), 7, "4 new distinct versions: {versions:?}");
+    assert_eq!(versions.len(), 11, "8 new distinct versions: {versions:?}");
     assert_registry_valid(&p);
 }
 

@@ -1,0 +1,135 @@
+//! Crash safety and containment: SIGKILL at random points of train, promote and export; links planted in
+//! the registry.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use predicates::str::contains;
+
+use crate::common::{assert_registry_valid, TestProject};
+
+/// A small, seeded generator for kill delays: the same points on every run, spread over each command's life.
+struct Delays(u64);
+
+impl Delays {
+    fn next_ms(&mut self, max: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % max
+    }
+}
+
+#[test]
+fn sigkill_at_random_points_of_train_promote_and_export_loses_nothing() {
+    let p = TestProject::new();
+    let data = p.sample("big", 20_000, 5);
+    let holdout = p.sample("holdout", 20_000, 6);
+    for n in ["5", "6"] {
+        p.mlctl()
+            .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set"])
+            .arg(format!("n_trees={n}"))
+            .assert()
+            .success();
+    }
+    let bin = assert_cmd::cargo::cargo_bin("mlctl");
+    let command = |op: usize, round: usize| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.current_dir(p.root()).stdout(Stdio::null()).stderr(Stdio::null());
+        match op {
+            0 => cmd.args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=120"]),
+            1 => {
+                let (version, stage) =
+                    if round.is_multiple_of(2) { ("1.0.0", "production") } else { ("1.0.1", "staging") };
+                cmd.args(["-q", "promote", &format!("m@{version}"), "--to", stage, "--data", &holdout]).args([
+                    "--force",
+                    "--reason",
+                    "kill test",
+                ])
+            }
+            _ => {
+                cmd.args(["-q", "export", "--sample", "skill-assignment", "--rows", "200000", "-o", "data/export.csv"])
+            }
+        };
+        cmd
+    };
+    // How long each command takes uninterrupted on this machine, so the kills land inside it.
+    let durations: Vec<u64> = (0..3)
+        .map(|op| {
+            let start = std::time::Instant::now();
+            assert!(command(op, 0).status().unwrap().success());
+            (start.elapsed().as_millis() as u64).max(5)
+        })
+        .collect();
+    let mut delays = Delays(2026);
+    let mut kills = 0;
+    let mut round = 0;
+    while kills < 24 && round < 100 {
+        let op = round % 3;
+        let mut child = command(op, round).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delays.next_ms(durations[op] * 9 / 10)));
+        if child.try_wait().unwrap().is_none() {
+            kills += 1;
+        }
+        let _ = child.kill(); // SIGKILL on Unix
+        let _ = child.wait();
+        assert_registry_valid(&p);
+        // An export is either absent or whole: every row of the 200,000 and the header.
+        if let Ok(text) = std::fs::read_to_string(p.path("data/export.csv")) {
+            assert_eq!(text.lines().count(), 200_001, "round {round}: data/export.csv is half-written");
+        }
+        round += 1;
+    }
+    assert!(kills >= 24, "only {kills} of {round} runs were still running when killed");
+
+    // The next runs clean up after the killed ones and work normally.
+    std::fs::remove_file(p.path("data/export.csv")).ok();
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=7"])
+        .assert()
+        .success();
+    p.mlctl()
+        .args(["-q", "export", "--sample", "skill-assignment", "--rows", "100", "-o", "data/export.csv"])
+        .assert()
+        .success();
+    assert_registry_valid(&p);
+    for dir in ["ml_models/m", "ml_models", "data"] {
+        let debris: Vec<String> = std::fs::read_dir(p.path(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.') && n != ".lock")
+            .collect();
+        assert!(debris.is_empty(), "debris left in {dir}: {debris:?}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn links_planted_in_the_registry_are_not_followed() {
+    let p = TestProject::new();
+    let data = p.sample("d", 300, 1);
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(p.path("ml_models")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), p.path("ml_models/m")).unwrap();
+    p.mlctl()
+        .args(["train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
+        .assert()
+        .code(1)
+        .stderr(contains("symbolic link"));
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing was written through the link");
+    assert!(p.versions("m").is_empty());
+
+    // A version whose model.bin was swapped for a link to another file is refused on load.
+    std::fs::remove_file(p.path("ml_models/m")).unwrap();
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
+        .assert()
+        .success();
+    let artifact = p.path("ml_models/m/1.0.0/model.bin");
+    let copy = outside.path().join("model.bin");
+    std::fs::rename(&artifact, &copy).unwrap();
+    std::os::unix::fs::symlink(&copy, &artifact).unwrap();
+    p.mlctl()
+        .args(["predict", "m", "--input", &data, "-o", "out.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("symbolic link"));
+}
