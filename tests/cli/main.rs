@@ -6,6 +6,7 @@ mod corpus;
 mod decoder_mutations;
 mod drift;
 mod evaluate;
+mod examples;
 mod export;
 mod extras;
 mod fuzz_replay;

@@ -1,0 +1,75 @@
+//! The scripts in examples/ are run for real, so what we show people keeps working.
+
+use crate::common::{assert_registry_valid, TestProject};
+
+fn repo(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn project_with_spec() -> TestProject {
+    let p = TestProject::new();
+    std::fs::copy(repo("mlctl.toml"), p.path("mlctl.toml")).unwrap();
+    p.write(
+        "mlctl.toml",
+        &std::fs::read_to_string(repo("mlctl.toml")).unwrap().replace("n_trees = 100", "n_trees = 15"),
+    );
+    p
+}
+
+fn weekly_retrain(p: &TestProject, gates: Option<&str>) -> std::process::Output {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(repo("examples/cron/weekly_retrain.sh"))
+        .current_dir(p.root())
+        .env("MLCTL", assert_cmd::cargo::cargo_bin("mlctl"))
+        .env("EXPORT", "--sample skill-assignment --rows 1500 --seed 3");
+    if let Some(g) = gates {
+        cmd.env("GATES", g);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn weekly_retrain_trains_gates_and_promotes() {
+    let p = project_with_spec();
+    let out = weekly_retrain(&p, None);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}\n{}", TestProject::stderr_of(&out));
+    assert!(log.contains("skill_assignment@1.0.0 is in production"), "{log}");
+    // A version that misses its absolute gates stays in development, and the script says so with exit 3.
+    let out = weekly_retrain(&p, Some("--min f1=0.999"));
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stdout));
+    let reg = p.registry();
+    let versions = reg["models"]["skill_assignment"]["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["stage"], "production");
+    assert_eq!(versions[1]["stage"], "development");
+    assert_registry_valid(&p);
+}
+
+#[test]
+fn the_ci_makefile_fragment_runs_its_gates() {
+    let p = project_with_spec();
+    p.sample("skill_assignment", 1500, 3);
+    p.sample("holdout", 500, 8);
+    let make = |gates: &str| {
+        std::process::Command::new("make")
+            .args(["-f", repo("examples/ci/Makefile.ci").to_str().unwrap(), "ci-model"])
+            .arg(format!("MLCTL={}", assert_cmd::cargo::cargo_bin("mlctl").display()))
+            .arg(format!("CI_GATES={gates}"))
+            .current_dir(p.root())
+            .output()
+            .unwrap()
+    };
+    let out = make("--min f1=0.999");
+    assert!(!out.status.success(), "an unmet gate fails the job");
+    assert!(TestProject::stderr_of(&out).contains("ci-evaluate] Error 3"), "{}", TestProject::stderr_of(&out));
+    std::fs::remove_dir_all(p.path("ml_models")).unwrap();
+    let out = make("--min f1=0.5 --max log_loss=0.9");
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), TestProject::stderr_of(&out));
+    for f in ["train.json", "evaluate.json", "evaluate.prom", "drift.md"] {
+        assert!(p.path(&format!("ci-artifacts/{f}")).exists(), "{f} kept as a CI artefact");
+    }
+    let train: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("ci-artifacts/train.json")).unwrap()).unwrap();
+    assert_eq!(train["version"], "1.0.0");
+}
