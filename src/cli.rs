@@ -207,6 +207,10 @@ pub struct EvaluateArgs {
     /// Field separator of the CSV, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Also write a markdown report here, with ROC, precision-recall, confusion-matrix and feature-importance
+    /// charts as SVG files beside it (MODEL_REGISTRY.md links to it)
+    #[arg(long, value_name = "FILE.md")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

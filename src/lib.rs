@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod project;
 pub mod prometheus;
 pub mod registry;
+pub mod report;
 pub mod reporter;
 pub mod rng;
 pub mod suggest;

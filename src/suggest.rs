@@ -9,7 +9,8 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let by_distance = candidates
         .iter()
         .map(|c| (levenshtein(&word, &c.to_lowercase()), *c))
-        .filter(|(d, _)| *d <= limit)
+        // A distance as large as the word means nothing of it matched ("x" is not a misspelt "m").
+        .filter(|(d, _)| *d <= limit && *d < word.chars().count())
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c);
     let mut prefixed = candidates.iter().filter(|c| word.len() >= 2 && c.to_lowercase().starts_with(&word));

@@ -29,6 +29,7 @@ pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
         data: ctx.user_path(&args.data),
         gates,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        report: args.report.as_deref().map(|p| ctx.user_path(p)),
     };
     let report = evaluate(&opts, &ctx.store(), printer)?;
     for w in &report.warnings {

@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::metrics::classification::{classification_metrics, ClassificationMetrics};
 use crate::models::argmax_rows;
 use crate::registry::loaded::{load, load_record, production_other_than, LoadedModel};
+use crate::registry::metadata::Metadata;
 use crate::registry::{ModelRef, Stage, Store};
+use crate::report::evaluation::ChartData;
 use crate::reporter::Reporter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,6 +68,8 @@ pub struct EvaluateOptions {
     pub data: PathBuf,
     pub gates: Vec<Gate>,
     pub delimiter: Option<u8>,
+    /// Also write a markdown report with SVG charts here.
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +105,8 @@ pub struct EvaluateReport {
     pub gates: Vec<GateResult>,
     pub passed: bool,
     pub warnings: Vec<String>,
+    /// The markdown report written with --report.
+    pub report: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,13 +120,14 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;
     reporter.phase(&format!("scoring {}@{} on {}", model.name, model.record.version, opts.data.display()));
-    let (metrics, data, mut warnings) = score_file(&model, &opts.data, opts.delimiter)?;
+    let scored = score_file(&model, &opts.data, opts.delimiter)?;
+    let (metrics, data, mut warnings) = (scored.metrics, scored.data, scored.warnings);
 
     let production = match production_other_than(&registry, &model) {
         Some(record) => {
             reporter.phase(&format!("scoring production {}@{} on the same data", model.name, record.version));
             let champion = load_record(store, &model.name, record.clone())?;
-            let (m, _, w) = score_file(&champion, &opts.data, opts.delimiter)?;
+            let FileScore { metrics: m, warnings: w, .. } = score_file(&champion, &opts.data, opts.delimiter)?;
             warnings.extend(w.into_iter().map(|w| format!("production {}: {w}", champion.record.version)));
             Some(Scored { version: champion.record.version, stage: champion.record.stage, metrics: m })
         }
@@ -149,7 +156,7 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         })
         .collect();
     let classes = model.bundle.classes.clone();
-    Ok(EvaluateReport {
+    let mut report = EvaluateReport {
         model: model.name.to_string(),
         version: model.record.version.clone(),
         stage: model.record.stage,
@@ -162,15 +169,48 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         passed: gates.iter().all(|g| g.passed),
         gates,
         warnings,
+        report: None,
+    };
+    if let Some(path) = &opts.report {
+        reporter.phase(&format!("writing the report {}", path.display()));
+        let importances = Metadata::read(&store.layout.metadata(&model.name, &model.record.version))
+            .map(|m| m.feature_importances)
+            .unwrap_or_default();
+        let charts = ChartData { y_true: &scored.y_true, proba: &scored.proba, importances: &importances };
+        crate::report::evaluation::write_markdown(&report, &charts, path)?;
+        record_report(store, &model, path, reporter)?;
+        report.report = Some(path.display().to_string());
+    }
+    Ok(report)
+}
+
+/// Remembers the version's latest report in the registry, so MODEL_REGISTRY.md can link to it.
+fn record_report(store: &Store, model: &LoadedModel, path: &Path, reporter: &dyn Reporter) -> Result<()> {
+    let root = store.markdown.parent().map(Path::to_path_buf).unwrap_or_default();
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let shown = absolute.strip_prefix(std::path::absolute(&root).unwrap_or(root)).unwrap_or(&absolute);
+    let link = shown.display().to_string();
+    store.transaction(&|w| reporter.warn(w), |registry| {
+        let entry = crate::ops::promote::entry_mut(registry, &model.name)?;
+        if let Some(record) = entry.versions.iter_mut().find(|v| v.version == model.record.version) {
+            record.report = Some(link.clone());
+        }
+        Ok(())
     })
 }
 
+/// A model scored on one labelled file.
+pub struct FileScore {
+    pub metrics: ClassificationMetrics,
+    pub data: DataInfo,
+    pub warnings: Vec<String>,
+    /// Class codes of the rows, and their probabilities (row-major `rows × classes`): what curves are drawn from.
+    pub y_true: Vec<u32>,
+    pub proba: Vec<f64>,
+}
+
 /// Scores `model` on the labelled file at `path`.
-pub fn score_file(
-    model: &LoadedModel,
-    path: &Path,
-    delimiter: Option<u8>,
-) -> Result<(ClassificationMetrics, DataInfo, Vec<String>)> {
+pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<FileScore> {
     let bundle = &model.bundle;
     let declared: HashMap<_, _> = bundle.pipeline.features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
     let read = ReadOptions { delimiter, declared, text_columns: vec![bundle.target.clone()] };
@@ -189,8 +229,8 @@ pub fn score_file(
             .iter()
             .map(|(col, n)| format!("{n} row(s) have a category of \"{col}\" unseen in training (encoded as unknown)")),
     );
-    let info = DataInfo { path: path.display().to_string(), sha256: facts.sha256, rows: frame.n_rows };
-    Ok((metrics, info, warnings))
+    let data = DataInfo { path: path.display().to_string(), sha256: facts.sha256, rows: frame.n_rows };
+    Ok(FileScore { metrics, data, warnings, y_true, proba })
 }
 
 /// The target column as class codes of the model; a label the model never saw is an error naming the row.

@@ -217,8 +217,8 @@ fn decide(
                     path.display()
                 ));
                 let model = load_record(store, name, record.clone())?;
-                let (metrics, _, _) = score_file(&model, path, opts.delimiter)?;
-                defined(metrics.get(metric), metric, name, record, "on this data")
+                let scored = score_file(&model, path, opts.delimiter)?;
+                defined(scored.metrics.get(metric), metric, name, record, "on this data")
             };
             let challenger_value = score(challenger)?;
             let champion_value = champion.map(score).transpose()?;

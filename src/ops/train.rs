@@ -210,6 +210,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             artifact_sha256: artifact_sha256.clone(),
             seed: opts.seed,
             files_deleted: false,
+            report: None,
         },
     };
     let (version, bump) = register(paths.store, &new_version, reporter)?;

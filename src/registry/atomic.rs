@@ -27,6 +27,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Writes several files so that they change together as nearly as the file system allows: every temp file is
+/// written and synced first, then the renames follow back to back. A kill can then split the set only between
+/// two renames (microseconds), rather than anywhere in the writing of the later files.
+pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> Result<()> {
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (path, bytes) in files {
+            let dir = parent_dir(path);
+            fs::create_dir_all(&dir).at(&dir)?;
+            remove_stale_temps(path);
+            let tmp = temp_path(path);
+            temps.push((tmp.clone(), path));
+            let mut file = File::create(&tmp).at(&tmp)?;
+            file.write_all(bytes).at(&tmp)?;
+            file.sync_all().at(&tmp)?;
+        }
+        for (tmp, path) in &temps {
+            fs::rename(tmp, path).at(path)?;
+        }
+        for (_, path) in &temps {
+            sync_dir(&parent_dir(path));
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for (tmp, _) in &temps {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+    result
+}
+
 /// A sibling temp name unique to this process and call, so concurrent writers never share one.
 pub fn temp_path(path: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};

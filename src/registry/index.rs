@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_atomic;
+use super::atomic::{write_atomic, write_atomic_all};
 use super::layout::{Layout, ModelName};
 use super::lock::RegistryLock;
 use super::version::Spec;
@@ -71,6 +71,9 @@ pub struct VersionRecord {
     /// Retention deleted model.bin (and reference.json); metadata.json and the history stay.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub files_deleted: bool,
+    /// The latest `evaluate --report` of this version, relative to the project root when inside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
 }
 
 /// One line of the audit trail. Never rewritten, only appended.
@@ -173,7 +176,8 @@ impl Registry {
             } else {
                 format!("known models: {}", known.join(", "))
             };
-            Error::Registry(format!("no model named \"{}\" ({hint})", r.name))
+            let suggestion = crate::suggest::hint(r.name.as_str(), known.iter().copied());
+            Error::Registry(format!("no model named \"{}\"{suggestion} ({hint})", r.name))
         })?;
         let found = match &r.selector {
             Selector::Latest => entry.latest(),
@@ -183,9 +187,9 @@ impl Registry {
         found.ok_or_else(|| {
             let versions: Vec<String> = entry.versions.iter().map(|v| format!("{} ({})", v.version, v.stage)).collect();
             let wanted = match &r.selector {
-                Selector::Latest => "any version".to_owned(),
+                Selector::Latest => "versions".to_owned(),
                 Selector::Version(v) => format!("version {v}"),
-                Selector::Stage(s) => format!("a version in {s}"),
+                Selector::Stage(s) => format!("version in {s}"),
             };
             Error::Registry(format!("model \"{}\" has no {wanted}; it has: {}", r.name, versions.join(", ")))
         })
@@ -233,18 +237,33 @@ impl Store {
     pub fn transaction<T>(&self, on_wait: &dyn Fn(&str), change: impl FnOnce(&mut Registry) -> Result<T>) -> Result<T> {
         let _lock = RegistryLock::acquire(&self.layout.lock_file(), on_wait)?;
         let mut registry = self.load()?;
-        let out = change(&mut registry)?;
+        let before = registry.clone();
+        let out = match change(&mut registry) {
+            Ok(out) => out,
+            Err(e) => {
+                self.heal_markdown(&before);
+                return Err(e);
+            }
+        };
         self.save(&registry)?;
         Ok(out)
+    }
+
+    /// registry.json and MODEL_REGISTRY.md are written together (see `write_atomic_all`), but a kill between
+    /// the two renames could still leave the markdown one change behind: the next transaction redraws it.
+    fn heal_markdown(&self, registry: &Registry) {
+        let markdown = super::markdown::render(registry);
+        if std::fs::read_to_string(&self.markdown).ok().as_deref() != Some(markdown.as_str()) {
+            let _ = write_atomic(&self.markdown, markdown.as_bytes());
+        }
     }
 
     fn save(&self, registry: &Registry) -> Result<()> {
         let path = self.layout.registry_file();
         let mut json = serde_json::to_vec_pretty(registry).map_err(|e| Error::Registry(e.to_string()))?;
         json.push(b'\n');
-        write_atomic(&path, &json)?;
         let markdown = super::markdown::render(registry);
-        write_atomic(&self.markdown, markdown.as_bytes())
+        write_atomic_all(&[(&path, &json), (&self.markdown, markdown.as_bytes())])
     }
 
     /// Makes sure the registry folder exists (an empty project is valid).

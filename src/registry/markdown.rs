@@ -27,8 +27,13 @@ pub fn render(registry: &Registry) -> String {
         for m in &metrics {
             let _ = write!(out, " {m} |");
         }
-        out.push_str(" rows | dataset sha256 |\n|---|---|---|---|");
-        out.push_str(&"---|".repeat(metrics.len() + 2));
+        let has_reports = entry.versions.iter().any(|v| v.report.is_some());
+        out.push_str(if has_reports {
+            " rows | dataset sha256 | report |\n|---|---|---|---|"
+        } else {
+            " rows | dataset sha256 |\n|---|---|---|---|"
+        });
+        out.push_str(&"---|".repeat(metrics.len() + 2 + usize::from(has_reports)));
         out.push('\n');
         let mut versions: Vec<&VersionRecord> = entry.versions.iter().collect();
         versions.sort_by(|a, b| b.version.cmp(&a.version));
@@ -43,7 +48,16 @@ pub fn render(registry: &Registry) -> String {
                 }
             }
             let short = v.dataset.sha256.get(..12).unwrap_or(&v.dataset.sha256);
-            let _ = writeln!(out, " {} | `{short}` |", v.dataset.rows);
+            let _ = write!(out, " {} | `{short}` |", v.dataset.rows);
+            if has_reports {
+                match &v.report {
+                    Some(path) => {
+                        let _ = write!(out, " [report](<{path}>) |");
+                    }
+                    None => out.push_str(" – |"),
+                }
+            }
+            out.push('\n');
         }
         if !entry.events.is_empty() {
             out.push_str("\n<details><summary>Stage history</summary>\n\n| when | user | version | from → to | reason |\n|---|---|---|---|---|\n");

@@ -83,7 +83,7 @@ fn bad_gates_and_references_are_errors() {
         .args(["evaluate", "m@production", "--data", "data/holdout.csv"])
         .assert()
         .code(1)
-        .stderr(contains("has no a version in production"));
+        .stderr(contains("has no version in production"));
     p.mlctl()
         .args(["evaluate", "x", "--data", "data/holdout.csv"])
         .assert()
@@ -141,4 +141,36 @@ fn metrics_file_holds_prometheus_gauges() {
     assert!(text.contains("mlctl_evaluation_metric{model=\"m\",version=\"1.0.0\",metric=\"f1\"} 0."), "{text}");
     assert!(text.contains("mlctl_evaluation_gates_passed{model=\"m\",version=\"1.0.0\"} 0"), "{text}");
     assert!(text.contains("mlctl_evaluation_timestamp_seconds 1767323045"), "{text}");
+}
+
+#[test]
+fn report_writes_markdown_with_charts_and_the_registry_links_it() {
+    let p = trained();
+    p.mlctl()
+        .args(["evaluate", "m", "--data", "data/holdout.csv", "--report", "reports/eval.md", "--min", "f1=0.1"])
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(p.path("reports/eval.md")).unwrap();
+    assert!(md.starts_with("# Evaluation: m@1.0.0 (development)"), "{md}");
+    assert!(md.contains("| f1 |") && md.contains("weighted avg") && md.contains("ok f1 ≥ 0.1"), "{md}");
+    for chart in ["confusion", "roc", "pr", "importance"] {
+        let name = format!("eval-{chart}.svg");
+        assert!(md.contains(&format!("]({name})")), "the report links {name}");
+        let svg = std::fs::read_to_string(p.path(&format!("reports/{name}"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name} is a whole SVG");
+    }
+    assert!(!md.contains('\u{1b}'), "no ANSI codes in files");
+    let registry_md = std::fs::read_to_string(p.path("MODEL_REGISTRY.md")).unwrap();
+    assert!(registry_md.contains("[report](<reports/eval.md>)"), "{registry_md}");
+    assert_eq!(p.registry()["models"]["m"]["versions"][0]["report"], "reports/eval.md");
+}
+
+#[test]
+fn a_misspelt_model_name_gets_a_suggestion() {
+    let p = trained();
+    p.mlctl()
+        .args(["evaluate", "mm", "--data", "data/holdout.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("no model named \"mm\" (did you mean \"m\"?) (known models: m)"));
 }
