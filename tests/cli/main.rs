@@ -13,4 +13,5 @@ mod fuzz_replay;
 mod hardening;
 mod predict;
 mod promote;
+mod snapshots;
 mod train;
