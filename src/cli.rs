@@ -35,9 +35,19 @@ pub struct GlobalArgs {
     /// Never draw progress bars or spinners
     #[arg(long, global = true)]
     pub no_progress: bool,
+    /// Colour verdicts on a terminal: auto (unless NO_COLOR is set or TERM=dumb), always or never
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     /// Also write the result as Prometheus gauges to this file (node-exporter textfile format, atomic)
     #[arg(long, global = true, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]

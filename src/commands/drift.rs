@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use mlctl::config::{Config, DriftSpec};
 use mlctl::drift::{DriftReport, FailOn, FeatureDrift, Layer, Override, StatTest};
 use mlctl::ops::drift::{drift, parse_since, Current, DriftOptions};
+use mlctl::prometheus::Sample;
 use mlctl::registry::ModelRef;
 use mlctl::reporter::Reporter;
 
@@ -55,6 +56,7 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
     for w in &report.warnings {
         printer.warn(w);
     }
+    ctx.write_metrics(&gauges(&report))?;
     printer.result(&report, || human(&report, ctx))?;
     Ok(if report.drift_detected { ExitStatus::CheckFailed } else { ExitStatus::Success })
 }
@@ -159,4 +161,40 @@ fn rows_table(rows: &[FeatureDrift]) -> comfy_table::Table {
         col.set_cell_alignment(comfy_table::CellAlignment::Left);
     }
     t
+}
+
+/// Prometheus gauges for a cron job's textfile collector: the verdict, the share, and per feature the
+/// statistic, PSI and whether it drifted.
+fn gauges(r: &DriftReport) -> Vec<Sample> {
+    let base = |name: &str, help: &'static str, v: f64| {
+        Sample::new(name, help, v).label("model", r.model.clone()).label("version", r.version.to_string())
+    };
+    let mut out = vec![
+        base(
+            "mlctl_drift_detected",
+            "1 when the failure rule found drift, else 0.",
+            f64::from(u8::from(r.drift_detected)),
+        ),
+        base("mlctl_drift_share_drifted", "Share of features that drifted.", r.share_drifted),
+        base("mlctl_drift_current_rows", "Rows of current data compared.", r.current_rows as f64),
+        base(
+            "mlctl_drift_timestamp_seconds",
+            "When the drift check ran (Unix time).",
+            mlctl::clock::now().timestamp() as f64,
+        ),
+    ];
+    for f in r.features.iter().chain(&r.predictions) {
+        let per = |name: &str, help: &'static str, v: f64| base(name, help, v).label("feature", f.feature.clone());
+        out.push(
+            per("mlctl_drift_statistic", "The drift test's statistic (a distance or a p-value).", f.statistic)
+                .label("test", f.test.as_str()),
+        );
+        out.push(per("mlctl_drift_psi", "Population stability index against the reference.", f.psi));
+        out.push(per(
+            "mlctl_drift_feature_drifted",
+            "1 when the feature drifted, else 0.",
+            f64::from(u8::from(f.drifted)),
+        ));
+    }
+    out
 }

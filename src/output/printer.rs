@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use mlctl::reporter::Reporter;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{ColorChoice, GlobalArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verbosity {
@@ -25,6 +25,33 @@ pub struct Printer {
     /// stderr is a terminal and progress is wanted.
     live: bool,
     spinner: Mutex<Option<ProgressBar>>,
+    /// Colour verdicts in the human result on stdout, and "error:" on stderr.
+    color_out: bool,
+    color_err: bool,
+}
+
+/// Verdicts worth a colour in the human output, painted after the tables are laid out (so widths stay right).
+const RED: &[&str] = &["NOT passed", "NOT MET", "Refused:", "FAIL", "DRIFT", "Drift detected"];
+const GREEN: &[&str] = &["→ passed", "Gates: all met", "No drift", "ok  "];
+
+fn paint(text: &str) -> String {
+    let mut out = text.to_owned();
+    for (words, code) in [(RED, "31"), (GREEN, "32")] {
+        for w in words {
+            out = out.replace(w, &format!("\x1b[{code}m{w}\x1b[0m"));
+        }
+    }
+    out
+}
+
+fn wants_color(choice: ColorChoice, terminal: bool) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && !no_color && !dumb,
+    }
 }
 
 impl Printer {
@@ -37,7 +64,14 @@ impl Printer {
             Verbosity::Normal
         };
         let live = std::io::stderr().is_terminal() && !args.no_progress && verbosity == Verbosity::Normal;
-        Printer { json: args.json, verbosity, live, spinner: Mutex::new(None) }
+        Printer {
+            json: args.json,
+            verbosity,
+            live,
+            spinner: Mutex::new(None),
+            color_out: wants_color(args.color, std::io::stdout().is_terminal()),
+            color_err: wants_color(args.color, std::io::stderr().is_terminal()),
+        }
     }
 
     fn log_line(&self, level: &str, message: &str) {
@@ -62,6 +96,8 @@ impl Printer {
             let mut s = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
             s.push('\n');
             s
+        } else if self.color_out {
+            paint(&human())
         } else {
             human()
         };
@@ -75,8 +111,16 @@ impl Printer {
     /// The error, once, with each cause on its own line.
     pub fn error(&self, error: &anyhow::Error) {
         self.finish_progress();
+        if self.json {
+            // Still one JSON document on stdout, so a script reading it learns why.
+            let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
+            let doc = serde_json::json!({ "error": error.to_string(), "causes": causes, "exit_code": 1 });
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{doc:#}");
+        }
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "error: {error}");
+        let label = if self.color_err { "\x1b[31merror:\x1b[0m" } else { "error:" };
+        let _ = writeln!(err, "{label} {error}");
         for cause in error.chain().skip(1) {
             let _ = writeln!(err, "  caused by: {cause}");
         }
@@ -112,5 +156,21 @@ impl Reporter for Printer {
             Some(bar) => bar.println(format!("warning: {message}")),
             None => self.log_line("WARN", message),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_are_painted_and_nothing_else() {
+        let text = "Gates: NOT MET\n  FAIL f1 ≥ 0.9\n  ok   roc_auc ≥ 0.5\nplain";
+        let painted = paint(text);
+        assert!(painted.contains("\x1b[31mNOT MET\x1b[0m") && painted.contains("\x1b[31mFAIL\x1b[0m"));
+        assert!(painted.contains("\x1b[32mok  \x1b[0m"));
+        assert!(painted.ends_with("plain"));
+        assert!(!wants_color(ColorChoice::Never, true));
+        assert!(wants_color(ColorChoice::Always, false));
     }
 }

@@ -315,3 +315,16 @@ fn unseen_categories_and_missing_rate_changes_are_reported() {
     assert!(m.missing_rate_current > 0.24 && m.missing_rate_reference < 0.05, "{m:?}");
     assert!(r.warnings.iter().any(|w| w.contains("on_leave")));
 }
+
+#[test]
+fn metrics_file_holds_drift_gauges_for_cron() {
+    let p = trained();
+    p.mlctl().args(["--metrics-file", "m.prom", "drift", "m", "--data", "data/shifted.csv"]).assert().code(3);
+    let text = std::fs::read_to_string(p.path("m.prom")).unwrap();
+    assert!(text.contains("mlctl_drift_detected{model=\"m\",version=\"1.0.0\"} 1"), "{text}");
+    assert!(
+        text.contains("mlctl_drift_feature_drifted{model=\"m\",version=\"1.0.0\",feature=\"emp_workload_ratio\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE mlctl_drift_psi gauge"));
+}

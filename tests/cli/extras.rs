@@ -36,3 +36,25 @@ fn init_scaffolds_a_project_that_trains() {
         .success();
     assert!(p.path("proj/ml_models/my_model/1.0.0/model.bin").exists());
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal_and_json_errors_are_json() {
+    let p = TestProject::new();
+    let data = p.sample("d", 300, 2);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
+        .assert()
+        .success();
+    let gate = ["evaluate", "m", "--data", data.as_str(), "--min", "f1=0.99"];
+    // Not a terminal: plain text, as in a cron log.
+    let plain = p.mlctl().args(gate).output().unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains('\u{1b}'));
+    let forced = p.mlctl().args(["--color", "always"]).args(gate).output().unwrap();
+    assert!(String::from_utf8_lossy(&forced.stdout).contains("\u{1b}[31mFAIL\u{1b}[0m"));
+    // With --json, an error is still exactly one JSON document on stdout.
+    let out = p.mlctl().args(["--json", "evaluate", "nope", "--data", data.as_str()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert!(doc["error"].as_str().unwrap().contains("no model named \"nope\""), "{doc}");
+    assert_eq!(doc["exit_code"], 1);
+}
