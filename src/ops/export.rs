@@ -115,6 +115,9 @@ fn export_source(
         Source::Sqlite(path) => {
             source::sqlite::export(path, &from, sql.as_deref().unwrap_or_default(), &mut sink, reporter)?
         }
+        Source::Postgres(url) => {
+            source::postgres::export(url, &from, sql.as_deref().unwrap_or_default(), &mut sink, reporter)?
+        }
     };
     let written = sink.finish()?;
     Ok(DatasetCard {

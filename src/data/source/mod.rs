@@ -2,6 +2,7 @@
 //! Each source streams rows into a [`RowSink`] as text cells already in mlctl's canonical spelling (see
 //! [`ValueType`]), so memory stays flat whatever the size of the table, and reports the columns' final types.
 
+pub mod postgres;
 pub mod sink;
 pub mod sqlite;
 
@@ -15,6 +16,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Sqlite(PathBuf),
+    /// The URL as given; it may hold a password, so it is never displayed: use [`Source::redacted`].
+    Postgres(String),
 }
 
 impl Source {
@@ -27,24 +30,31 @@ impl Source {
             }
             return Ok(Source::Sqlite(PathBuf::from(path)));
         }
-        Err(Error::Config(format!("--from {text}: expected sqlite:PATH")))
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Source::Postgres(text.to_owned()));
+        }
+        Err(Error::Config(format!(
+            "--from {}: expected sqlite:PATH or postgres://user@host:port/db",
+            postgres::redact(text)
+        )))
     }
 
     /// What the dataset card and the messages show: never a password.
     pub fn redacted(&self) -> String {
         match self {
             Source::Sqlite(p) => format!("sqlite:{}", p.display()),
+            Source::Postgres(url) => postgres::redact(url),
         }
     }
 
     /// Databases need `--table` or `--query`; files are read whole.
     pub fn is_database(&self) -> bool {
-        matches!(self, Source::Sqlite(_))
+        matches!(self, Source::Sqlite(_) | Source::Postgres(_))
     }
 }
 
 /// What a column holds, and how its cells are spelt in the CSV (NULL is always an empty field):
-/// integer `-12`; real the shortest text that reads back as the same double (`0.1`, `2`, `1e-7`); text as is;
+/// integer `-12`; real the shortest text that reads back as the same number (`0.1`, `2`, `2.5e-7`); text as is;
 /// boolean `true` / `false`; date `YYYY-MM-DD`; timestamp `YYYY-MM-DD HH:MM:SS[.ffffff]` (UTC for time-zoned
 /// values, with the offset the database gives).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -153,11 +163,29 @@ pub fn select_all(table: &str) -> String {
     format!("SELECT * FROM {}", quoted.join("."))
 }
 
-/// The shortest text that reads back as the same double; Rust's `Display` for f64 is exactly that, with
-/// `inf`, `-inf` and `NaN` for the non-finite values.
+/// The shortest text that reads back as the same double: Rust's shortest round-trip digits, positional for
+/// everyday magnitudes (`0.1`, `2`, `123456.75`) and in exponent form outside [1e-5, 1e16) (`1e300`, `2.5e-7`),
+/// where positional text would run to hundreds of digits; `inf`, `-inf` and `NaN` for the non-finite values.
 pub fn push_real(out: &mut String, x: f64) {
     use std::fmt::Write;
-    let _ = write!(out, "{x}");
+    let magnitude = x.abs();
+    if x.is_finite() && x != 0.0 && !(1e-5..1e16).contains(&magnitude) {
+        let _ = write!(out, "{x:e}");
+    } else {
+        let _ = write!(out, "{x}");
+    }
+}
+
+/// [`push_real`] for a single-precision value, with its own shortest digits (widening 0.1f32 to f64 would
+/// print 0.10000000149011612).
+pub fn push_real32(out: &mut String, x: f32) {
+    use std::fmt::Write;
+    let magnitude = x.abs();
+    if x.is_finite() && x != 0.0 && !(1e-5..1e16).contains(&magnitude) {
+        let _ = write!(out, "{x:e}");
+    } else {
+        let _ = write!(out, "{x}");
+    }
 }
 
 pub fn push_integer(out: &mut String, x: i64) {
@@ -174,6 +202,24 @@ mod tests {
         assert_eq!(Source::parse("sqlite:data/hr.db").unwrap(), Source::Sqlite("data/hr.db".into()));
         assert_eq!(Source::parse("sqlite:///abs/hr.db").unwrap(), Source::Sqlite("/abs/hr.db".into()));
         assert!(Source::parse("sqlite:").is_err());
+        assert!(matches!(Source::parse("postgres://u@h:5432/db").unwrap(), Source::Postgres(_)));
+        assert!(matches!(Source::parse("postgresql://u@h/db").unwrap(), Source::Postgres(_)));
+    }
+
+    #[test]
+    fn reals_are_short_and_round_trip() {
+        let spell = |x: f64| {
+            let mut s = String::new();
+            push_real(&mut s, x);
+            assert_eq!(s.parse::<f64>().unwrap().to_bits(), x.to_bits(), "{s}");
+            s
+        };
+        assert_eq!(spell(0.1), "0.1");
+        assert_eq!(spell(2.0), "2");
+        assert_eq!(spell(-2.5e-7), "-2.5e-7");
+        assert_eq!(spell(1e300), "1e300");
+        assert_eq!(spell(123_456.75), "123456.75");
+        assert_eq!(spell(0.0), "0");
     }
 
     #[test]
