@@ -52,7 +52,7 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Produce a dataset CSV (with a dataset card beside it)
+    /// Produce a dataset CSV from a sample generator, a database or a data file (with a dataset card beside it)
     Export(ExportArgs),
     /// Fit a preprocessing pipeline and a model on a CSV and register a new version
     Train(TrainArgs),
@@ -252,15 +252,26 @@ pub struct PredictArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["sample", "from"])))]
 pub struct ExportArgs {
     /// Generate a built-in sample dataset (available: skill-assignment)
     #[arg(long, value_name = "NAME")]
-    pub sample: String,
-    /// Number of rows to generate
-    #[arg(long, default_value_t = 10_000)]
+    pub sample: Option<String>,
+    /// Export from a database or a file: sqlite:PATH, postgres://USER@HOST:PORT/DB (password from the URL,
+    /// PGPASSWORD or ~/.pgpass), or FILE.parquet / .json / .ndjson / .csv (a validated, normalised copy)
+    #[arg(long, value_name = "SOURCE")]
+    pub from: Option<String>,
+    /// With --from a database: export every row of this table (schema.table allowed)
+    #[arg(long, value_name = "NAME", requires = "from", conflicts_with = "query")]
+    pub table: Option<String>,
+    /// With --from a database: export the rows of this SQL query
+    #[arg(long, value_name = "SQL", requires = "from")]
+    pub query: Option<String>,
+    /// With --sample: number of rows to generate
+    #[arg(long, default_value_t = 10_000, requires = "sample")]
     pub rows: usize,
-    /// Seed of the generator: the same rows and seed give the same file
-    #[arg(long, default_value_t = 42)]
+    /// With --sample: seed of the generator (the same rows and seed give the same file)
+    #[arg(long, default_value_t = 42, requires = "sample")]
     pub seed: u64,
     /// Output CSV path (a FILE.card.json is written beside it)
     #[arg(short, long, value_name = "FILE")]

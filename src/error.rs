@@ -51,6 +51,11 @@ pub enum Error {
 
     #[error("{0}")]
     Model(String),
+
+    /// A data source (database, file) refused or failed: `from` is the source with any password redacted, the
+    /// message is the database's own where there is one.
+    #[error("{from}: {message}")]
+    Source { from: String, message: String },
 }
 
 /// A path that displays as itself (PathBuf has no Display, on purpose; here we want one).
@@ -64,6 +69,10 @@ impl std::fmt::Display for DisplayPath {
 }
 
 impl Error {
+    pub fn source(from: &str, message: impl std::fmt::Display) -> Self {
+        Error::Source { from: from.to_owned(), message: message.to_string() }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: DisplayPath(path.into()), source }
     }

@@ -7,6 +7,10 @@ pub trait Reporter: Sync {
     fn phase(&self, message: &str);
     /// Something the user should know that does not stop the run.
     fn warn(&self, message: &str);
+    /// A running count within the current phase ("exporting: 120,000 rows"). Called every few thousand items,
+    /// so an implementation may draw it; the default ignores it (a log file wants the phase and the result, not
+    /// a line per batch).
+    fn count(&self, _label: &str, _done: u64) {}
 }
 
 pub struct Silent;

@@ -2,15 +2,20 @@
 
 use anyhow::Result;
 
-use mlctl::ops::export::{card_path, export, ExportOptions};
+use mlctl::data::source::Source;
+use mlctl::ops::export::{card_path, export, ExportOptions, Input};
 
 use super::{Ctx, ExitStatus};
 use crate::cli::ExportArgs;
 use crate::output::printer::Printer;
 
 pub fn run(args: ExportArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let opts =
-        ExportOptions { sample: args.sample, rows: args.rows, seed: args.seed, output: ctx.user_path(&args.output) };
+    let input = match (args.sample, args.from) {
+        (Some(name), _) => Input::Sample { name, rows: args.rows, seed: args.seed },
+        (None, Some(from)) => Input::Source { source: Source::parse(&from)?, table: args.table, query: args.query },
+        (None, None) => anyhow::bail!("give --sample NAME or --from SOURCE"),
+    };
+    let opts = ExportOptions { input, output: ctx.user_path(&args.output) };
     let card = export(&opts, printer)?;
     printer.result(&card, || {
         let mut text = format!(

@@ -6,5 +6,6 @@ pub mod load;
 pub mod matrix;
 pub mod sample;
 pub mod schema;
+pub mod source;
 pub mod split;
 pub mod stream;

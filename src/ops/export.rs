@@ -1,5 +1,10 @@
-//! `mlctl export --sample NAME`: writes a generated dataset to CSV, atomically, with a dataset card beside it
-//! (`FILE.card.json`: source, rows, columns with types and missing counts, SHA-256, exported_at).
+//! `mlctl export`: a generated sample (`--sample NAME`) or the rows of a database query or a data file (`--from`)
+//! written to CSV, atomically, with a dataset card beside it (`FILE.card.json`: source with any password
+//! redacted, query, rows, columns with types and missing counts, SHA-256, exported_at).
+//!
+//! A source streams: rows go from the database cursor through the CSV writer into a temp file beside the output,
+//! hashed and counted on the way, and only a complete export is renamed into place. The card is built from those
+//! counts, not by reading the file back, so memory stays flat for tables larger than RAM.
 
 use std::path::{Path, PathBuf};
 
@@ -7,21 +12,39 @@ use serde::Serialize;
 
 use crate::data::load::{read_csv, ReadOptions};
 use crate::data::sample;
+use crate::data::source::sink::CsvSink;
+use crate::data::source::{self, Source};
 use crate::error::{Error, Result};
 use crate::registry::atomic::write_atomic;
 use crate::reporter::Reporter;
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
-    pub sample: String,
-    pub rows: usize,
-    pub seed: u64,
+    pub input: Input,
     pub output: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub enum Input {
+    Sample {
+        name: String,
+        rows: usize,
+        seed: u64,
+    },
+    /// A source with what to read from it: a database needs a table or a query; a file is read whole.
+    Source {
+        source: Source,
+        table: Option<String>,
+        query: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DatasetCard {
+    /// Where the rows came from; a database URL never carries its password here.
     pub source: String,
+    /// The SQL that produced the rows (`SELECT * FROM "t"` for `--table t`); null for samples and files.
+    pub query: Option<String>,
     pub path: String,
     pub rows: usize,
     pub columns: Vec<ColumnCard>,
@@ -45,32 +68,108 @@ pub fn card_path(output: &Path) -> PathBuf {
 }
 
 pub fn export(opts: &ExportOptions, reporter: &dyn Reporter) -> Result<DatasetCard> {
-    if !sample::SAMPLE_NAMES.contains(&opts.sample.as_str()) {
+    let card = match &opts.input {
+        Input::Sample { name, rows, seed } => export_sample(name, *rows, *seed, &opts.output, reporter)?,
+        Input::Source { source, table, query } => {
+            export_source(source, table.as_deref(), query.as_deref(), &opts.output, reporter)?
+        }
+    };
+    let mut json = serde_json::to_vec_pretty(&card).map_err(|e| Error::Model(e.to_string()))?;
+    json.push(b'\n');
+    write_atomic(&card_path(&opts.output), &json)?;
+    Ok(card)
+}
+
+/// What to run against a database: the query, or every row of the table.
+fn sql_for(source: &Source, table: Option<&str>, query: Option<&str>) -> Result<Option<String>> {
+    let from = source.redacted();
+    match (source.is_database(), table, query) {
+        (true, Some(_), Some(_)) => Err(Error::Config("give --table or --query, not both".into())),
+        (true, Some(t), None) if !t.trim().is_empty() => Ok(Some(source::select_all(t.trim()))),
+        (true, None, Some(q)) if !q.trim().is_empty() => Ok(Some(q.trim().trim_end_matches(';').trim_end().to_owned())),
+        (true, _, _) => {
+            Err(Error::Config(format!("--from {from}: say what to export with --table NAME or --query \"SELECT ...\"")))
+        }
+        (false, None, None) => Ok(None),
+        (false, _, _) => Err(Error::Config(format!(
+            "--from {from}: --table and --query are for databases; a file is exported whole"
+        ))),
+    }
+}
+
+fn export_source(
+    source: &Source,
+    table: Option<&str>,
+    query: Option<&str>,
+    output: &Path,
+    reporter: &dyn Reporter,
+) -> Result<DatasetCard> {
+    let sql = sql_for(source, table, query)?;
+    let from = source.redacted();
+    reporter.phase(&match &sql {
+        Some(sql) => format!("exporting from {from}: {sql}"),
+        None => format!("exporting {from}"),
+    });
+    let mut sink = CsvSink::create(output, reporter)?;
+    let types = match source {
+        Source::Sqlite(path) => {
+            source::sqlite::export(path, &from, sql.as_deref().unwrap_or_default(), &mut sink, reporter)?
+        }
+        Source::Postgres(url) => {
+            source::postgres::export(url, &from, sql.as_deref().unwrap_or_default(), &mut sink, reporter)?
+        }
+    };
+    let written = sink.finish()?;
+    Ok(DatasetCard {
+        source: from,
+        query: sql,
+        path: output.display().to_string(),
+        rows: written.rows as usize,
+        columns: written
+            .names
+            .iter()
+            .zip(&types)
+            .zip(&written.missing)
+            .map(|((name, ty), missing)| ColumnCard {
+                name: name.clone(),
+                column_type: ty.as_str().to_owned(),
+                missing: *missing as usize,
+            })
+            .collect(),
+        sha256: written.sha256,
+        bytes: written.bytes,
+        exported_at: crate::clock::now_rfc3339(),
+    })
+}
+
+fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &dyn Reporter) -> Result<DatasetCard> {
+    if !sample::SAMPLE_NAMES.contains(&name) {
         return Err(Error::Config(format!(
             "unknown sample \"{}\"{}; available: {}",
-            opts.sample,
-            crate::suggest::hint(&opts.sample, sample::SAMPLE_NAMES.iter().copied()),
+            name,
+            crate::suggest::hint(name, sample::SAMPLE_NAMES.iter().copied()),
             sample::SAMPLE_NAMES.join(", ")
         )));
     }
-    if opts.rows == 0 {
+    if rows == 0 {
         return Err(Error::Config("--rows must be at least 1".into()));
     }
-    reporter.phase(&format!("generating {} rows of {} (seed {})", opts.rows, opts.sample, opts.seed));
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(opts.rows * 80));
+    reporter.phase(&format!("generating {} rows of {} (seed {})", rows, name, seed));
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows * 80));
     let csv_error = |e: csv::Error| Error::Model(format!("writing CSV: {e}"));
     writer.write_record(sample::COLUMNS).map_err(csv_error)?;
-    for row in sample::skill_assignment(opts.rows, opts.seed) {
+    for row in sample::skill_assignment(rows, seed) {
         writer.write_record(&row).map_err(csv_error)?;
     }
     let bytes = writer.into_inner().map_err(|e| Error::Model(format!("writing CSV: {e}")))?;
-    write_atomic(&opts.output, &bytes)?;
+    write_atomic(output, &bytes)?;
 
     // The card describes the file as mlctl will read it, so it is built by reading it back.
-    let (frame, facts) = read_csv(&opts.output, &ReadOptions::default())?;
+    let (frame, facts) = read_csv(output, &ReadOptions::default())?;
     let card = DatasetCard {
-        source: format!("sample:{} rows={} seed={}", opts.sample, opts.rows, opts.seed),
-        path: opts.output.display().to_string(),
+        source: format!("sample:{name} rows={rows} seed={seed}"),
+        query: None,
+        path: output.display().to_string(),
         rows: facts.rows,
         columns: frame
             .columns
@@ -85,8 +184,5 @@ pub fn export(opts: &ExportOptions, reporter: &dyn Reporter) -> Result<DatasetCa
         bytes: bytes.len() as u64,
         exported_at: crate::clock::now_rfc3339(),
     };
-    let mut json = serde_json::to_vec_pretty(&card).map_err(|e| Error::Model(e.to_string()))?;
-    json.push(b'\n');
-    write_atomic(&card_path(&opts.output), &json)?;
     Ok(card)
 }

@@ -148,6 +148,18 @@ impl Reporter for Printer {
         }
     }
 
+    fn count(&self, label: &str, done: u64) {
+        // Only on a terminal: the spinner's message becomes the running count. A log gets the phase and result.
+        if !self.live {
+            return;
+        }
+        if let Ok(s) = self.spinner.lock() {
+            if let Some(bar) = s.as_ref() {
+                bar.set_message(format!("{label}: {} rows", group_thousands(done)));
+            }
+        }
+    }
+
     fn warn(&self, message: &str) {
         if self.verbosity == Verbosity::Quiet {
             return;
@@ -157,6 +169,19 @@ impl Reporter for Printer {
             None => self.log_line("WARN", message),
         }
     }
+}
+
+/// 1234567 → "1,234,567".
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -172,5 +197,13 @@ mod tests {
         assert!(painted.ends_with("plain"));
         assert!(!wants_color(ColorChoice::Never, true));
         assert!(wants_color(ColorChoice::Always, false));
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1_000), "1,000");
+        assert_eq!(group_thousands(1_234_567), "1,234,567");
     }
 }

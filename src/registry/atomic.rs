@@ -2,29 +2,84 @@
 //! file or the new one, never half of one, even if the process is killed mid-write.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result};
 
 /// Writes `bytes` to `path` atomically, creating the parent folder if needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(path);
-    fs::create_dir_all(&dir).at(&dir)?;
-    remove_stale_temps(path);
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut file = File::create(&tmp).at(&tmp)?;
-        file.write_all(bytes).at(&tmp)?;
-        file.sync_all().at(&tmp)?;
-        fs::rename(&tmp, path).at(path)?;
-        sync_dir(&dir);
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes).at(file.temp())?;
+    file.commit()
+}
+
+/// A file written as a stream and published atomically: the bytes go to a sibling temp file, and only
+/// [`AtomicFile::commit`] (flush, fsync, rename, fsync the folder) makes them visible at `path`. Dropped without a
+/// commit — an error, a panic — the temp file is removed, so a failed write leaves nothing behind.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Creates the temp file beside `path` (and `path`'s folder if needed).
+    pub fn create(path: &Path) -> Result<Self> {
+        let dir = parent_dir(path);
+        fs::create_dir_all(&dir).at(&dir)?;
+        remove_stale_temps(path);
+        let tmp = temp_path(path);
+        let file = File::create(&tmp).at(&tmp)?;
+        Ok(AtomicFile { path: path.to_path_buf(), tmp, file: Some(BufWriter::with_capacity(1 << 16, file)) })
     }
-    result
+
+    /// Where the bytes are until the commit (for error messages).
+    pub fn temp(&self) -> &Path {
+        &self.tmp
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        let Some(writer) = self.file.take() else {
+            return Ok(());
+        };
+        let result = (|| {
+            let file = writer.into_inner().map_err(|e| e.into_error()).at(&self.tmp)?;
+            file.sync_all().at(&self.tmp)?;
+            drop(file);
+            fs::rename(&self.tmp, &self.path).at(&self.path)?;
+            sync_dir(&parent_dir(&self.path));
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        result
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("write after commit")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Writes several files so that they change together as nearly as the file system allows: every temp file is
@@ -128,5 +183,21 @@ mod tests {
         write_atomic(&path, b"whole").unwrap();
         assert_eq!(dead.exists(), !Path::new("/proc/self").exists());
         assert!(live.exists(), "a running writer's temp file is left alone");
+    }
+
+    #[test]
+    fn an_uncommitted_stream_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        {
+            let mut f = AtomicFile::create(&path).unwrap();
+            f.write_all(b"half a row").unwrap();
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"a,b\n").unwrap();
+        f.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"a,b\n");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

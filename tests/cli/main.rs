@@ -1,5 +1,5 @@
 //! Integration tests: the real `mlctl` binary in temporary projects, checking exit codes, output and files.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod common;
 mod corpus;
@@ -11,6 +11,7 @@ mod export;
 mod extras;
 mod fuzz_replay;
 mod hardening;
+mod postgres;
 mod predict;
 mod promote;
 mod snapshots;
