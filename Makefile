@@ -7,7 +7,7 @@ DEMO  ?= target/demo
 MLCTL  = $(CARGO_TARGET_DIR_OR_DEFAULT)/debug/mlctl
 CARGO_TARGET_DIR_OR_DEFAULT = $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test build fmt lint unit reference-model retrain toolchain clean man fuzz
+.PHONY: demo test build fmt lint unit reference-model retrain toolchain clean man fuzz bench
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -70,6 +70,10 @@ reference-model: build
 	$(MLCTL) export --sample skill-assignment --rows 10000 --seed 42 -o data/skill_assignment.csv
 	rm -rf ml_models MODEL_REGISTRY.md
 	$(MLCTL) train --model skill_assignment --cv 5 --version 1.0.0
+
+# mlctl against scikit-learn, side by side (bench/README.md); not part of `make test`. Writes bench/RESULTS.md.
+bench: toolchain
+	bench/run.sh
 
 # The man page, rendered from the same clap definition as --help.
 man: build

@@ -2,6 +2,7 @@
 //! model as plain data (a serde enum, not a trait object), which is what the artifact stores.
 
 pub mod forest;
+mod gradient_boosting;
 pub mod params;
 mod random_forest;
 
@@ -39,14 +40,16 @@ impl Task {
 #[serde(rename_all = "kebab-case")]
 pub enum Algorithm {
     RandomForest,
+    GradientBoosting,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 1] = [Algorithm::RandomForest];
+    pub const ALL: [Algorithm; 2] = [Algorithm::RandomForest, Algorithm::GradientBoosting];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::RandomForest => "random-forest",
+            Algorithm::GradientBoosting => "gradient-boosting",
         }
     }
 
@@ -81,6 +84,9 @@ pub fn estimator(algorithm: Algorithm, task: Task, settings: &Settings, seed: u6
         (Algorithm::RandomForest, Task::Classification) => {
             Ok(Box::new(random_forest::RandomForest::from_settings(settings, seed)?))
         }
+        (Algorithm::GradientBoosting, Task::Classification) => {
+            Ok(Box::new(gradient_boosting::GradientBoosting::from_settings(settings, seed)?))
+        }
     }
 }
 
@@ -88,6 +94,9 @@ pub fn estimator(algorithm: Algorithm, task: Task, settings: &Settings, seed: u6
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TrainedModel {
     RandomForestClassifier(forest::RandomForestClassifier),
+    /// Added after the random forest: variants are encoded by index, so new ones go at the end and older
+    /// artifacts keep decoding.
+    GradientBoostingClassifier(forest::GradientBoostingClassifier),
 }
 
 impl TrainedModel {
@@ -95,18 +104,21 @@ impl TrainedModel {
     pub fn predict_proba(&self, x: &Matrix) -> Vec<f64> {
         match self {
             TrainedModel::RandomForestClassifier(m) => m.predict_proba(x),
+            TrainedModel::GradientBoostingClassifier(m) => m.predict_proba(x),
         }
     }
 
     pub fn n_features(&self) -> usize {
         match self {
             TrainedModel::RandomForestClassifier(m) => m.n_features(),
+            TrainedModel::GradientBoostingClassifier(m) => m.n_features(),
         }
     }
 
     pub fn n_classes(&self) -> usize {
         match self {
             TrainedModel::RandomForestClassifier(m) => m.n_classes(),
+            TrainedModel::GradientBoostingClassifier(m) => m.n_classes(),
         }
     }
 
@@ -114,6 +126,7 @@ impl TrainedModel {
     pub fn feature_importances(&self) -> Vec<f64> {
         match self {
             TrainedModel::RandomForestClassifier(m) => m.feature_importances(),
+            TrainedModel::GradientBoostingClassifier(m) => m.feature_importances(),
         }
     }
 }

@@ -305,7 +305,9 @@ pub struct ClassLabels {
 }
 
 impl ClassLabels {
-    fn from_frame(frame: &Frame, target: &str) -> Result<Self> {
+    /// Reads the target column of `frame` as class codes. Public so that tools outside `train` (the bench's
+    /// `bench_split` example) can reproduce exactly the labels, and so the split, that training uses.
+    pub fn from_frame(frame: &Frame, target: &str) -> Result<Self> {
         let column =
             frame.column(target).ok_or_else(|| Error::data(&frame.source, None, Some(target), "no such column"))?;
         let ColumnData::Categorical { codes, levels } = &column.data else {

@@ -270,3 +270,61 @@ fn the_model_is_the_same_bytes_for_any_thread_count() {
     assert_eq!(meta("1.0.0")["metrics"], meta("1.0.2")["metrics"]);
     assert_eq!(meta("1.0.0")["cross_validation"], meta("1.0.2")["cross_validation"]);
 }
+
+#[test]
+fn gradient_boosting_trains_evaluates_and_predicts_with_the_same_bytes_for_any_thread_count() {
+    let p = TestProject::new();
+    let data = p.sample("d", 2000, 21);
+    let holdout = p.sample("holdout", 500, 22);
+    // Early stopping forced on (it would be off by default at this size) so the seeded validation split is
+    // part of what must not depend on the thread count.
+    let args = ["--algorithm", "gradient-boosting", "--set", "max_iter=40", "--set", "early_stopping=true"];
+    for threads in ["1", "2", "3"] {
+        p.mlctl()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["-q", "train", &data, "--target", "success", "--name", "gb"])
+            .args(args)
+            .assert()
+            .success();
+    }
+    let bytes: Vec<Vec<u8>> = ["1.0.0", "1.0.1", "1.0.2"]
+        .iter()
+        .map(|v| std::fs::read(p.path(&format!("ml_models/gb/{v}/model.bin"))).unwrap())
+        .collect();
+    assert!(bytes[0] == bytes[1] && bytes[1] == bytes[2], "thread count changed the model");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.path("ml_models/gb/1.0.0/metadata.json")).unwrap()).unwrap();
+    assert_eq!(meta["algorithm"], "gradient-boosting");
+    assert_eq!(meta["params"]["max_iter"], 40);
+    assert_eq!(meta["params"]["max_leaf_nodes"], 31);
+    assert_eq!(meta["params"]["min_samples_leaf"], 20);
+    let auc = meta["metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.75 && auc <= 1.0, "roc_auc {auc}");
+    let importances = meta["feature_importances"].to_string();
+    assert!(importances.contains("skill_match_score"), "{importances}");
+
+    p.mlctl()
+        .args(["evaluate", "gb@1.0.0", "--data", &holdout, "--min", "roc_auc=0.7"])
+        .assert()
+        .success()
+        .stdout(contains("roc_auc"));
+    p.mlctl().args(["predict", "gb@1.0.0", "--input", &holdout, "-o", "preds.csv", "--no-log"]).assert().success();
+    let preds = std::fs::read_to_string(p.path("preds.csv")).unwrap();
+    let mut lines = preds.lines();
+    assert!(lines.next().unwrap().ends_with("prediction,probability"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 500);
+    for row in rows {
+        let probability: f64 = row.rsplit(',').next().unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&probability), "{row}");
+    }
+
+    // Its own keys, listed with scikit-learn's defaults; the forest's are not accepted.
+    p.mlctl()
+        .args(["train", &data, "--target", "success", "--name", "gb", "--algorithm", "gradient-boosting"])
+        .args(["--set", "n_trees=5"])
+        .assert()
+        .code(1)
+        .stderr(contains("unknown hyperparameter \"n_trees\" for gradient-boosting"))
+        .stderr(contains("max_iter (default 100"));
+}

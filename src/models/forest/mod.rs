@@ -13,6 +13,7 @@
 //! bit the same whatever the number of threads.
 
 pub mod binning;
+pub mod boosting;
 mod grower;
 mod predict;
 pub mod tree;
@@ -28,6 +29,8 @@ use binning::{BinnedMatrix, MAX_BINS};
 use grower::{Classification, GrowParams, Grower, Objective, Regression};
 use predict::CompiledForest;
 use tree::Tree;
+
+pub use boosting::{BoostingParams, EarlyStopping, GradientBoostingClassifier};
 
 /// How a classification tree measures the impurity of a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -172,10 +172,21 @@ impl CompiledForest {
 
     /// The mean of the trees' leaf outputs for every row of `x`, row-major `n_rows × width`.
     pub(crate) fn predict(&self, x: &Matrix) -> Vec<f64> {
-        let width = self.width;
-        let mut out = vec![0.0; x.n_rows() * width];
         #[allow(clippy::cast_precision_loss)]
         let scale = 1.0 / self.trees.len() as f64;
+        self.predict_scaled(x, scale)
+    }
+
+    /// The sum of the trees' leaf outputs for every row of `x` (what boosting adds up), row-major.
+    pub(crate) fn predict_sum(&self, x: &Matrix) -> Vec<f64> {
+        // Multiplying by 1.0 is exact: the sums are left as they are.
+        self.predict_scaled(x, 1.0)
+    }
+
+    /// The trees' leaf outputs summed in tree order and multiplied by `scale`, row-major `n_rows × width`.
+    fn predict_scaled(&self, x: &Matrix, scale: f64) -> Vec<f64> {
+        let width = self.width;
+        let mut out = vec![0.0; x.n_rows() * width];
         out.par_chunks_mut(CHUNK_ROWS * width).enumerate().for_each(|(chunk, out)| {
             let first_row = chunk * CHUNK_ROWS;
             let rows = first_row..first_row + out.len() / width;

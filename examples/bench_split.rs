@@ -1,0 +1,44 @@
+//! Prints the row indices (0-based, one per line) of the test split `mlctl train` makes of a CSV, so that the
+//! benchmark (`bench/bench.py`) can fit scikit-learn on exactly the rows mlctl fits on and score both on the
+//! same held-out rows. It goes through the same code as `mlctl train`: the CSV reader, the class labels and
+//! the seeded stratified split.
+//!
+//! Usage: `bench_split DATA.csv TARGET TEST_SIZE SEED`
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mlctl::data::load::{read_csv, ReadOptions};
+use mlctl::data::split::stratified_split;
+use mlctl::ops::train::ClassLabels;
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [data, target, test_size, seed] = args.as_slice() else {
+        return Err("usage: bench_split DATA.csv TARGET TEST_SIZE SEED".into());
+    };
+    let options = ReadOptions { delimiter: None, declared: Default::default(), text_columns: vec![target.clone()] };
+    let (frame, _) = read_csv(&PathBuf::from(data), &options)?;
+    let labels = ClassLabels::from_frame(&frame, target)?;
+    let split = stratified_split(&labels.codes, labels.classes.len(), test_size.parse()?, seed.parse()?)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for row in split.test {
+        writeln!(out, "{row}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            #[allow(clippy::print_stderr)] // A developer tool: the error goes to stderr.
+            {
+                eprintln!("bench_split: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

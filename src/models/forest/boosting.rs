@@ -1,0 +1,1041 @@
+//! Histogram gradient boosting for classification on the same engine as the forests: the features binned
+//! once ([`super::binning`]), trees grown on the bins, stored as [`Tree`]s and predicted by the same compiled
+//! walker. The semantics follow scikit-learn's `HistGradientBoostingClassifier`, with its parameter names and
+//! defaults: log-loss (binomial for two classes, one tree per iteration; multinomial with one tree per class
+//! and iteration otherwise), leaf-wise (best-first) growth up to `max_leaf_nodes` leaves, Newton leaf values
+//! `-G / (H + l2_regularization)` shrunk by the learning rate, and early stopping on a seeded, stratified
+//! validation split of the training rows when `early_stopping` is on (by default, above 10,000 rows).
+//!
+//! Differences from scikit-learn: the pipeline imputes missing values before the model, so there is no
+//! missing-value bin (NaN would go to the lowest bin, and left); gradients and histograms are f64 rather than
+//! f32; leaf values are stored as f32, and the training scores are updated with the stored values so that
+//! early stopping sees exactly what prediction will compute; ties between equally good leaves or splits go
+//! to the first one, where scikit-learn's heap order decides.
+//!
+//! Unlike the forest's grower, each tree considers every feature at every node, and the trees are shallow
+//! and grown on all rows, so most of the work is histograms of large nodes: here a split builds the histogram
+//! of the smaller child only and gets the larger one by subtracting it from the parent's (the trick
+//! `grower`'s module docs explain the forest does without).
+//!
+//! Reproducible bit for bit for any number of threads: the threads split the work by feature (histograms) or
+//! by row (gradients), and every sum is taken in a fixed order by one thread.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::binning::BinnedMatrix;
+use super::predict::CompiledForest;
+use super::tree::{Tree, TreeBuilder};
+use super::{class_weights, ClassWeight, ForestError, MAX_ROWS};
+use crate::data::matrix::Matrix;
+use crate::rng::Rng;
+
+/// Smallest hessian sum a split may leave on either side (scikit-learn's `min_hessian_to_split`).
+const MIN_HESSIAN_TO_SPLIT: f64 = 1e-3;
+
+/// Keeps a Newton step finite when a node's hessians sum to zero (scikit-learn adds the same).
+const HESSIAN_FLOOR: f64 = 1e-15;
+
+/// With `EarlyStopping::Auto`, early stopping is on above this many training rows (scikit-learn's rule).
+const AUTO_EARLY_STOPPING_ROWS: usize = 10_000;
+
+/// Nodes with fewer rows than this build their histogram on one thread: below it, handing out the features
+/// costs more than it saves.
+const PARALLEL_HISTOGRAM_ROWS: usize = 4096;
+
+/// Whether to stop when the validation loss stops improving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum EarlyStopping {
+    /// On when there are more than 10,000 training rows.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+/// Gradient-boosting hyperparameters; `Default` is scikit-learn's `HistGradientBoostingClassifier` defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoostingParams {
+    /// Shrinkage applied to every leaf value.
+    pub learning_rate: f64,
+    /// Boosting iterations at most (one tree per iteration, or one per class for more than two classes).
+    pub max_iter: usize,
+    /// Leaves per tree at most; `None` for no limit.
+    pub max_leaf_nodes: Option<usize>,
+    /// Deepest a leaf may be (the root is depth 0); `None` for no limit.
+    pub max_depth: Option<usize>,
+    /// Fewest training rows a leaf may hold.
+    pub min_samples_leaf: usize,
+    /// L2 penalty on leaf values (added to the hessian sums).
+    pub l2_regularization: f64,
+    /// Bins per feature, at most 255.
+    pub max_bins: usize,
+    pub early_stopping: EarlyStopping,
+    /// Share of the training rows held out to decide early stopping.
+    pub validation_fraction: f64,
+    /// Stop when none of the last `n_iter_no_change` iterations improved the validation score by more than `tol`.
+    pub n_iter_no_change: usize,
+    pub tol: f64,
+    pub class_weight: ClassWeight,
+    pub seed: u64,
+}
+
+impl Default for BoostingParams {
+    fn default() -> Self {
+        BoostingParams {
+            learning_rate: 0.1,
+            max_iter: 100,
+            max_leaf_nodes: Some(31),
+            max_depth: None,
+            min_samples_leaf: 20,
+            l2_regularization: 0.0,
+            max_bins: 255,
+            early_stopping: EarlyStopping::Auto,
+            validation_fraction: 0.1,
+            n_iter_no_change: 10,
+            tol: 1e-7,
+            class_weight: ClassWeight::None,
+            seed: 0,
+        }
+    }
+}
+
+impl BoostingParams {
+    fn validate(&self) -> Result<(), ForestError> {
+        let invalid = |what: &str| Err(ForestError::InvalidParam(what.to_owned()));
+        // Comparisons written so that NaN fails them.
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return invalid("learning_rate must be a positive number");
+        }
+        if self.max_iter == 0 {
+            return invalid("max_iter must be at least 1");
+        }
+        if self.max_leaf_nodes.is_some_and(|n| n < 2) {
+            return invalid("max_leaf_nodes must be at least 2 (or unlimited)");
+        }
+        if self.max_depth == Some(0) {
+            return invalid("max_depth must be at least 1 (or unlimited)");
+        }
+        if self.min_samples_leaf == 0 {
+            return invalid("min_samples_leaf must be at least 1");
+        }
+        if !(self.l2_regularization >= 0.0 && self.l2_regularization.is_finite()) {
+            return invalid("l2_regularization must be a number ≥ 0");
+        }
+        if !(2..=super::MAX_BINS).contains(&self.max_bins) {
+            return invalid("max_bins must be between 2 and 255");
+        }
+        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
+            return invalid("validation_fraction must be between 0 and 1 (exclusive)");
+        }
+        if self.n_iter_no_change == 0 {
+            return invalid("n_iter_no_change must be at least 1");
+        }
+        if !self.tol.is_finite() {
+            return invalid("tol must be a finite number");
+        }
+        Ok(())
+    }
+}
+
+/// A fitted gradient-boosting classifier.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Boosted")]
+pub struct GradientBoostingClassifier {
+    model: Boosted,
+}
+
+/// What the artifact stores; the compiled trees are rebuilt on loading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Boosted {
+    n_features: usize,
+    n_classes: usize,
+    /// The raw score of every row before the first tree, one per score (1 for two classes, else one per class).
+    baseline: Vec<f64>,
+    /// Iteration-major: iteration `i`'s trees are `trees[i * k..(i + 1) * k]` for `k` scores, tree `j` of an
+    /// iteration adding to score `j`. Leaf values include the learning rate.
+    trees: Vec<Tree>,
+    /// Total split gain per feature, normalised to sum 1 (all zeros if no tree split).
+    importances: Vec<f64>,
+    /// Per score, its trees compiled for prediction.
+    #[serde(skip)]
+    compiled: Vec<CompiledForest>,
+}
+
+impl Serialize for GradientBoostingClassifier {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.model.serialize(serializer)
+    }
+}
+
+impl TryFrom<Boosted> for GradientBoostingClassifier {
+    type Error = String;
+
+    fn try_from(mut model: Boosted) -> Result<Self, String> {
+        model.compile()?;
+        Ok(GradientBoostingClassifier { model })
+    }
+}
+
+/// Raw scores per row: one for a binary problem (the log-odds of the second class), else one per class.
+fn scores_per_row(n_classes: usize) -> usize {
+    if n_classes <= 2 {
+        1
+    } else {
+        n_classes
+    }
+}
+
+impl Boosted {
+    fn compile(&mut self) -> Result<(), String> {
+        let k = scores_per_row(self.n_classes);
+        if self.n_classes < 2
+            || self.baseline.len() != k
+            || self.baseline.iter().any(|b| !b.is_finite())
+            || self.trees.is_empty()
+            || !self.trees.len().is_multiple_of(k)
+            || self.importances.len() != self.n_features
+        {
+            return Err("a boosted model needs two classes or more, a finite baseline per score, whole iterations \
+                        of trees and one importance per feature"
+                .to_owned());
+        }
+        self.compiled = (0..k)
+            .map(|score| {
+                let trees: Vec<Tree> = self.trees.iter().skip(score).step_by(k).cloned().collect();
+                CompiledForest::new(&trees, self.n_features, 1)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(())
+    }
+}
+
+impl GradientBoostingClassifier {
+    /// Fits the model to rows `x` with class labels `y` in `0..n_classes`.
+    ///
+    /// # Errors
+    /// [`ForestError`] for empty data, a `y` of the wrong length, a label out of range, fewer than two
+    /// classes, invalid params, or early stopping asked for on too few rows to hold any out.
+    pub fn fit(x: &Matrix, y: &[u32], n_classes: usize, params: &BoostingParams) -> Result<Self, ForestError> {
+        params.validate()?;
+        if x.n_rows() == 0 || x.n_cols() == 0 {
+            return Err(ForestError::EmptyData);
+        }
+        if y.len() != x.n_rows() {
+            return Err(ForestError::LengthMismatch { rows: x.n_rows(), targets: y.len() });
+        }
+        if x.n_rows() >= MAX_ROWS || x.n_cols() > usize::from(u16::MAX) {
+            return Err(ForestError::TooLarge);
+        }
+        if let Some((row, &label)) = y.iter().enumerate().find(|&(_, &label)| label as usize >= n_classes) {
+            return Err(ForestError::LabelOutOfRange { row, label, n_classes });
+        }
+        if n_classes < 2 {
+            return Err(ForestError::InvalidParam("a classifier needs at least two classes".to_owned()));
+        }
+        let class_weight = class_weights(y, n_classes, params.class_weight);
+        let early_stopping = match params.early_stopping {
+            EarlyStopping::Auto => x.n_rows() > AUTO_EARLY_STOPPING_ROWS,
+            EarlyStopping::On => true,
+            EarlyStopping::Off => false,
+        };
+        let (train_rows, validation_rows) = if early_stopping {
+            let (train, validation) = validation_split(y, n_classes, params.validation_fraction, params.seed);
+            if validation.is_empty() || train.is_empty() {
+                return Err(ForestError::InvalidParam(format!(
+                    "early stopping needs rows to hold out: validation_fraction {} of {} rows leaves none",
+                    params.validation_fraction,
+                    x.n_rows()
+                )));
+            }
+            (Some(train), validation)
+        } else {
+            (None, Vec::new())
+        };
+        let select = |rows: &[usize]| rows.iter().map(|&r| y[r]).collect::<Vec<u32>>();
+        let (y_train, x_train_owned) = match &train_rows {
+            Some(rows) => (select(rows), Some(x.select_rows(rows))),
+            None => (y.to_vec(), None),
+        };
+        let x_train = x_train_owned.as_ref().unwrap_or(x);
+        let binned = BinnedMatrix::fit_transform(x_train, params.max_bins, params.seed);
+        let validation = if validation_rows.is_empty() {
+            None
+        } else {
+            let mappers: Vec<_> = (0..binned.n_features()).map(|f| binned.mapper(f).clone()).collect();
+            let binned_validation = BinnedMatrix::transform(&mappers, &x.select_rows(&validation_rows));
+            let labels = select(&validation_rows);
+            let weights = labels.iter().map(|&c| class_weight[c as usize]).collect();
+            Some(Validation { binned: binned_validation, labels, weights })
+        };
+        let weights: Vec<f64> = y_train.iter().map(|&c| class_weight[c as usize]).collect();
+        let model = boost(&binned, &y_train, &weights, n_classes, params, validation.as_ref());
+        let mut model = Boosted { n_features: x.n_cols(), n_classes, ..model };
+        // Cannot fail: binning gives every feature at most 254 thresholds, and the shapes are ours.
+        model.compile().map_err(|_| ForestError::TooLarge)?;
+        Ok(GradientBoostingClassifier { model })
+    }
+
+    /// Class probabilities, row-major `x.n_rows() × n_classes()`: the logistic function of the raw score for
+    /// two classes, the softmax of the raw scores otherwise.
+    ///
+    /// # Panics
+    /// If `x` does not have `n_features()` columns.
+    pub fn predict_proba(&self, x: &Matrix) -> Vec<f64> {
+        let m = &self.model;
+        assert_eq!(x.n_cols(), m.n_features, "the model was fitted on {} features", m.n_features);
+        let k = scores_per_row(m.n_classes);
+        let sums: Vec<Vec<f64>> = m.compiled.iter().map(|c| c.predict_sum(x)).collect();
+        let mut out = Vec::with_capacity(x.n_rows() * m.n_classes);
+        let mut raw = vec![0.0; k];
+        for row in 0..x.n_rows() {
+            for ((r, base), sum) in raw.iter_mut().zip(&m.baseline).zip(&sums) {
+                *r = base + sum[row];
+            }
+            push_probabilities(&raw, m.n_classes, &mut out);
+        }
+        out
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.model.n_classes
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.model.n_features
+    }
+
+    /// Iterations fitted (fewer than `max_iter` when early stopping stopped it).
+    pub fn n_iter(&self) -> usize {
+        self.model.trees.len() / scores_per_row(self.model.n_classes)
+    }
+
+    pub fn trees(&self) -> &[Tree] {
+        &self.model.trees
+    }
+
+    /// Total split gain per feature over all trees, summing to 1 (all zeros if no tree split).
+    /// scikit-learn's `HistGradientBoostingClassifier` has no `feature_importances_`; this is `LightGBM`'s
+    /// "gain" importance.
+    pub fn feature_importances(&self) -> Vec<f64> {
+        self.model.importances.clone()
+    }
+}
+
+/// Appends the class probabilities of one row's raw scores.
+fn push_probabilities(raw: &[f64], n_classes: usize, out: &mut Vec<f64>) {
+    if n_classes == 2 {
+        let p = sigmoid(raw[0]);
+        out.extend([1.0 - p, p]);
+    } else {
+        let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let start = out.len();
+        out.extend(raw.iter().map(|&r| (r - max).exp()));
+        let total: f64 = out[start..].iter().sum();
+        for p in &mut out[start..] {
+            *p /= total;
+        }
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// `ln(1 + e^z)` without overflow.
+fn softplus(z: f64) -> f64 {
+    z.max(0.0) + (-z.abs()).exp().ln_1p()
+}
+
+/// The held-out rows early stopping scores, binned with the training rows' bins.
+struct Validation {
+    binned: BinnedMatrix,
+    labels: Vec<u32>,
+    weights: Vec<f64>,
+}
+
+/// A stratified split of `0..y.len()` into (training rows, validation rows), both ascending: each class gives
+/// `round(count × fraction)` of its rows, drawn from a generator of its own (the seed's stream `u64::MAX - 1`,
+/// which no tree and not the binning subsample uses), keeping at least one row of the class for training.
+fn validation_split(y: &[u32], n_classes: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut by_class = vec![Vec::new(); n_classes];
+    for (row, &c) in y.iter().enumerate() {
+        by_class[c as usize].push(row);
+    }
+    let mut rng = Rng::derive(seed, u64::MAX - 1);
+    let mut validation = Vec::new();
+    for mut rows in by_class {
+        rng.shuffle(&mut rows);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        let n = ((rows.len() as f64 * fraction).round() as usize).min(rows.len().saturating_sub(1));
+        validation.extend_from_slice(&rows[..n]);
+    }
+    validation.sort_unstable();
+    let mut is_validation = vec![false; y.len()];
+    for &r in &validation {
+        is_validation[r] = true;
+    }
+    let train = (0..y.len()).filter(|&r| !is_validation[r]).collect();
+    (train, validation)
+}
+
+/// The baseline raw scores: the log-odds of the (weighted) share of class 1, or the centred log shares of
+/// every class (scikit-learn's `fit_intercept_only` for its binomial and multinomial losses).
+fn baseline(y: &[u32], weights: &[f64], n_classes: usize) -> Vec<f64> {
+    let mut share = vec![0.0; n_classes];
+    for (&c, &w) in y.iter().zip(weights) {
+        share[c as usize] += w;
+    }
+    let total: f64 = share.iter().sum();
+    for s in &mut share {
+        *s = (*s / total).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
+    }
+    if n_classes == 2 {
+        vec![(share[1] / (1.0 - share[1])).ln()]
+    } else {
+        let logs: Vec<f64> = share.iter().map(|s| s.ln()).collect();
+        #[allow(clippy::cast_precision_loss)]
+        let mean = logs.iter().sum::<f64>() / n_classes as f64;
+        logs.iter().map(|l| l - mean).collect()
+    }
+}
+
+/// The weighted mean log-loss of raw scores `raw` (row-major, `k` per row).
+fn mean_loss(raw: &[f64], labels: &[u32], weights: &[f64], k: usize) -> f64 {
+    let (mut sum, mut total) = (0.0, 0.0);
+    for ((raw, &c), &w) in raw.chunks_exact(k).zip(labels).zip(weights) {
+        let loss = if k == 1 {
+            softplus(raw[0]) - f64::from(c) * raw[0]
+        } else {
+            let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            max + raw.iter().map(|&r| (r - max).exp()).sum::<f64>().ln() - raw[c as usize]
+        };
+        sum += w * loss;
+        total += w;
+    }
+    sum / total
+}
+
+/// scikit-learn's rule: stop when none of the last `n` scores beats the one before them by more than `tol`.
+fn should_stop(scores: &[f64], n: usize, tol: f64) -> bool {
+    if scores.len() <= n {
+        return false;
+    }
+    let reference = scores[scores.len() - n - 1];
+    !scores[scores.len() - n..].iter().any(|&s| s > reference + tol)
+}
+
+/// The boosting loop. Returns the model without its feature count, which the caller fills in.
+fn boost(
+    binned: &BinnedMatrix,
+    y: &[u32],
+    weights: &[f64],
+    n_classes: usize,
+    params: &BoostingParams,
+    validation: Option<&Validation>,
+) -> Boosted {
+    let n = binned.n_rows();
+    let k = scores_per_row(n_classes);
+    let base = baseline(y, weights, n_classes);
+    let mut raw: Vec<f64> = base.iter().copied().cycle().take(n * k).collect();
+    let mut raw_validation: Vec<f64> =
+        validation.map_or_else(Vec::new, |v| base.iter().copied().cycle().take(v.labels.len() * k).collect());
+    let mut scores = Vec::new();
+    if let Some(v) = validation {
+        scores.push(-mean_loss(&raw_validation, &v.labels, &v.weights, k));
+    }
+
+    let mut gradients = vec![vec![0.0; n]; k];
+    let mut hessians = vec![vec![0.0; n]; k];
+    let mut probabilities = vec![0.0; n * n_classes];
+    let mut grower = BoostGrower::new(binned, params);
+    let mut trees = Vec::new();
+    let mut importances = vec![0.0; binned.n_features()];
+    for _ in 0..params.max_iter {
+        compute_gradients(&raw, y, weights, n_classes, &mut probabilities, &mut gradients, &mut hessians);
+        for score in 0..k {
+            let tree = grower.grow(&gradients[score], &hessians[score], &mut importances);
+            // The training rows' scores move by the leaf values as stored (f32), as prediction will see them.
+            for leaf in &grower.leaves {
+                let value = f64::from(leaf.value);
+                for &row in &grower.rows[leaf.start..leaf.end] {
+                    raw[row as usize * k + score] += value;
+                }
+            }
+            if let Some(v) = validation {
+                for (row, r) in raw_validation.iter_mut().skip(score).step_by(k).enumerate() {
+                    *r += f64::from(tree.leaf_values(leaf_of_binned(&tree, &grower.split_bins, &v.binned, row))[0]);
+                }
+            }
+            trees.push(tree);
+        }
+        if let Some(v) = validation {
+            scores.push(-mean_loss(&raw_validation, &v.labels, &v.weights, k));
+            if should_stop(&scores, params.n_iter_no_change, params.tol) {
+                break;
+            }
+        }
+    }
+    let total: f64 = importances.iter().sum();
+    if total > 0.0 {
+        for v in &mut importances {
+            *v /= total;
+        }
+    }
+    Boosted { n_features: 0, n_classes, baseline: base, trees, importances, compiled: Vec::new() }
+}
+
+/// Gradients and hessians of the log-loss at `raw`, times the sample weights, per score.
+fn compute_gradients(
+    raw: &[f64],
+    y: &[u32],
+    weights: &[f64],
+    n_classes: usize,
+    probabilities: &mut [f64],
+    gradients: &mut [Vec<f64>],
+    hessians: &mut [Vec<f64>],
+) {
+    if n_classes == 2 {
+        gradients[0].par_iter_mut().zip(hessians[0].par_iter_mut()).enumerate().for_each(|(row, (g, h))| {
+            let p = sigmoid(raw[row]);
+            *g = weights[row] * (p - f64::from(y[row]));
+            *h = weights[row] * p * (1.0 - p);
+        });
+        return;
+    }
+    probabilities.par_chunks_mut(n_classes).enumerate().for_each(|(row, p)| {
+        let raw = &raw[row * n_classes..(row + 1) * n_classes];
+        let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for (p, &r) in p.iter_mut().zip(raw) {
+            *p = (r - max).exp();
+        }
+        let total: f64 = p.iter().sum();
+        for p in p.iter_mut() {
+            *p /= total;
+        }
+    });
+    for (class, (g, h)) in gradients.iter_mut().zip(hessians.iter_mut()).enumerate() {
+        g.par_iter_mut().zip(h.par_iter_mut()).enumerate().for_each(|(row, (g, h))| {
+            let p = probabilities[row * n_classes + class];
+            let target = f64::from(u8::from(y[row] as usize == class));
+            *g = weights[row] * (p - target);
+            *h = weights[row] * p * (1.0 - p);
+        });
+    }
+}
+
+/// The leaf of validation `row` in `tree`, walking on bins: `split_bins[node]` is the bin a split node
+/// sends left at or below.
+fn leaf_of_binned(tree: &Tree, split_bins: &[u8], binned: &BinnedMatrix, row: usize) -> usize {
+    let mut node = 0;
+    while let Some((feature, _, left)) = tree.split(node) {
+        node = left + usize::from(binned.column(feature)[row] > split_bins[node]);
+    }
+    node
+}
+
+/// Gradient and hessian sums and the row count of one bin.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bin {
+    g: f64,
+    h: f64,
+    count: u32,
+}
+
+/// The best split of a leaf.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    feature: usize,
+    /// Rows with bins up to and including this one go left.
+    bin: u8,
+    gain: f64,
+    left_g: f64,
+    left_h: f64,
+    left_count: usize,
+}
+
+/// A leaf of the tree being grown: its rows are `rows[start..end]`.
+struct OpenLeaf {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    sum_g: f64,
+    sum_h: f64,
+    /// The histogram slot, while the leaf may still be split.
+    histogram: Option<usize>,
+    candidate: Option<Candidate>,
+}
+
+/// A finished leaf: its rows and its value (learning rate included, rounded to f32 as stored).
+struct FinalLeaf {
+    start: usize,
+    end: usize,
+    value: f32,
+}
+
+/// Grows boosting trees, keeping its buffers from one tree to the next.
+struct BoostGrower<'a> {
+    binned: &'a BinnedMatrix,
+    params: &'a BoostingParams,
+    /// Where each feature's bins start in a histogram, and the total (a histogram's length).
+    offsets: Vec<usize>,
+    /// Histogram slots, each `offsets[n_features]` bins; `free` lists the unused ones.
+    histograms: Vec<Vec<Bin>>,
+    free: Vec<usize>,
+    /// Every training row, partitioned so that each leaf's rows are contiguous and ascending.
+    rows: Vec<u32>,
+    spill: Vec<u32>,
+    /// The gradients and hessians of a node's rows in the node's row order, read sequentially per feature.
+    ordered: Vec<(f64, f64)>,
+    /// Per node of the last tree: the bin a split sends left at or below (0 for leaves).
+    split_bins: Vec<u8>,
+    /// The last tree's leaves.
+    leaves: Vec<FinalLeaf>,
+}
+
+impl<'a> BoostGrower<'a> {
+    fn new(binned: &'a BinnedMatrix, params: &'a BoostingParams) -> Self {
+        let mut offsets = vec![0];
+        for f in 0..binned.n_features() {
+            offsets.push(offsets[f] + binned.mapper(f).n_bins());
+        }
+        BoostGrower {
+            binned,
+            params,
+            offsets,
+            histograms: Vec::new(),
+            free: Vec::new(),
+            rows: Vec::new(),
+            spill: Vec::new(),
+            ordered: Vec::new(),
+            split_bins: Vec::new(),
+            leaves: Vec::new(),
+        }
+    }
+
+    fn take_histogram(&mut self) -> usize {
+        self.free.pop().unwrap_or_else(|| {
+            self.histograms.push(vec![Bin::default(); self.offsets[self.offsets.len() - 1]]);
+            self.histograms.len() - 1
+        })
+    }
+
+    /// Grows one tree on gradients `g` and hessians `h`, adding split gains to `importances`. The leaves and
+    /// their rows are left in `self.leaves` and `self.rows` for the caller to update the scores.
+    fn grow(&mut self, g: &[f64], h: &[f64], importances: &mut [f64]) -> Tree {
+        let n = self.binned.n_rows();
+        self.rows.clear();
+        self.rows.extend((0..n).map(super::tree::index_u32));
+        self.free = (0..self.histograms.len()).collect();
+        self.split_bins.clear();
+        self.split_bins.push(0);
+        self.leaves.clear();
+
+        let mut tree = TreeBuilder::new(1);
+        let (sum_g, sum_h) = g.iter().zip(h).fold((0.0, 0.0), |(a, b), (&g, &h)| (a + g, b + h));
+        let mut open =
+            vec![OpenLeaf { node: 0, start: 0, end: n, depth: 0, sum_g, sum_h, histogram: None, candidate: None }];
+        if self.splittable(&open[0]) && sum_h >= MIN_HESSIAN_TO_SPLIT {
+            let slot = self.take_histogram();
+            self.build_histogram(slot, 0, n, g, h);
+            open[0].histogram = Some(slot);
+            open[0].candidate = self.best_split(slot, &open[0]);
+        }
+        let mut n_leaves = 1;
+        loop {
+            if self.params.max_leaf_nodes.is_some_and(|max| n_leaves >= max) {
+                break;
+            }
+            // The open leaf whose split gains most; the first of equals.
+            let mut best: Option<(usize, f64)> = None;
+            for (i, leaf) in open.iter().enumerate() {
+                if let Some(c) = &leaf.candidate {
+                    if best.is_none_or(|(_, gain)| c.gain > gain) {
+                        best = Some((i, c.gain));
+                    }
+                }
+            }
+            let Some((index, _)) = best else { break };
+            let parent = open.swap_remove(index);
+            let Some(split) = parent.candidate else { break };
+            importances[split.feature] += split.gain;
+
+            let mid = parent.start + self.partition(parent.start, parent.end, split.feature, split.bin);
+            debug_assert_eq!(mid - parent.start, split.left_count);
+            let threshold = self.binned.mapper(split.feature).threshold(split.bin);
+            let left_node = tree.make_split(parent.node, split.feature, threshold);
+            self.split_bins[parent.node] = split.bin;
+            self.split_bins.extend([0, 0]);
+            n_leaves += 1;
+
+            let depth = parent.depth + 1;
+            let mut left = OpenLeaf {
+                node: left_node,
+                start: parent.start,
+                end: mid,
+                depth,
+                sum_g: split.left_g,
+                sum_h: split.left_h,
+                histogram: None,
+                candidate: None,
+            };
+            let mut right = OpenLeaf {
+                node: left_node + 1,
+                start: mid,
+                end: parent.end,
+                depth,
+                sum_g: parent.sum_g - split.left_g,
+                sum_h: parent.sum_h - split.left_h,
+                histogram: None,
+                candidate: None,
+            };
+            let full = self.params.max_leaf_nodes.is_some_and(|max| n_leaves >= max);
+            let (split_left, split_right) = (!full && self.splittable(&left), !full && self.splittable(&right));
+            let parent_slot = parent.histogram.expect("a leaf with a candidate keeps its histogram");
+            if split_left || split_right {
+                // The smaller child's histogram is built from its rows; the larger one's is the parent's minus it,
+                // computed in place in the parent's slot.
+                let left_smaller = left.end - left.start <= right.end - right.start;
+                let (small, large) = if left_smaller { (&mut left, &mut right) } else { (&mut right, &mut left) };
+                let small_slot = self.take_histogram();
+                self.build_histogram(small_slot, small.start, small.end, g, h);
+                self.subtract(parent_slot, small_slot);
+                small.histogram = Some(small_slot);
+                large.histogram = Some(parent_slot);
+            } else {
+                self.free.push(parent_slot);
+            }
+            for (child, wanted) in [(&mut left, split_left), (&mut right, split_right)] {
+                if let Some(slot) = child.histogram {
+                    child.candidate = if wanted { self.best_split(slot, child) } else { None };
+                    if child.candidate.is_none() {
+                        self.free.push(slot);
+                        child.histogram = None;
+                    }
+                }
+            }
+            open.push(left);
+            open.push(right);
+        }
+
+        // Every open leaf becomes a leaf, in node order so the tree's leaf ordinals do not depend on the order
+        // leaves were split in.
+        open.sort_unstable_by_key(|leaf| leaf.node);
+        let l2 = self.params.l2_regularization;
+        for leaf in &open {
+            let value = -self.params.learning_rate * leaf.sum_g / (leaf.sum_h + l2 + HESSIAN_FLOOR);
+            #[allow(clippy::cast_possible_truncation)] // Leaf values are stored as f32, like the forest's.
+            let value = value as f32;
+            tree.make_leaf(leaf.node, &[value]);
+            self.leaves.push(FinalLeaf { start: leaf.start, end: leaf.end, value });
+        }
+        tree.finish()
+    }
+
+    /// Whether a new leaf may be split at all, before looking at its histogram.
+    fn splittable(&self, leaf: &OpenLeaf) -> bool {
+        let p = self.params;
+        p.max_depth.is_none_or(|max| leaf.depth < max) && leaf.end - leaf.start >= 2 * p.min_samples_leaf
+    }
+
+    /// Fills histogram `slot` from the rows `rows[start..end]`, feature by feature, in parallel over features
+    /// when the node is large.
+    fn build_histogram(&mut self, slot: usize, start: usize, end: usize, g: &[f64], h: &[f64]) {
+        let rows = &self.rows[start..end];
+        self.ordered.clear();
+        self.ordered.extend(rows.iter().map(|&r| (g[r as usize], h[r as usize])));
+        let ordered = &self.ordered;
+        let binned = self.binned;
+        let mut parts: Vec<(usize, &mut [Bin])> = Vec::with_capacity(binned.n_features());
+        let mut rest = self.histograms[slot].as_mut_slice();
+        for f in 0..binned.n_features() {
+            let (part, tail) = rest.split_at_mut(self.offsets[f + 1] - self.offsets[f]);
+            parts.push((f, part));
+            rest = tail;
+        }
+        let fill = |(feature, part): (usize, &mut [Bin])| {
+            part.fill(Bin::default());
+            let column = binned.column(feature);
+            for (&row, &(g, h)) in rows.iter().zip(ordered) {
+                let bin = &mut part[usize::from(column[row as usize])];
+                bin.g += g;
+                bin.h += h;
+                bin.count += 1;
+            }
+        };
+        if rows.len() >= PARALLEL_HISTOGRAM_ROWS {
+            parts.into_par_iter().for_each(fill);
+        } else {
+            parts.into_iter().for_each(fill);
+        }
+    }
+
+    /// `histograms[target] -= histograms[small]`, bin by bin.
+    fn subtract(&mut self, target: usize, small: usize) {
+        let (a, b) = if target < small {
+            let (lo, hi) = self.histograms.split_at_mut(small);
+            (&mut lo[target], &hi[0])
+        } else {
+            let (lo, hi) = self.histograms.split_at_mut(target);
+            (&mut hi[0], &lo[small])
+        };
+        for (t, s) in a.iter_mut().zip(b.iter()) {
+            t.g -= s.g;
+            t.h -= s.h;
+            t.count -= s.count;
+        }
+    }
+
+    /// The split of `leaf` with the highest positive gain over every feature and bin, if any leaves
+    /// `min_samples_leaf` rows and [`MIN_HESSIAN_TO_SPLIT`] hessian on both sides.
+    fn best_split(&self, slot: usize, leaf: &OpenLeaf) -> Option<Candidate> {
+        let histogram = &self.histograms[slot];
+        let l2 = self.params.l2_regularization + HESSIAN_FLOOR;
+        let min_leaf = self.params.min_samples_leaf;
+        let n = leaf.end - leaf.start;
+        let (sum_g, sum_h) = (leaf.sum_g, leaf.sum_h);
+        let parent_score = sum_g * sum_g / (sum_h + l2);
+        let mut best: Option<Candidate> = None;
+        for feature in 0..self.binned.n_features() {
+            let bins = &histogram[self.offsets[feature]..self.offsets[feature + 1]];
+            let (mut left_g, mut left_h, mut left_count) = (0.0, 0.0, 0usize);
+            // Splitting after the last bin separates nothing.
+            for (bin, b) in bins.iter().enumerate().take(bins.len().saturating_sub(1)) {
+                left_g += b.g;
+                left_h += b.h;
+                left_count += b.count as usize;
+                if left_count < min_leaf {
+                    continue;
+                }
+                if n - left_count < min_leaf {
+                    break;
+                }
+                let right_h = sum_h - left_h;
+                if left_h < MIN_HESSIAN_TO_SPLIT {
+                    continue;
+                }
+                if right_h < MIN_HESSIAN_TO_SPLIT {
+                    break;
+                }
+                let right_g = sum_g - left_g;
+                let gain = left_g * left_g / (left_h + l2) + right_g * right_g / (right_h + l2) - parent_score;
+                if gain > 0.0 && best.is_none_or(|c| gain > c.gain) {
+                    // At most 255 bins, so the index fits.
+                    let bin = u8::try_from(bin).unwrap_or(u8::MAX);
+                    best = Some(Candidate { feature, bin, gain, left_g, left_h, left_count });
+                }
+            }
+        }
+        best
+    }
+
+    /// Stable partition of `rows[start..end]`: bins at or below `bin` of `feature` first. Returns the count.
+    fn partition(&mut self, start: usize, end: usize, feature: usize, bin: u8) -> usize {
+        let column = self.binned.column(feature);
+        self.spill.clear();
+        let rows = &mut self.rows[start..end];
+        let mut left = 0;
+        for i in 0..rows.len() {
+            let row = rows[i];
+            if column[row as usize] <= bin {
+                rows[left] = row;
+                left += 1;
+            } else {
+                self.spill.push(row);
+            }
+        }
+        rows[left..].copy_from_slice(&self.spill);
+        left
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp, clippy::cast_precision_loss)] // Exact values are the point; small numbers.
+mod tests {
+    use super::*;
+
+    fn normal_matrix(n: usize, n_features: usize, seed: u64) -> Matrix {
+        let mut rng = Rng::new(seed);
+        Matrix::from_row_major(n, n_features, (0..n * n_features).map(|_| rng.normal()).collect())
+    }
+
+    /// A nonlinear, noisy problem on features 0 and 1 (feature 2 is noise), with `n_classes` score bands.
+    fn problem(n: usize, n_classes: u32, seed: u64) -> (Matrix, Vec<u32>) {
+        let x = normal_matrix(n, 3, seed);
+        let mut rng = Rng::new(seed + 1000);
+        let y = (0..n)
+            .map(|r| {
+                let score = (2.0 * x.get(r, 0)).sin() + x.get(r, 1) * x.get(r, 1) + 0.3 * rng.normal();
+                if n_classes == 2 {
+                    u32::from(score > 1.0)
+                } else {
+                    u32::from(score > 0.5) + u32::from(score > 1.5)
+                }
+            })
+            .collect();
+        (x, y)
+    }
+
+    fn accuracy(model: &GradientBoostingClassifier, x: &Matrix, y: &[u32]) -> f64 {
+        let k = model.n_classes();
+        let predicted = crate::models::argmax_rows(&model.predict_proba(x), k);
+        predicted.iter().zip(y).filter(|(p, t)| p == t).count() as f64 / y.len() as f64
+    }
+
+    #[test]
+    fn binary_and_multiclass_models_learn_and_give_distributions() {
+        for n_classes in [2, 3] {
+            let (x, y) = problem(2000, n_classes, 1);
+            let (x_test, y_test) = problem(1000, n_classes, 2);
+            let model =
+                GradientBoostingClassifier::fit(&x, &y, n_classes as usize, &BoostingParams::default()).expect("fits");
+            assert_eq!(model.n_iter(), 100, "2,000 rows: no early stopping by default");
+            assert_eq!(model.trees().len(), 100 * scores_per_row(n_classes as usize));
+            let proba = model.predict_proba(&x_test);
+            for row in proba.chunks_exact(n_classes as usize) {
+                assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{row:?}");
+            }
+            let majority = (0..n_classes).map(|c| y_test.iter().filter(|&&t| t == c).count()).max().unwrap_or(0);
+            let acc = accuracy(&model, &x_test, &y_test);
+            assert!(acc > majority as f64 / 1000.0 + 0.15, "{n_classes} classes: accuracy {acc}");
+            let importances = model.feature_importances();
+            assert!((importances.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert!(importances[2] < importances[0] && importances[2] < importances[1], "{importances:?}");
+        }
+    }
+
+    #[test]
+    fn results_are_bit_identical_for_any_thread_count() -> Result<(), Box<dyn std::error::Error>> {
+        // Enough rows for the parallel histograms, with early stopping on.
+        let (x, y) = problem(12_000, 2, 3);
+        let params =
+            BoostingParams { max_iter: 30, early_stopping: EarlyStopping::On, seed: 5, ..BoostingParams::default() };
+        let run = |threads: usize| -> Result<(Vec<u8>, Vec<u64>), Box<dyn std::error::Error>> {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+            let (model, proba) = pool.install(|| {
+                let model = GradientBoostingClassifier::fit(&x, &y, 2, &params)?;
+                let proba = model.predict_proba(&normal_matrix(3000, 3, 4));
+                Ok::<_, ForestError>((model, proba))
+            })?;
+            Ok((postcard::to_stdvec(&model)?, proba.iter().map(|p| p.to_bits()).collect()))
+        };
+        assert_eq!(run(1)?, run(2)?);
+        assert_eq!(run(1)?, run(3)?);
+        Ok(())
+    }
+
+    #[test]
+    fn early_stopping_stops_on_noise() {
+        let x = normal_matrix(3000, 3, 6);
+        let mut rng = Rng::new(7);
+        let y: Vec<u32> = (0..3000).map(|_| u32::from(rng.chance(0.5))).collect();
+        let params = BoostingParams { early_stopping: EarlyStopping::On, ..BoostingParams::default() };
+        let model = GradientBoostingClassifier::fit(&x, &y, 2, &params).expect("fits");
+        assert!(model.n_iter() < 40, "stopped after {} iterations", model.n_iter());
+    }
+
+    #[test]
+    fn trees_respect_max_leaf_nodes_depth_and_min_samples_leaf() {
+        let (x, y) = problem(3000, 2, 8);
+        let params = BoostingParams { max_iter: 5, max_leaf_nodes: Some(7), ..BoostingParams::default() };
+        let model = GradientBoostingClassifier::fit(&x, &y, 2, &params).expect("fits");
+        assert!(model.trees().iter().all(|t| t.n_leaves() == 7), "noisy data fills every tree");
+        let params = BoostingParams { max_iter: 5, max_leaf_nodes: None, max_depth: Some(2), ..params };
+        let model = GradientBoostingClassifier::fit(&x, &y, 2, &params).expect("fits");
+        assert!(model.trees().iter().all(|t| t.n_leaves() <= 4 && t.n_leaves() > 1));
+
+        let params = BoostingParams { max_iter: 3, min_samples_leaf: 400, max_leaf_nodes: None, ..params };
+        let model = GradientBoostingClassifier::fit(&x, &y, 2, &params).expect("fits");
+        for tree in model.trees() {
+            let mut per_leaf = vec![0usize; tree.n_nodes()];
+            for r in 0..x.n_rows() {
+                per_leaf[tree.leaf_of(x.row(r))] += 1;
+            }
+            assert!((0..tree.n_nodes()).filter(|&n| tree.is_leaf(n)).all(|n| per_leaf[n] >= 400), "{per_leaf:?}");
+        }
+    }
+
+    #[test]
+    fn the_subtracted_histogram_equals_the_built_one() {
+        let (x, _) = problem(5000, 2, 9);
+        let binned = BinnedMatrix::fit_transform(&x, 255, 0);
+        let params = BoostingParams::default();
+        let mut grower = BoostGrower::new(&binned, &params);
+        let mut rng = Rng::new(10);
+        let g: Vec<f64> = (0..5000).map(|_| rng.normal()).collect();
+        let h: Vec<f64> = (0..5000).map(|_| rng.next_f64()).collect();
+        grower.rows = (0..5000).collect();
+        let mid = grower.partition(0, 5000, 0, 100);
+        let (parent, small, large) = (grower.take_histogram(), grower.take_histogram(), grower.take_histogram());
+        grower.build_histogram(parent, 0, 5000, &g, &h);
+        grower.build_histogram(small, 0, mid, &g, &h);
+        grower.build_histogram(large, mid, 5000, &g, &h);
+        grower.subtract(parent, small);
+        for (a, b) in grower.histograms[parent].iter().zip(&grower.histograms[large]) {
+            assert_eq!(a.count, b.count);
+            assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn serialisation_round_trips_and_rejects_inconsistent_models() -> Result<(), Box<dyn std::error::Error>> {
+        let (x, y) = problem(500, 3, 11);
+        let params = BoostingParams { max_iter: 4, ..BoostingParams::default() };
+        let model = GradientBoostingClassifier::fit(&x, &y, 3, &params)?;
+        let bytes = postcard::to_stdvec(&model)?;
+        let loaded: GradientBoostingClassifier = postcard::from_bytes(&bytes)?;
+        assert_eq!(loaded, model);
+        assert_eq!(loaded.predict_proba(&x), model.predict_proba(&x));
+        let json = serde_json::to_value(&model)?;
+        let mut bad = json.clone();
+        bad["baseline"].as_array_mut().map(Vec::pop);
+        assert!(serde_json::from_value::<GradientBoostingClassifier>(bad).is_err(), "a score without a baseline");
+        let mut bad = json;
+        bad["trees"].as_array_mut().map(Vec::pop);
+        assert!(serde_json::from_value::<GradientBoostingClassifier>(bad).is_err(), "a partial iteration");
+        Ok(())
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let (x, y) = problem(50, 2, 12);
+        let p = BoostingParams::default();
+        let fit = |y: &[u32], n_classes: usize, p: &BoostingParams| {
+            GradientBoostingClassifier::fit(&x, y, n_classes, p).err()
+        };
+        assert_eq!(fit(&y[1..], 2, &p), Some(ForestError::LengthMismatch { rows: 50, targets: 49 }));
+        assert!(matches!(fit(&[0; 50], 1, &p), Some(ForestError::InvalidParam(_))));
+        for invalid in [
+            BoostingParams { learning_rate: f64::NAN, ..BoostingParams::default() },
+            BoostingParams { max_iter: 0, ..BoostingParams::default() },
+            BoostingParams { max_leaf_nodes: Some(1), ..BoostingParams::default() },
+            BoostingParams { validation_fraction: 0.0, ..BoostingParams::default() },
+        ] {
+            assert!(matches!(fit(&y, 2, &invalid), Some(ForestError::InvalidParam(_))), "{invalid:?}");
+        }
+        let tiny = Matrix::from_row_major(4, 1, vec![1.0, 2.0, 3.0, 4.0]);
+        let params = BoostingParams { early_stopping: EarlyStopping::On, validation_fraction: 0.01, ..p };
+        let error = GradientBoostingClassifier::fit(&tiny, &[0, 0, 1, 1], 2, &params).err();
+        assert!(matches!(error, Some(ForestError::InvalidParam(_))), "{error:?}");
+    }
+
+    #[test]
+    fn validation_split_is_stratified_and_seeded() {
+        let y: Vec<u32> = (0..1000).map(|i| u32::from(i % 4 == 0)).collect();
+        let (train, validation) = validation_split(&y, 2, 0.1, 3);
+        assert_eq!((train.len(), validation.len()), (900, 100));
+        assert_eq!(validation.iter().filter(|&&r| y[r] == 1).count(), 25);
+        assert_eq!(validation_split(&y, 2, 0.1, 3).1, validation);
+        assert_ne!(validation_split(&y, 2, 0.1, 4).1, validation);
+    }
+
+    #[test]
+    fn should_stop_follows_scikit_learn() {
+        // Scores are negative losses: higher is better.
+        assert!(!should_stop(&[-1.0, -0.9], 2, 0.0), "too few scores");
+        assert!(should_stop(&[-1.0, -0.9, -0.95, -0.9], 2, 0.0), "no score beats -0.9 after it");
+        assert!(!should_stop(&[-1.0, -0.9, -0.95, -0.89], 2, 0.0));
+        assert!(should_stop(&[-1.0, -0.9, -0.95, -0.89], 2, 0.05), "by less than tol");
+    }
+}
