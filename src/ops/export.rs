@@ -45,6 +45,7 @@ pub struct DatasetCard {
     pub source: String,
     /// The SQL that produced the rows (`SELECT * FROM "t"` for `--table t`); null for samples and files.
     pub query: Option<String>,
+    /// The CSV the card describes, by file name: it sits beside the card.
     pub path: String,
     pub rows: usize,
     pub columns: Vec<ColumnCard>,
@@ -59,6 +60,12 @@ pub struct ColumnCard {
     #[serde(rename = "type")]
     pub column_type: String,
     pub missing: usize,
+}
+
+/// The dataset's name as the card records it: the file beside the card, so a card means the same on any
+/// machine and after the folder moves (an absolute path would name the exporter's machine).
+fn card_relative(output: &Path) -> String {
+    output.file_name().map_or_else(|| output.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 pub fn card_path(output: &Path) -> PathBuf {
@@ -123,7 +130,7 @@ fn export_source(
     Ok(DatasetCard {
         source: from,
         query: sql,
-        path: output.display().to_string(),
+        path: card_relative(output),
         rows: written.rows as usize,
         columns: written
             .names
@@ -169,7 +176,7 @@ fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &d
     let card = DatasetCard {
         source: format!("sample:{name} rows={rows} seed={seed}"),
         query: None,
-        path: output.display().to_string(),
+        path: card_relative(output),
         rows: facts.rows,
         columns: frame
             .columns

@@ -16,6 +16,7 @@ fn sample_export_is_deterministic_and_has_a_card() {
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(p.path("data/a.csv.card.json")).unwrap()).unwrap();
     assert_eq!(card["rows"], 500);
+    assert_eq!(card["path"], "a.csv", "the card names its file portably, not by an absolute path");
     assert_eq!(card["columns"].as_array().unwrap().len(), 12);
     assert_eq!(card["exported_at"], "2026-01-02T03:04:05Z");
     let sha = card["sha256"].as_str().unwrap();
