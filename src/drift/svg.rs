@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::compare::Histogram;
+use crate::report::charts::escape;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 300.0;
@@ -12,10 +13,6 @@ const BOTTOM: f64 = 80.0;
 const TOP: f64 = 36.0;
 const REFERENCE_COLOUR: &str = "#4c78a8";
 const CURRENT_COLOUR: &str = "#f58518";
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 /// One chart: `title` above, a legend, a bar pair per bin.
 pub fn histogram(title: &str, h: &Histogram) -> String {
