@@ -125,6 +125,7 @@ fn export_source(
         Source::Postgres(url) => {
             source::postgres::export(url, &from, sql.as_deref().unwrap_or_default(), &mut sink, reporter)?
         }
+        Source::File(path, kind) => source::file::export(path, *kind, &mut sink, reporter)?,
     };
     let written = sink.finish()?;
     Ok(DatasetCard {

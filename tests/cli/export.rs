@@ -281,3 +281,178 @@ fn an_exported_table_trains() {
         .assert()
         .success();
 }
+
+// ---- --from FILE.json / .ndjson / .csv ---------------------------------------------------------------------------
+
+/// The rows every file fixture holds, as the exported CSV must spell them: every type, NULL or missing in each
+/// column, text that needs quoting, and (for JSON) a key that only the last row has.
+fn file_rows_expected(extra: bool) -> Vec<Vec<String>> {
+    let rows: Vec<Vec<&str>> = vec![
+        vec!["id", "name", "score", "active", "born", "seen_at", "odd, name", "extra"],
+        vec!["1", "Ann", "0.1", "true", "1990-02-28", "2024-01-02 03:04:05", "a", ""],
+        vec!["2", "Smith, \"Bob\"", "-2.5e-7", "false", "2000-01-01", "2024-01-02 03:04:05.250", "line1\nline2", ""],
+        vec!["3", "", "", "", "", "", "", ""],
+        vec!["4", "Zoë ✓", "3", "", "2024-02-29", "2024-01-02 01:04:05+00", "cr\rlf", "only here"],
+    ];
+    rows.into_iter()
+        .map(|r| {
+            let keep = if extra { r.len() } else { r.len() - 1 };
+            r[..keep].iter().map(|c| (*c).to_owned()).collect()
+        })
+        .collect()
+}
+
+fn columns_of(card: &serde_json::Value) -> Vec<(String, String, u64)> {
+    card["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["type"].as_str().unwrap().to_owned(),
+                c["missing"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn file_columns_expected(extra: bool) -> Vec<(String, String, u64)> {
+    let mut columns: Vec<(String, String, u64)> = [
+        ("id", "integer", 0),
+        ("name", "text", 1),
+        ("score", "real", 1),
+        ("active", "boolean", 2),
+        ("born", "date", 1),
+        ("seen_at", "timestamp", 1),
+        ("odd, name", "text", 1),
+    ]
+    .iter()
+    .map(|(n, t, m)| ((*n).to_owned(), (*t).to_owned(), *m))
+    .collect();
+    if extra {
+        columns.push(("extra".into(), "text".into(), 3));
+    }
+    columns
+}
+
+const JSON_OBJECTS: [&str; 4] = [
+    r#"{"id": 1, "name": "Ann", "score": 0.1, "active": true, "born": "1990-02-28", "seen_at": "2024-01-02 03:04:05", "odd, name": "a"}"#,
+    r#"{"id": 2, "name": "Smith, \"Bob\"", "score": -2.5e-7, "active": false, "born": "2000-01-01", "seen_at": "2024-01-02T03:04:05.250", "odd, name": "line1\nline2"}"#,
+    r#"{"id": 3, "name": null, "score": null, "active": null, "born": null, "seen_at": null, "odd, name": null}"#,
+    r#"{"id": 4, "name": "Zoë ✓", "score": 3, "born": "2024-02-29", "seen_at": "2024-01-02T03:04:05+02:00", "odd, name": "cr\rlf", "extra": "only here"}"#,
+];
+
+/// Exports `rel` and checks the CSV, the card, and that the copy reads back as the same rows.
+fn check_file_export(p: &TestProject, rel: &str, extra: bool) {
+    p.mlctl()
+        .args(["export", "--from", rel, "-o", "out/copy.csv"])
+        .assert()
+        .success()
+        .stdout(contains(format!("Exported 4 rows × {} columns to out/copy.csv", if extra { 8 } else { 7 })));
+    assert_eq!(read_csv_cells(&p.path("out/copy.csv")), file_rows_expected(extra), "{rel}");
+    let card = card_of(p, "out/copy.csv");
+    assert_eq!(card["source"], rel);
+    assert_eq!(card["query"], serde_json::Value::Null);
+    assert_eq!(card["path"], "copy.csv");
+    assert_eq!(card["rows"], 4);
+    assert_eq!(card["exported_at"], "2026-01-02T03:04:05Z");
+    assert_eq!(columns_of(&card), file_columns_expected(extra), "{rel}");
+    let bytes = std::fs::read(p.path("out/copy.csv")).unwrap();
+    assert_eq!(card["bytes"], bytes.len());
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(card["sha256"], sha);
+
+    // The normalised copy is a fixed point: exporting it again gives the same bytes.
+    p.mlctl().args(["export", "--from", "out/copy.csv", "-o", "out/again.csv"]).assert().success();
+    assert_eq!(std::fs::read(p.path("out/again.csv")).unwrap(), bytes, "{rel}");
+    assert_eq!(columns_of(&card_of(p, "out/again.csv")), file_columns_expected(extra), "{rel}");
+}
+
+#[test]
+fn json_array_round_trips_every_type_null_and_quoting() {
+    let p = TestProject::new();
+    p.write("data/people.json", &format!("[\n  {}\n]\n", JSON_OBJECTS.join(",\n  ")));
+    check_file_export(&p, "data/people.json", true);
+}
+
+#[test]
+fn ndjson_round_trips_every_type_null_and_quoting() {
+    let p = TestProject::new();
+    // A blank line and a trailing one are skipped; the .jsonl spelling is the same format.
+    p.write("data/people.ndjson", &format!("{}\n\n{}\n", JSON_OBJECTS[..2].join("\n"), JSON_OBJECTS[2..].join("\n")));
+    check_file_export(&p, "data/people.ndjson", true);
+    std::fs::copy(p.path("data/people.ndjson"), p.path("data/people.jsonl")).unwrap();
+    check_file_export(&p, "data/people.jsonl", true);
+}
+
+#[test]
+fn csv_is_typed_and_normalised() {
+    let p = TestProject::new();
+    p.write(
+        "data/people.csv",
+        "id,name,score,active,born,seen_at,\"odd, name\"\n\
+         1,Ann,0.10,TRUE,1990-02-28,2024-01-02 03:04:05,a\n\
+         2,\"Smith, \"\"Bob\"\"\",-2.5e-7,false,2000-01-01,2024-01-02T03:04:05.250,\"line1\nline2\"\n\
+         3,NA,,null,,NULL,\n\
+         04,Zoë ✓,3.0,,2024-02-29,2024-01-02T03:04:05+02:00,\"cr\rlf\"\n",
+    );
+    check_file_export(&p, "data/people.csv", false);
+}
+
+#[test]
+fn file_errors_name_the_row_and_column_and_leave_no_file() {
+    let p = TestProject::new();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "bad.ndjson",
+            "{\"a\": 1}\n{\"a\": 2\n",
+            "bad.ndjson: row 2: line 2 is not valid JSON (at character 7): EOF while parsing an object",
+        ),
+        ("arr.ndjson", "{\"a\": 1}\n\n[1, 2]\n", "arr.ndjson: row 2: an array (line 3): expected an object"),
+        (
+            "mixed.ndjson",
+            "{\"a\": 1}\n{\"a\": \"x\"}\n",
+            "mixed.ndjson: row 2, column \"a\": a string (line 2), but row 1 holds numbers: expected numbers",
+        ),
+        (
+            "nested.json",
+            "[{\"a\": 1}, {\"a\": [1]}]",
+            "nested.json: row 2, column \"a\": an array, which a CSV cell cannot hold",
+        ),
+        ("twice.json", "[{\"a\": 1, \"a\": 2}]", "twice.json: row 1, column \"a\": the key appears twice"),
+        ("object.json", "{\"a\": 1}", "expected a JSON array of objects"),
+        ("scalar.json", "[{\"a\": 1}, 5]", "scalar.json: row 2: a number: expected an object"),
+        ("broken.json", "[{\"a\": 1}, {\"a\" 2}]", "broken.json: row 2: not valid JSON: expected `:`"),
+        ("empty.json", "[]", "the file holds no rows"),
+        ("short.csv", "a,b\n1,2\n3\n", "short.csv: row 2: 1 fields, but the header has 2"),
+        ("dup.csv", "a,a\n1,2\n", "columns 1 and 2 are both named \"a\": rename one in the header"),
+        ("empty.csv", "", "the file is empty"),
+    ];
+    for (name, text, expected) in cases {
+        p.write(name, text);
+        p.mlctl().args(["export", "--from", name, "-o", "out.csv"]).assert().code(1).stderr(contains(*expected));
+        assert!(!p.path("out.csv").exists(), "{name}");
+        assert!(!p.path("out.csv.card.json").exists(), "{name}");
+    }
+    let names: Vec<_> = std::fs::read_dir(p.root()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), cases.len(), "no temp files left: {names:?}");
+
+    p.mlctl()
+        .args(["export", "--from", "data/people.xlsx", "-o", "out.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("or a file ending .json, .ndjson, .jsonl or .csv"));
+    p.mlctl()
+        .args(["export", "--from", "missing.json", "-o", "out.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("missing.json: No such file or directory"));
+    p.write("t.json", "[{\"a\": 1}]");
+    p.mlctl()
+        .args(["export", "--from", "t.json", "--table", "t", "-o", "out.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("a file is exported whole"));
+}

@@ -2,12 +2,14 @@
 //! Each source streams rows into a [`RowSink`] as text cells already in mlctl's canonical spelling (see
 //! [`ValueType`]), so memory stays flat whatever the size of the table, and reports the columns' final types.
 
+pub mod file;
 pub mod postgres;
 pub mod sink;
 pub mod sqlite;
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -18,6 +20,8 @@ pub enum Source {
     Sqlite(PathBuf),
     /// The URL as given; it may hold a password, so it is never displayed: use [`Source::redacted`].
     Postgres(String),
+    /// A data file, its format named by its extension.
+    File(PathBuf, file::FileKind),
 }
 
 impl Source {
@@ -33,9 +37,13 @@ impl Source {
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             return Ok(Source::Postgres(text.to_owned()));
         }
+        if let Some(kind) = file::FileKind::from_path(std::path::Path::new(text)) {
+            return Ok(Source::File(PathBuf::from(text), kind));
+        }
         Err(Error::Config(format!(
-            "--from {}: expected sqlite:PATH or postgres://user@host:port/db",
-            postgres::redact(text)
+            "--from {}: expected sqlite:PATH, postgres://user@host:port/db, or a file ending {}",
+            postgres::redact(text),
+            file::SUPPORTED
         )))
     }
 
@@ -44,6 +52,7 @@ impl Source {
         match self {
             Source::Sqlite(p) => format!("sqlite:{}", p.display()),
             Source::Postgres(url) => postgres::redact(url),
+            Source::File(path, _) => path.display().to_string(),
         }
     }
 
@@ -132,6 +141,11 @@ pub trait RowSink {
 
 /// The column names must make a valid CSV header for mlctl: non-empty and unique.
 pub fn check_names(source: &str, names: &[String]) -> Result<()> {
+    check_names_hinted(source, names, "with AS in --query")
+}
+
+/// [`check_names`], saying where a name is fixed (`"in the header"`).
+pub fn check_names_hinted(source: &str, names: &[String], fix_where: &str) -> Result<()> {
     if names.is_empty() {
         return Err(Error::Source { from: source.to_owned(), message: "the result has no columns".into() });
     }
@@ -139,14 +153,14 @@ pub fn check_names(source: &str, names: &[String]) -> Result<()> {
         if name.trim().is_empty() {
             return Err(Error::Source {
                 from: source.to_owned(),
-                message: format!("column {} has no name: give it one with AS in --query", i + 1),
+                message: format!("column {} has no name: give it one {fix_where}", i + 1),
             });
         }
         if let Some(first) = names[..i].iter().position(|n| n == name) {
             return Err(Error::Source {
                 from: source.to_owned(),
                 message: format!(
-                    "columns {} and {} are both named \"{name}\": rename one with AS in --query",
+                    "columns {} and {} are both named \"{name}\": rename one {fix_where}",
                     first + 1,
                     i + 1
                 ),
@@ -191,6 +205,41 @@ pub fn push_real32(out: &mut String, x: f32) {
 pub fn push_integer(out: &mut String, x: i64) {
     use std::fmt::Write;
     let _ = write!(out, "{x}");
+}
+
+/// A date or timestamp in its canonical spelling (see [`ValueType`]).
+pub(crate) fn write_date_or_stamp(ty: ValueType, t: NaiveDateTime, out: &mut String) {
+    use std::fmt::Write;
+    if ty == ValueType::Date {
+        let _ = write!(out, "{}", t.date().format("%Y-%m-%d"));
+    } else {
+        let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f"));
+    }
+}
+
+pub(crate) enum Stamp {
+    Date(NaiveDate),
+    Naive(NaiveDateTime),
+    Zoned(DateTime<chrono::FixedOffset>),
+}
+
+/// The ISO 8601 spellings SQLite's date functions read and write.
+pub(crate) fn parse_time_text(text: &str) -> Option<Stamp> {
+    let text = text.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(Stamp::Date(d));
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(Stamp::Naive(t));
+        }
+    }
+    let zoned = text.replacen(' ', "T", 1);
+    let zoned = if zoned.ends_with('z') { format!("{}Z", &zoned[..zoned.len() - 1]) } else { zoned };
+    DateTime::parse_from_rfc3339(&zoned)
+        .or_else(|_| DateTime::parse_from_str(&zoned, "%Y-%m-%dT%H:%M:%S%.f%#z"))
+        .ok()
+        .map(Stamp::Zoned)
 }
 
 #[cfg(test)]

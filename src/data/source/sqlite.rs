@@ -10,11 +10,13 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::DateTime;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{check_names, push_integer, push_real, Row, RowSink, ValueType};
+use super::{
+    check_names, parse_time_text, push_integer, push_real, write_date_or_stamp, Row, RowSink, Stamp, ValueType,
+};
 use crate::error::{Error, Result};
 use crate::reporter::Reporter;
 
@@ -206,37 +208,6 @@ fn write_as(ty: ValueType, value: ValueRef<'_>, out: &mut String) -> bool {
         _ => return false,
     }
     true
-}
-
-fn write_date_or_stamp(ty: ValueType, t: NaiveDateTime, out: &mut String) {
-    use std::fmt::Write;
-    if ty == ValueType::Date {
-        let _ = write!(out, "{}", t.date().format("%Y-%m-%d"));
-    } else {
-        let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f"));
-    }
-}
-
-enum Stamp {
-    Date(NaiveDate),
-    Naive(NaiveDateTime),
-    Zoned(DateTime<chrono::FixedOffset>),
-}
-
-/// The ISO 8601 spellings SQLite's date functions read and write.
-fn parse_time_text(text: &str) -> Option<Stamp> {
-    let text = text.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Some(Stamp::Date(d));
-    }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(Stamp::Naive(t));
-        }
-    }
-    let zoned = text.replacen(' ', "T", 1);
-    let zoned = if zoned.ends_with('z') { format!("{}Z", &zoned[..zoned.len() - 1]) } else { zoned };
-    DateTime::parse_from_rfc3339(&zoned).ok().map(Stamp::Zoned)
 }
 
 #[cfg(test)]
