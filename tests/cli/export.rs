@@ -443,7 +443,7 @@ fn file_errors_name_the_row_and_column_and_leave_no_file() {
         .args(["export", "--from", "data/people.xlsx", "-o", "out.csv"])
         .assert()
         .code(1)
-        .stderr(contains("or a file ending .json, .ndjson, .jsonl or .csv"));
+        .stderr(contains("or a file ending .parquet, .json, .ndjson, .jsonl or .csv"));
     p.mlctl()
         .args(["export", "--from", "missing.json", "-o", "out.csv"])
         .assert()
@@ -455,4 +455,84 @@ fn file_errors_name_the_row_and_column_and_leave_no_file() {
         .assert()
         .code(1)
         .stderr(contains("a file is exported whole"));
+}
+
+#[test]
+fn parquet_round_trips_every_type_null_and_quoting() {
+    // Written by scripts/gen_export_fixtures.py (pyarrow), in row groups of two rows.
+    let p = TestProject::new();
+    std::fs::create_dir_all(p.path("data")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/export/people.parquet"),
+        p.path("data/people.parquet"),
+    )
+    .unwrap();
+    p.mlctl()
+        .args(["export", "--from", "data/people.parquet", "-o", "out/copy.csv"])
+        .assert()
+        .success()
+        .stdout(contains("Exported 4 rows × 10 columns to out/copy.csv"));
+    let expected: Vec<Vec<&str>> = vec![
+        vec!["id", "name", "score", "ratio", "count", "active", "born", "seen_at", "seen_utc", "odd, name"],
+        vec!["1", "Ann", "0.1", "0.1", "7", "true", "1990-02-28", "2024-01-02 03:04:05", "2024-01-02 01:04:05+00", "a"],
+        vec![
+            "2",
+            "Smith, \"Bob\"",
+            "-2.5e-7",
+            "",
+            "",
+            "false",
+            "2000-01-01",
+            "2024-01-02 03:04:05.250",
+            "",
+            "line1\nline2",
+        ],
+        vec!["3", "", "", "1e-6", "255", "", "", "", "", ""],
+        vec![
+            "4",
+            "Zoë ✓",
+            "3",
+            "2.5",
+            "0",
+            "true",
+            "2024-02-29",
+            "1970-01-01 00:00:00",
+            "1969-12-31 23:59:59.500+00",
+            "cr\rlf",
+        ],
+    ];
+    assert_eq!(read_csv_cells(&p.path("out/copy.csv")), expected);
+    let card = card_of(&p, "out/copy.csv");
+    assert_eq!(card["source"], "data/people.parquet");
+    assert_eq!(card["query"], serde_json::Value::Null);
+    assert_eq!(card["rows"], 4);
+    let expect = |n: &str, t: &str, m: u64| (n.to_owned(), t.to_owned(), m);
+    let columns = vec![
+        expect("id", "integer", 0),
+        expect("name", "text", 1),
+        expect("score", "real", 1),
+        expect("ratio", "real", 1),
+        expect("count", "integer", 1),
+        expect("active", "boolean", 1),
+        expect("born", "date", 1),
+        expect("seen_at", "timestamp", 1),
+        expect("seen_utc", "timestamp", 2),
+        expect("odd, name", "text", 1),
+    ];
+    assert_eq!(columns_of(&card), columns);
+    let bytes = std::fs::read(p.path("out/copy.csv")).unwrap();
+    assert_eq!(card["bytes"], bytes.len());
+
+    // The copy reads back through the CSV source as the same cells and types.
+    p.mlctl().args(["export", "--from", "out/copy.csv", "-o", "out/again.csv"]).assert().success();
+    assert_eq!(std::fs::read(p.path("out/again.csv")).unwrap(), bytes);
+    assert_eq!(columns_of(&card_of(&p, "out/again.csv")), columns);
+
+    p.write("data/bad.parquet", "not parquet at all");
+    p.mlctl()
+        .args(["export", "--from", "data/bad.parquet", "-o", "out/bad.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("data/bad.parquet: cannot be read as Parquet"));
+    assert!(!p.path("out/bad.csv").exists());
 }

@@ -1,8 +1,13 @@
-//! `--from FILE`: a JSON (an array of objects), NDJSON / JSON Lines (one object per line) or CSV file, written as
-//! a validated, normalised CSV: one header, every cell in its column's canonical spelling (see [`ValueType`]),
+//! `--from FILE`: a Parquet, JSON (an array of objects), NDJSON / JSON Lines (one object per line) or CSV file,
+//! written as a validated, normalised CSV: one header, every cell in its column's canonical spelling (see [`ValueType`]),
 //! missing values as empty fields.
 //!
-//! Each file is read twice, streaming both times, so memory stays flat whatever its size: the first pass learns
+//! - **Parquet** is read by polars (in `data::load`, the only module that knows it) in slices of 65,536 rows, so
+//!   memory follows the slice and the row groups it overlaps, not the file. Types come from the file's schema,
+//!   checked before anything is written: integers (any width, signed or not), floats, strings, booleans, dates,
+//!   timestamps (time-zoned ones in UTC with `+00`); a list, struct, binary or other column is refused by name.
+//!
+//! JSON, NDJSON and CSV files are read twice, streaming both times, so memory stays flat whatever its size: the first pass learns
 //! the columns and their types and rejects what cannot be exported (with the row and column), the second writes
 //! the rows. Nothing is written to the sink before the whole file has been checked.
 //!
@@ -33,10 +38,11 @@ use crate::error::{Error, IoContext, Result};
 use crate::reporter::Reporter;
 
 /// The extensions `--from` recognises as files, for messages.
-pub const SUPPORTED: &str = ".json, .ndjson, .jsonl or .csv";
+pub const SUPPORTED: &str = ".parquet, .json, .ndjson, .jsonl or .csv";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    Parquet,
     /// A JSON array of objects.
     Json,
     /// One JSON object per line (`.ndjson`, `.jsonl`).
@@ -49,6 +55,7 @@ impl FileKind {
     pub fn from_path(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         Some(match ext.as_str() {
+            "parquet" | "pq" => FileKind::Parquet,
             "json" => FileKind::Json,
             "ndjson" | "jsonl" => FileKind::Ndjson,
             "csv" => FileKind::Csv,
@@ -63,6 +70,7 @@ pub fn export(path: &Path, kind: FileKind, sink: &mut dyn RowSink, reporter: &dy
     match kind {
         FileKind::Json | FileKind::Ndjson => export_json(path, kind, sink, reporter),
         FileKind::Csv => export_csv(path, sink, reporter),
+        FileKind::Parquet => crate::data::load::export_parquet(path, sink),
     }
 }
 
@@ -597,6 +605,7 @@ mod tests {
     #[test]
     fn kinds_follow_the_extension() {
         assert_eq!(FileKind::from_path(Path::new("a/b.JSON")), Some(FileKind::Json));
+        assert_eq!(FileKind::from_path(Path::new("b.parquet")), Some(FileKind::Parquet));
         assert_eq!(FileKind::from_path(Path::new("b.jsonl")), Some(FileKind::Ndjson));
         assert_eq!(FileKind::from_path(Path::new("b.ndjson")), Some(FileKind::Ndjson));
         assert_eq!(FileKind::from_path(Path::new("b.csv")), Some(FileKind::Csv));
