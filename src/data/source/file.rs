@@ -30,9 +30,7 @@ use std::path::Path;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::{
-    check_names_hinted, parse_time_text, push_integer, push_real, write_date_or_stamp, Row, RowSink, Stamp, ValueType,
-};
+use super::{check_names_hinted, parse_time_text, push_integer, push_real, push_stamp, Row, RowSink, Stamp, ValueType};
 use crate::data::schema::{is_missing_token, parse_number};
 use crate::error::{Error, IoContext, Result};
 use crate::reporter::Reporter;
@@ -103,20 +101,6 @@ fn string_type(s: &str) -> ValueType {
         Some(Stamp::Naive(_) | Stamp::Zoned(_)) => ValueType::Timestamp,
         None => ValueType::Text,
     }
-}
-
-/// Writes a date or time string canonically for a `Date` or `Timestamp` column; false if it is not one.
-fn push_stamp(ty: ValueType, text: &str, out: &mut String) -> bool {
-    match parse_time_text(text) {
-        Some(Stamp::Date(d)) => write_date_or_stamp(ty, d.and_time(chrono::NaiveTime::MIN), out),
-        Some(Stamp::Naive(t)) if ty == ValueType::Timestamp => write_date_or_stamp(ty, t, out),
-        Some(Stamp::Zoned(t)) if ty == ValueType::Timestamp => {
-            write_date_or_stamp(ty, t.naive_utc(), out);
-            out.push_str("+00");
-        }
-        _ => return false,
-    }
-    true
 }
 
 /// The error for a file that changed between the two passes (the second finds what the first did not).

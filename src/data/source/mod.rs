@@ -224,6 +224,20 @@ pub(crate) enum Stamp {
 }
 
 /// The ISO 8601 spellings SQLite's date functions read and write.
+/// Writes a date or time string canonically for a `Date` or `Timestamp` column; false if it is not one.
+pub(crate) fn push_stamp(ty: ValueType, text: &str, out: &mut String) -> bool {
+    match parse_time_text(text) {
+        Some(Stamp::Date(d)) => write_date_or_stamp(ty, d.and_time(chrono::NaiveTime::MIN), out),
+        Some(Stamp::Naive(t)) if ty == ValueType::Timestamp => write_date_or_stamp(ty, t, out),
+        Some(Stamp::Zoned(t)) if ty == ValueType::Timestamp => {
+            write_date_or_stamp(ty, t.naive_utc(), out);
+            out.push_str("+00");
+        }
+        _ => return false,
+    }
+    true
+}
+
 pub(crate) fn parse_time_text(text: &str) -> Option<Stamp> {
     let text = text.trim();
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {

@@ -14,9 +14,7 @@ use chrono::DateTime;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{
-    check_names, parse_time_text, push_integer, push_real, write_date_or_stamp, Row, RowSink, Stamp, ValueType,
-};
+use super::{check_names, push_integer, push_real, push_stamp, write_date_or_stamp, Row, RowSink, ValueType};
 use crate::error::{Error, Result};
 use crate::reporter::Reporter;
 
@@ -182,15 +180,7 @@ fn write_as(ty: ValueType, value: ValueRef<'_>, out: &mut String) -> bool {
         },
         (ValueType::Date | ValueType::Timestamp, ValueRef::Text(t)) => {
             let Ok(text) = std::str::from_utf8(t) else { return false };
-            match parse_time_text(text) {
-                Some(Stamp::Date(d)) => write_date_or_stamp(ty, d.and_time(chrono::NaiveTime::MIN), out),
-                Some(Stamp::Naive(t)) if ty == ValueType::Timestamp => write_date_or_stamp(ty, t, out),
-                Some(Stamp::Zoned(t)) if ty == ValueType::Timestamp => {
-                    write_date_or_stamp(ty, t.naive_utc(), out);
-                    out.push_str("+00");
-                }
-                _ => return false,
-            }
+            return push_stamp(ty, text, out);
         }
         (ValueType::Date | ValueType::Timestamp, ValueRef::Integer(secs)) => {
             let Some(t) = DateTime::from_timestamp(secs, 0) else { return false };
