@@ -246,6 +246,10 @@ pub struct PredictArgs {
     /// Rows per batch (memory is bounded by this, not by the input size)
     #[arg(long, default_value_t = 8192, value_name = "N")]
     pub batch_size: usize,
+    /// Add the N key factors of each prediction (default 5): each feature's effect when replaced by its
+    /// typical training value
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
+    pub explain: Option<usize>,
     /// Field separator of CSV input, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
@@ -286,18 +290,25 @@ pub struct TrainArgs {
     /// Take the spec from [models.NAME] in mlctl.toml (flags given here override it)
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
-    /// Target column to predict
+    /// Target column to predict (none: clustering)
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
     /// Model name in the registry (default: --model, else the data file's stem)
     #[arg(long)]
     pub name: Option<String>,
-    /// classification (more tasks are coming)
+    /// classification, regression or clustering (default: inferred from the target: none → clustering; numeric
+    /// with fractions or over 20 distinct values → regression; else classification)
     #[arg(long)]
     pub task: Option<String>,
-    /// Algorithm (default random-forest)
-    #[arg(long)]
+    /// Algorithm (default random-forest; k-means for clustering). Classification: random-forest,
+    /// gradient-boosting, decision-tree, logistic-regression, knn, naive-bayes. Regression: random-forest,
+    /// gradient-boosting, decision-tree, knn, linear, ridge, lasso, elastic-net. Clustering: k-means
+    #[arg(long, conflicts_with = "compare")]
     pub algorithm: Option<String>,
+    /// Cross-validate these algorithms (comma-separated) on the same folds (--cv K, default 5), write
+    /// MODEL_COMPARISON.md and register the best by the primary metric
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub compare: Vec<String>,
     /// Hyperparameter, repeatable: --set n_trees=200 --set max_depth=12
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,

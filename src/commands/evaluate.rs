@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use anyhow::Result;
 
-use mlctl::metrics::classification::ClassificationMetrics;
+use mlctl::metrics::Metrics;
 use mlctl::ops::evaluate::{evaluate, Bound, EvaluateOptions, EvaluateReport, Gate};
 use mlctl::prometheus::Sample;
 use mlctl::registry::ModelRef;
@@ -56,7 +56,7 @@ fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
         Some(p) => table::new(&["metric", &r.version.to_string(), &format!("production {}", p.version), "Δ"]),
         None => table::new(&["metric", &r.version.to_string()]),
     };
-    for name in ClassificationMetrics::names() {
+    for name in Metrics::names(r.task) {
         let Some(v) = r.metrics.get(name) else { continue };
         let mut row = vec![(*name).to_owned(), fmt_metric(v)];
         if let Some(p) = &r.production {
@@ -67,19 +67,18 @@ fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
     }
     table::align_numbers(&mut t);
     let _ = writeln!(out, "{t}\n");
-    let _ = writeln!(out, "{}", r.classification_report);
-
-    let mut header = vec!["true \\ predicted".to_owned()];
-    header.extend(r.classes.iter().cloned());
-    let mut cm = table::new(&[]);
-    cm.set_header(header);
-    for (class, row) in r.classes.iter().zip(&r.metrics.confusion_matrix) {
-        let mut cells = vec![class.clone()];
-        cells.extend(row.iter().map(u64::to_string));
-        cm.add_row(cells);
+    match &r.metrics {
+        Metrics::Classification(m) => {
+            if let Some(text) = &r.classification_report {
+                let _ = writeln!(out, "{text}");
+            }
+            let _ = writeln!(out, "{}", table::confusion_matrix(&r.classes, &m.confusion_matrix));
+        }
+        Metrics::Clustering(m) => {
+            let _ = writeln!(out, "{}", table::segment_sizes(&m.segment_sizes));
+        }
+        Metrics::Regression(_) => {}
     }
-    table::align_numbers(&mut cm);
-    let _ = writeln!(out, "{cm}");
 
     if !r.gates.is_empty() {
         let _ = writeln!(out, "\nGates: {}", if r.passed { "all met" } else { "NOT MET" });
@@ -97,7 +96,7 @@ fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
 }
 
 fn gauges(r: &EvaluateReport) -> Vec<Sample> {
-    let mut out: Vec<Sample> = ClassificationMetrics::names()
+    let mut out: Vec<Sample> = Metrics::names(r.task)
         .iter()
         .filter_map(|name| {
             let v = r.metrics.get(name)?;

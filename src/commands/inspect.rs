@@ -14,7 +14,8 @@ use crate::output::printer::Printer;
 use crate::output::table::{self, fmt_metric};
 
 /// Metrics shown in `list`, when a version has them.
-const LIST_METRICS: &[&str] = &["accuracy", "f1", "roc_auc"];
+/// Shown when some listed version has them (classification, regression, clustering).
+const LIST_METRICS: &[&str] = &["accuracy", "f1", "roc_auc", "r2", "rmse", "silhouette"];
 
 pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     let name = args.name.as_deref().map(ModelName::parse).transpose()?;
@@ -23,8 +24,13 @@ pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         if report.versions.is_empty() {
             return "No models yet. Train one with `mlctl train DATA.csv --target COLUMN --name NAME`.\n".to_owned();
         }
+        let metrics: Vec<&str> = LIST_METRICS
+            .iter()
+            .copied()
+            .filter(|m| report.versions.iter().any(|v| v.metrics.contains_key(*m)))
+            .collect();
         let mut header = vec!["model", "version", "stage", "created", "algorithm"];
-        header.extend(LIST_METRICS);
+        header.extend(&metrics);
         header.push("files");
         let mut t = table::new(&header);
         for v in &report.versions {
@@ -35,9 +41,7 @@ pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
                 v.created_at.clone(),
                 v.algorithm.clone(),
             ];
-            row.extend(
-                LIST_METRICS.iter().map(|m| v.metrics.get(*m).map_or_else(|| "–".to_owned(), |x| fmt_metric(*x))),
-            );
+            row.extend(metrics.iter().map(|m| v.metrics.get(*m).map_or_else(|| "–".to_owned(), |x| fmt_metric(*x))));
             row.push(if v.files_deleted { "deleted".to_owned() } else { "ok".to_owned() });
             t.add_row(row);
         }
@@ -96,7 +100,8 @@ fn show_human(r: &ShowReport) -> String {
     if let Some(m) = &r.metadata {
         let top: Vec<String> = m.feature_importances.iter().take(8).map(|(f, v)| format!("{f} {v:.3}")).collect();
         if !top.is_empty() {
-            let _ = writeln!(out, "\nFeature importance: {}", top.join(", "));
+            let method = m.importance_method.map_or(String::new(), |k| format!(" ({})", k.describe()));
+            let _ = writeln!(out, "\nFeature importance{method}: {}", top.join(", "));
         }
     }
 

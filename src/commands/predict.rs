@@ -29,6 +29,7 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         log_dir: (!args.no_log).then(|| ctx.project.prediction_logs_dir()),
         batch_rows: args.batch_size,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        explain: args.explain,
     };
     let to_stdout = opts.output.is_none();
     let started = std::time::Instant::now();
@@ -56,7 +57,17 @@ fn summary(r: &PredictReport) -> String {
         let _ = write!(s, " → {out}");
     }
     let counts: Vec<String> = r.prediction_counts.iter().map(|(c, n)| format!("{c}: {n}")).collect();
-    let _ = write!(s, " ({})", counts.join(", "));
+    match &r.value_summary {
+        Some(v) => {
+            let _ = write!(s, " (mean {:.4}, min {:.4}, max {:.4})", v.mean, v.min, v.max);
+        }
+        None if r.task == mlctl::models::Task::Clustering => {
+            let _ = write!(s, " (segment {})", counts.join(", segment "));
+        }
+        None => {
+            let _ = write!(s, " ({})", counts.join(", "));
+        }
+    }
     if let (Some(t), Some(pos)) = (r.threshold, &r.positive_class) {
         let _ = write!(s, "; \"{pos}\" when its probability > {t}");
     }

@@ -6,9 +6,7 @@ use std::fmt::Write;
 use anyhow::{Context, Result};
 
 use mlctl::config::Config;
-use mlctl::ops::promote::{
-    promote, rollback, GateDecision, GateSpec, Move, PromoteOptions, PromoteReport, DEFAULT_PRIMARY_METRIC,
-};
+use mlctl::ops::promote::{promote, rollback, GateDecision, GateSpec, Move, PromoteOptions, PromoteReport};
 use mlctl::ops::prune::{prune as prune_versions, PruneOptions, PruneReport};
 use mlctl::registry::{ModelName, ModelRef, Stage};
 
@@ -36,13 +34,9 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
     })?;
     let config_path = ctx.project.config_path();
     let spec = Config::load(&config_path)?.models.get(reference.name.as_str()).and_then(|m| m.promote.clone());
-    let metric = args
-        .metric
-        .clone()
-        .or_else(|| spec.as_ref().and_then(|s| s.metric.clone()))
-        .unwrap_or_else(|| DEFAULT_PRIMARY_METRIC.to_owned());
+    let metric = args.metric.clone().or_else(|| spec.as_ref().and_then(|s| s.metric.clone()));
     let min_improvement = args.min_improvement.or_else(|| spec.as_ref().and_then(|s| s.min_improvement)).unwrap_or(0.0);
-    let gate = GateSpec::new(&metric, min_improvement).with_context(|| {
+    let gate = GateSpec::new(metric.as_deref(), min_improvement).with_context(|| {
         format!("the promotion gate (--metric, or [models.{}.promote] in mlctl.toml)", reference.name)
     })?;
     let opts = PromoteOptions {

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use mlctl::config::{Config, ModelSpec};
 use mlctl::data::schema::ColumnType;
+use mlctl::metrics::Metrics;
 use mlctl::models::params::parse_assignments;
 use mlctl::models::{Algorithm, Task};
 use mlctl::ops::train::{train, Paths, TrainOptions, TrainReport};
@@ -44,17 +45,23 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
             bail!("no training data: pass a CSV path (mlctl train data.csv --target COLUMN) or --model NAME")
         }
     };
-    let Some(target) = args.target.or(spec.target.clone()) else {
-        bail!("no target column: pass --target COLUMN (or set target in [models.NAME] of mlctl.toml)");
-    };
+    let task = args.task.as_deref().or(spec.task.as_deref()).map(Task::parse).transpose()?;
+    let target = args.target.or(spec.target.clone());
+    if target.is_none() && task.is_some_and(|t| t != Task::Clustering) {
+        bail!("no target column: pass --target COLUMN (or set target in [models.NAME] of mlctl.toml); without one, mlctl segments the rows (--task clustering)");
+    }
     let name_text = match (&args.name, &args.model) {
         (Some(n), _) | (None, Some(n)) => n.clone(),
         (None, None) => data.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
     };
     let name = ModelName::parse(&name_text).context("pass --name NAME")?;
-    let task = Task::parse(args.task.as_deref().or(spec.task.as_deref()).unwrap_or("classification"))?;
-    let algorithm =
-        Algorithm::parse(args.algorithm.as_deref().or(spec.algorithm.as_deref()).unwrap_or("random-forest"))?;
+    let compare = args.compare.iter().map(|a| Algorithm::parse(a)).collect::<Result<Vec<_>, _>>()?;
+    let algorithm = match (&args.algorithm, compare.is_empty()) {
+        (Some(a), _) => Some(Algorithm::parse(a)?),
+        // --compare overrides the spec's algorithm: it chooses one.
+        (None, true) => spec.algorithm.as_deref().map(Algorithm::parse).transpose()?,
+        (None, false) => None,
+    };
     let mut settings = spec.params_as_text();
     settings.extend(parse_assignments(&args.set)?);
     let version = args
@@ -79,6 +86,7 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         name,
         task,
         algorithm,
+        compare,
         settings,
         seed: args.seed.or(spec.seed).unwrap_or(42),
         test_size: args.test_size.or(spec.test_size).unwrap_or(0.2),
@@ -99,34 +107,43 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
         mlctl::registry::version::Bump::Patch => "patch: same spec, retrained",
     };
     let _ = writeln!(out, "Registered {}@{} ({bump}) in {:.2}s", r.name, r.version, r.training_seconds);
-    let _ = writeln!(
-        out,
-        "  data      {} rows (train {}, test {}), sha256 {}",
-        r.rows,
-        r.train_rows,
-        r.test_rows,
-        &r.dataset_sha256[..12]
-    );
-    let _ = writeln!(
-        out,
-        "  features  {} ({} after one-hot encoding); target \"{}\": {}",
-        r.features,
-        r.encoded_features,
-        r.target,
-        r.classes.join(", ")
-    );
+    if let Some(why) = &r.task_inferred {
+        let _ = writeln!(out, "  task      {} (inferred: {why}; --task overrides)", r.task);
+    }
+    let split = if r.task == "clustering" {
+        "fitted and scored on every row".to_owned()
+    } else {
+        format!("train {}, test {}", r.train_rows, r.test_rows)
+    };
+    let _ = writeln!(out, "  data      {} rows ({split}), sha256 {}", r.rows, &r.dataset_sha256[..12]);
+    let target = match (&r.target, r.task.as_str()) {
+        (Some(t), "classification") => format!("; target \"{t}\": {}", r.classes.join(", ")),
+        (Some(t), _) => format!("; target \"{t}\" (numeric)"),
+        (None, _) => format!("; no target: {} segments", r.classes.len()),
+    };
+    let _ = writeln!(out, "  features  {} ({} after one-hot encoding){target}", r.features, r.encoded_features);
     let _ = writeln!(out, "  model     {} {}", r.algorithm, r.params);
     let _ = writeln!(out, "  artifact  {} ({})\n", ctx.show(&r.artifact), fmt_bytes(r.artifact_bytes));
 
-    let mut t = table::new(&["test metric", "value"]);
+    if let Some(c) = &r.comparison {
+        let _ = writeln!(out, "{}\n", comparison_table(c));
+        if let Some(file) = &r.comparison_file {
+            let _ =
+                writeln!(out, "Comparison written to {}; registered the best: {}\n", ctx.show(file), c.winner.as_str());
+        }
+    }
+
+    let task = mlctl::models::Task::parse(&r.task).unwrap_or(mlctl::models::Task::Classification);
+    let label = if task == mlctl::models::Task::Clustering { "metric (all rows)" } else { "test metric" };
+    let mut t = table::new(&[label, "value"]);
     let m = &r.metrics;
-    for name in ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"] {
+    for name in Metrics::headline(task) {
         if let Some(v) = m.get(name) {
-            t.add_row(vec![name.to_owned(), fmt_metric(v)]);
+            t.add_row(vec![(*name).to_owned(), fmt_metric(v)]);
         }
     }
     if let Some(cv) = &r.cross_validation {
-        t.set_header(vec!["test metric".to_owned(), "value".to_owned(), format!("{}-fold CV mean ± std", cv.folds)]);
+        t.set_header(vec![label.to_owned(), "value".to_owned(), format!("{}-fold CV mean ± std", cv.folds)]);
         for row in t.row_iter_mut() {
             let name = row.cell_iter().next().map(|c| c.content()).unwrap_or_default();
             if let Some(ms) = cv.metrics.get(&name) {
@@ -137,22 +154,41 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
     table::align_numbers(&mut t);
     let _ = writeln!(out, "{t}\n");
 
-    let mut cm_header = vec!["true \\ predicted".to_owned()];
-    cm_header.extend(r.classes.iter().cloned());
-    let mut cm = table::new(&[]);
-    cm.set_header(cm_header);
-    for (class, row) in r.classes.iter().zip(&m.confusion_matrix) {
-        let mut cells = vec![class.clone()];
-        cells.extend(row.iter().map(u64::to_string));
-        cm.add_row(cells);
+    match m {
+        Metrics::Classification(c) => {
+            let _ = writeln!(out, "{}\n", table::confusion_matrix(&r.classes, &c.confusion_matrix));
+        }
+        Metrics::Clustering(c) => {
+            let _ = writeln!(out, "{}\n", table::segment_sizes(&c.segment_sizes));
+        }
+        Metrics::Regression(_) => {}
     }
-    table::align_numbers(&mut cm);
-    let _ = writeln!(out, "{cm}\n");
 
     if !r.top_features.is_empty() {
         let shown: Vec<String> = r.top_features.iter().map(|(n, v)| format!("{n} {v:.3}")).collect();
-        let _ = writeln!(out, "Top features: {}", shown.join(", "));
+        let _ = writeln!(out, "Top features ({}): {}", r.importance_method.describe(), shown.join(", "));
     }
     let _ = writeln!(out, "Stage: {}. Use it with: mlctl predict {}@{} --input FILE", r.stage, r.name, r.version);
     out
+}
+
+/// The `--compare` ranking, best first.
+fn comparison_table(c: &mlctl::ops::compare::Comparison) -> comfy_table::Table {
+    let others: Vec<&str> = Metrics::headline(c.task).iter().copied().filter(|m| *m != c.metric).take(2).collect();
+    let primary = format!("{} ({}-fold CV)", c.metric, c.folds);
+    let mut header = vec!["rank", "algorithm", primary.as_str()];
+    header.extend(others.iter().copied());
+    header.extend(["fit s/fold", "predict s/fold"]);
+    let mut t = table::new(&header);
+    for (i, cand) in c.candidates.iter().enumerate() {
+        let ms =
+            |m: &str| cand.metrics.get(m).map_or_else(|| "—".to_owned(), |v| format!("{:.4} ± {:.4}", v.mean, v.std));
+        let mut row = vec![(i + 1).to_string(), cand.algorithm.as_str().to_owned(), ms(&c.metric)];
+        row.extend(others.iter().map(|m| ms(m)));
+        row.push(format!("{:.3}", cand.fit_seconds.mean));
+        row.push(format!("{:.3}", cand.predict_seconds.mean));
+        t.add_row(row);
+    }
+    table::align_numbers(&mut t);
+    t
 }

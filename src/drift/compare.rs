@@ -532,16 +532,22 @@ fn prediction_drift(
         }
     }
     let score_test = StatTest::default_for(true, ref_rows);
-    let score_drift = numeric_drift(
-        &format!("score {}", reference.score),
-        &reference.scores,
-        scores,
-        &reference.bins,
-        (score_test, score_test.default_threshold()),
-        0.0,
-        0.0,
-    );
-    vec![class_drift, score_drift]
+    let score_drift = || {
+        numeric_drift(
+            &format!("score {}", reference.score),
+            &reference.scores,
+            scores,
+            &reference.bins,
+            (score_test, score_test.default_threshold()),
+            0.0,
+            0.0,
+        )
+    };
+    // Regression has no classes: its prediction is the score alone.
+    if reference.classes.is_empty() {
+        return vec![score_drift()];
+    }
+    vec![class_drift, score_drift()]
 }
 
 #[cfg(test)]

@@ -104,14 +104,7 @@ pub struct PredictionProfile {
     pub scores: Vec<f64>,
 }
 
-/// The score a prediction is summarised by: P(positive class) for binary models, else the top probability.
-pub fn score_of(probabilities: &[f64]) -> f64 {
-    if probabilities.len() == 2 {
-        probabilities[1]
-    } else {
-        probabilities.iter().copied().fold(0.0, f64::max)
-    }
-}
+pub use crate::models::score_of;
 
 pub fn score_name(classes: &[String]) -> String {
     if classes.len() == 2 {
@@ -133,12 +126,14 @@ pub fn sample_rows(n: usize, max: usize, seed: u64) -> Vec<usize> {
 }
 
 impl ReferenceProfile {
-    /// `test_proba` are the model's class probabilities on the held-out test split (row-major).
+    /// `test_predictions` are the model's predictions on the held-out test split; `classes` names its classes
+    /// or segments (empty for regression) and `score` what the score of a prediction is.
     pub fn build(
         frame: &Frame,
         pipeline: &FittedPipeline,
         classes: &[String],
-        test_proba: &[f64],
+        test_predictions: &crate::models::Predictions,
+        score: String,
         seed: u64,
     ) -> Result<Self> {
         let rows = sample_rows(frame.n_rows, MAX_SAMPLE_ROWS, seed);
@@ -171,7 +166,7 @@ impl ReferenceProfile {
             dataset_rows: frame.n_rows,
             sample_rows: rows.len(),
             features,
-            predictions: PredictionProfile::build(classes, test_proba, seed),
+            predictions: PredictionProfile::build(classes, test_predictions, score, seed),
         })
     }
 
@@ -243,31 +238,23 @@ fn categorical(cells: &[Option<String>]) -> FeatureData {
 }
 
 impl PredictionProfile {
-    fn build(classes: &[String], proba: &[f64], seed: u64) -> Self {
-        let k = classes.len().max(1);
-        let all: Vec<&[f64]> = proba.chunks_exact(k).collect();
-        let rows = sample_rows(all.len(), MAX_SAMPLE_ROWS, seed ^ 1);
+    fn build(classes: &[String], predictions: &crate::models::Predictions, score: String, seed: u64) -> Self {
+        let labels = predictions.labels();
+        let all_scores = predictions.scores();
+        let rows = sample_rows(all_scores.len(), MAX_SAMPLE_ROWS, seed ^ 1);
         let mut class_counts = vec![0u64; classes.len()];
         let mut scores = Vec::with_capacity(rows.len());
         for &r in &rows {
-            let p = all[r];
-            let top = crate::models::argmax_rows(p, k)[0] as usize;
-            class_counts[top] += 1;
-            scores.push(score_of(p));
+            if let Some(count) = labels.as_ref().and_then(|l| class_counts.get_mut(l[r] as usize)) {
+                *count += 1;
+            }
+            scores.push(all_scores[r]);
         }
         let mut sorted = scores.clone();
         sorted.sort_by(f64::total_cmp);
         let bins = NumericBins::from_sorted(&sorted);
         let histogram = bins.counts(&scores);
-        PredictionProfile {
-            rows: rows.len(),
-            classes: classes.to_vec(),
-            class_counts,
-            score: score_name(classes),
-            bins,
-            histogram,
-            scores,
-        }
+        PredictionProfile { rows: rows.len(), classes: classes.to_vec(), class_counts, score, bins, histogram, scores }
     }
 }
 

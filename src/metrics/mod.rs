@@ -18,6 +18,7 @@
 //! scikit-learn 1.9.1; the unit tests of each submodule assert every value to 1e-9.
 
 pub mod classification;
+pub mod clustering;
 pub mod curves;
 pub mod regression;
 pub mod report;
@@ -29,12 +30,90 @@ pub use classification::{
     accuracy, balanced_accuracy, class_scores, classification_metrics, confusion_matrix, log_loss, precision_recall_f1,
     Average, ClassificationMetrics, MetricWarning, Scores,
 };
+pub use clustering::{clustering_metrics, ClusteringMetrics};
 pub use curves::{precision_recall_curve, roc_auc, roc_curve, PrecisionRecallCurve, RocCurve};
 pub use regression::{
     mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, r2, regression_metrics,
     root_mean_squared_error, RegressionMetrics,
 };
 pub use report::{classification_report, ClassificationReport};
+
+/// The metrics of one task on one sample: what metadata.json stores and gates look values up in. Serialised as
+/// the inner struct alone (untagged), so classification metadata reads as before this enum existed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Metrics {
+    Classification(ClassificationMetrics),
+    Regression(RegressionMetrics),
+    Clustering(ClusteringMetrics),
+}
+
+impl Metrics {
+    /// A metric by name; `None` for an unknown name or an undefined value.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match self {
+            Metrics::Classification(m) => m.get(name),
+            Metrics::Regression(m) => m.get(name),
+            Metrics::Clustering(m) => m.get(name),
+        }
+    }
+
+    pub fn task(&self) -> crate::models::Task {
+        match self {
+            Metrics::Classification(_) => crate::models::Task::Classification,
+            Metrics::Regression(_) => crate::models::Task::Regression,
+            Metrics::Clustering(_) => crate::models::Task::Clustering,
+        }
+    }
+
+    pub fn as_classification(&self) -> Option<&ClassificationMetrics> {
+        match self {
+            Metrics::Classification(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Every metric name of `task`.
+    pub fn names(task: crate::models::Task) -> &'static [&'static str] {
+        match task {
+            crate::models::Task::Classification => ClassificationMetrics::names(),
+            crate::models::Task::Regression => RegressionMetrics::names(),
+            crate::models::Task::Clustering => ClusteringMetrics::names(),
+        }
+    }
+
+    /// The metric a task is judged by when none is named: promotion gates and `--compare` use it.
+    pub fn primary(task: crate::models::Task) -> &'static str {
+        match task {
+            crate::models::Task::Classification => "f1",
+            crate::models::Task::Regression => "rmse",
+            crate::models::Task::Clustering => "silhouette",
+        }
+    }
+
+    /// The metrics copied into registry.json and MODEL_REGISTRY.md.
+    pub fn headline(task: crate::models::Task) -> &'static [&'static str] {
+        match task {
+            crate::models::Task::Classification => {
+                &["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+            }
+            crate::models::Task::Regression => &["r2", "rmse", "mae", "mse", "mape"],
+            crate::models::Task::Clustering => &["silhouette", "inertia", "calinski_harabasz", "davies_bouldin"],
+        }
+    }
+
+    /// Whether a larger value is better, for a name of any task (`None` if no task knows it).
+    pub fn higher_is_better(name: &str) -> Option<bool> {
+        ClassificationMetrics::higher_is_better(name)
+            .or_else(|| RegressionMetrics::higher_is_better(name))
+            .or_else(|| ClusteringMetrics::higher_is_better(name))
+    }
+
+    /// Which task a metric name belongs to, to explain a gate on the wrong kind of model.
+    pub fn task_of(name: &str) -> Option<crate::models::Task> {
+        crate::models::Task::ALL.into_iter().find(|t| Metrics::names(*t).contains(&name))
+    }
+}
 
 /// Why a metric could not be computed from the given input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -16,6 +16,7 @@ use crate::drift::compare::{choose_tests, CurrentColumn};
 use crate::drift::profile::{score_of, ReferenceProfile, REFERENCE_FILE};
 use crate::drift::{compare, CurrentData, DriftReport, FailOn, Layer};
 use crate::error::{Error, IoContext, Result};
+use crate::models::Task;
 use crate::registry::loaded::{load, LoadedModel};
 use crate::registry::{ModelRef, Store};
 use crate::reporter::Reporter;
@@ -120,10 +121,9 @@ fn from_csv(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<C
         pipeline.features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
     let (frame, _) = read_csv(path, &ReadOptions { delimiter, declared, text_columns: Vec::new() })?;
     let (x, _) = pipeline.transform(&frame, None)?;
-    let proba = model.bundle.model.predict_proba(&x);
-    let k = model.bundle.classes.len();
-    let classes: Vec<usize> = crate::models::argmax_rows(&proba, k).into_iter().map(|c| c as usize).collect();
-    let scores: Vec<f64> = proba.chunks_exact(k).map(score_of).collect();
+    let predictions = model.bundle.predict(&x);
+    let classes: Vec<usize> = predictions.labels().unwrap_or_default().into_iter().map(|c| c as usize).collect();
+    let scores = predictions.scores();
     Ok(CurrentData { rows: frame.n_rows, features: columns(model, &frame), predictions: Some((classes, scores)) })
 }
 
@@ -226,10 +226,22 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
             }
             // The class is re-derived as the most probable one, as in the reference profile: a logged decision
             // may come from a custom --threshold, which would read as drift of the model when it is a choice.
-            let probabilities: Option<Vec<f64>> = classes.iter().map(|c| entry["probabilities"][c].as_f64()).collect();
-            if let Some(p) = probabilities {
-                predicted.push(crate::models::argmax_rows(&p, classes.len())[0] as usize);
-                scores.push(score_of(&p));
+            match model.bundle.task {
+                Task::Classification => {
+                    let probabilities: Option<Vec<f64>> =
+                        classes.iter().map(|c| entry["probabilities"][c].as_f64()).collect();
+                    if let Some(p) = probabilities {
+                        predicted.push(crate::models::argmax_rows(&p, classes.len())[0] as usize);
+                        scores.push(score_of(&p));
+                    }
+                }
+                Task::Regression => scores.extend(entry["prediction"].as_f64()),
+                Task::Clustering => {
+                    if let (Some(s), Some(d)) = (entry["segment"].as_u64(), entry["distance"].as_f64()) {
+                        predicted.push(s as usize);
+                        scores.push(d);
+                    }
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
-//! `mlctl evaluate`: score a registered version on labelled data — every classification metric scikit-learn
-//! users expect, the classification report, the confusion matrix — compare it with the production version on the
-//! same rows, and check CI gates (`--min f1=0.82`, `--max log_loss=0.4`).
+//! `mlctl evaluate`: score a registered version on data — every classification metric scikit-learn users expect
+//! with the classification report and confusion matrix, regression errors, or clustering inertia, silhouette and
+//! segment sizes — compare it with the production version on the same rows, and check CI gates
+//! (`--min f1=0.82`, `--max rmse=3.5`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -10,8 +11,9 @@ use serde::Serialize;
 use crate::data::frame::{ColumnData, Frame};
 use crate::data::load::{read_csv, ReadOptions};
 use crate::error::{Error, Result};
-use crate::metrics::classification::{classification_metrics, ClassificationMetrics};
-use crate::models::argmax_rows;
+use crate::metrics::Metrics;
+use crate::models::{Predictions, Task};
+use crate::ops::fitting::{numeric_target, score, SelectedTarget};
 use crate::registry::loaded::{load, load_record, production_other_than, LoadedModel};
 use crate::registry::metadata::Metadata;
 use crate::registry::{ModelRef, Stage, Store};
@@ -34,7 +36,8 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// Parses `METRIC=VALUE` (from --min or --max), checking the metric name.
+    /// Parses `METRIC=VALUE` (from --min or --max), checking that some task has the metric; whether the model's
+    /// task has it is checked once the model is loaded ([`Gate::check_task`]).
     pub fn parse(text: &str, bound: Bound) -> Result<Gate> {
         let flag = match bound {
             Bound::Min => "--min",
@@ -44,7 +47,7 @@ impl Gate {
             .split_once('=')
             .ok_or_else(|| Error::Config(format!("{flag} {text}: expected METRIC=VALUE, e.g. {flag} f1=0.82")))?;
         let metric = metric.trim();
-        let names = ClassificationMetrics::names();
+        let names: Vec<&str> = Task::ALL.iter().flat_map(|t| Metrics::names(*t).iter().copied()).collect();
         if !names.contains(&metric) {
             return Err(Error::Config(format!(
                 "{flag} {text}: unknown metric \"{metric}\"{}; metrics: {}",
@@ -59,6 +62,21 @@ impl Gate {
             .filter(|v: &f64| v.is_finite())
             .ok_or_else(|| Error::Config(format!("{flag} {text}: \"{value}\" is not a number")))?;
         Ok(Gate { metric: metric.to_owned(), bound, threshold })
+    }
+
+    /// Refuses a gate on a metric the model's task does not have (an rmse gate on a classifier).
+    pub fn check_task(&self, task: Task, model: &str) -> Result<()> {
+        let names = Metrics::names(task);
+        if names.contains(&self.metric.as_str()) {
+            return Ok(());
+        }
+        let owner = Metrics::task_of(&self.metric).map_or("another", Task::as_str);
+        Err(Error::Config(format!(
+            "gate on {}: that is a {owner} metric, but {model} is a {} model; its metrics: {}",
+            self.metric,
+            task.as_str(),
+            names.join(", ")
+        )))
     }
 }
 
@@ -85,7 +103,7 @@ pub struct GateResult {
 pub struct Scored {
     pub version: semver::Version,
     pub stage: Stage,
-    pub metrics: ClassificationMetrics,
+    pub metrics: Metrics,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,10 +112,11 @@ pub struct EvaluateReport {
     pub version: semver::Version,
     pub stage: Stage,
     pub data: DataInfo,
+    pub task: Task,
     pub classes: Vec<String>,
-    pub metrics: ClassificationMetrics,
-    /// scikit-learn's classification_report layout.
-    pub classification_report: String,
+    pub metrics: Metrics,
+    /// scikit-learn's classification_report layout (classification only).
+    pub classification_report: Option<String>,
     /// The production version on the same rows, when REF is another version.
     pub production: Option<Scored>,
     /// REF minus production, per metric.
@@ -119,6 +138,10 @@ pub struct DataInfo {
 pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) -> Result<EvaluateReport> {
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;
+    let task = model.bundle.task;
+    for gate in &opts.gates {
+        gate.check_task(task, &format!("{}@{}", model.name, model.record.version))?;
+    }
     reporter.phase(&format!("scoring {}@{} on {}", model.name, model.record.version, opts.data.display()));
     let scored = score_file(&model, &opts.data, opts.delimiter)?;
     let (metrics, data, mut warnings) = (scored.metrics, scored.data, scored.warnings);
@@ -136,7 +159,7 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
     let deltas = production
         .as_ref()
         .map(|p| {
-            ClassificationMetrics::names()
+            Metrics::names(task)
                 .iter()
                 .filter_map(|n| Some(((*n).to_owned(), metrics.get(n)? - p.metrics.get(n)?)))
                 .collect()
@@ -161,7 +184,8 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         version: model.record.version.clone(),
         stage: model.record.stage,
         data,
-        classification_report: metrics.report.render(&classes, 4),
+        task,
+        classification_report: metrics.as_classification().map(|m| m.report.render(&classes, 4)),
         classes,
         metrics,
         production,
@@ -176,7 +200,11 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         let importances = Metadata::read(&store.layout.metadata(&model.name, &model.record.version))
             .map(|m| m.feature_importances)
             .unwrap_or_default();
-        let charts = ChartData { y_true: &scored.y_true, proba: &scored.proba, importances: &importances };
+        let charts = ChartData {
+            y_true: scored.y_true.as_deref(),
+            proba: scored.predictions.proba(),
+            importances: &importances,
+        };
         crate::report::evaluation::write_markdown(&report, &charts, path)?;
         record_report(store, &model, path, reporter)?;
         report.report = Some(path.display().to_string());
@@ -199,30 +227,43 @@ fn record_report(store: &Store, model: &LoadedModel, path: &Path, reporter: &dyn
     })
 }
 
-/// A model scored on one labelled file.
+/// A model scored on one file.
 pub struct FileScore {
-    pub metrics: ClassificationMetrics,
+    pub metrics: Metrics,
     pub data: DataInfo,
     pub warnings: Vec<String>,
-    /// Class codes of the rows, and their probabilities (row-major `rows × classes`): what curves are drawn from.
-    pub y_true: Vec<u32>,
-    pub proba: Vec<f64>,
+    /// Class codes of the rows (classification): what curves are drawn from, with the probabilities.
+    pub y_true: Option<Vec<u32>>,
+    pub predictions: Predictions,
 }
 
-/// Scores `model` on the labelled file at `path`.
+/// Scores `model` on the file at `path`: labelled for classification and regression; any rows with the
+/// features for clustering.
 pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<FileScore> {
     let bundle = &model.bundle;
     let declared: HashMap<_, _> = bundle.pipeline.features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
-    let read = ReadOptions { delimiter, declared, text_columns: vec![bundle.target.clone()] };
+    let text_columns = if bundle.task == Task::Clustering { Vec::new() } else { vec![bundle.target.clone()] };
+    let read = ReadOptions { delimiter, declared, text_columns };
     let (frame, facts) = read_csv(path, &read)?;
-    let y_true = labels_of(&frame, &bundle.target, &bundle.classes)?;
+    let truth = match bundle.task {
+        Task::Classification => {
+            let labels = labels_of(&frame, &bundle.target, &bundle.classes)?;
+            SelectedTarget::Classes(labels, bundle.classes.len())
+        }
+        Task::Regression => {
+            require_target(&frame, &bundle.target)?;
+            SelectedTarget::Values(numeric_target(&frame, &bundle.target)?)
+        }
+        Task::Clustering => SelectedTarget::None,
+    };
     let (x, stats) = bundle.pipeline.transform(&frame, None)?;
-    let proba = bundle.model.predict_proba(&x);
-    let n_classes = bundle.classes.len();
-    let y_pred = argmax_rows(&proba, n_classes);
-    let metrics = classification_metrics(&y_true, &y_pred, Some(&proba), n_classes)
+    let predictions = bundle.predict(&x);
+    let metrics = score(&predictions, &truth, &x, model.record.seed)
         .map_err(|e| Error::data(path, None, None, format!("cannot be scored: {e}")))?;
-    let mut warnings: Vec<String> = metrics.warnings.iter().map(|w| w.message(&bundle.classes)).collect();
+    let mut warnings: Vec<String> = match &metrics {
+        Metrics::Classification(m) => m.warnings.iter().map(|w| w.message(&bundle.classes)).collect(),
+        _ => Vec::new(),
+    };
     warnings.extend(
         stats
             .unknown_categories
@@ -230,23 +271,34 @@ pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Re
             .map(|(col, n)| format!("{n} row(s) have a category of \"{col}\" unseen in training (encoded as unknown)")),
     );
     let data = DataInfo { path: path.display().to_string(), sha256: facts.sha256, rows: frame.n_rows };
-    Ok(FileScore { metrics, data, warnings, y_true, proba })
+    let y_true = match truth {
+        SelectedTarget::Classes(y, _) => Some(y),
+        _ => None,
+    };
+    Ok(FileScore { metrics, data, warnings, y_true, predictions })
+}
+
+/// An error naming the file unless it has the target column.
+fn require_target(frame: &Frame, target: &str) -> Result<()> {
+    if frame.column(target).is_some() {
+        return Ok(());
+    }
+    let names = frame.column_names();
+    Err(Error::data(
+        &frame.source,
+        None,
+        Some(target),
+        format!(
+            "the target column the model predicts is missing{}; evaluation needs labelled data",
+            crate::suggest::hint(target, names.iter().copied())
+        ),
+    ))
 }
 
 /// The target column as class codes of the model; a label the model never saw is an error naming the row.
 fn labels_of(frame: &Frame, target: &str, classes: &[String]) -> Result<Vec<u32>> {
-    let names = frame.column_names();
-    let column = frame.column(target).ok_or_else(|| {
-        Error::data(
-            &frame.source,
-            None,
-            Some(target),
-            format!(
-                "the target column the model predicts is missing{}; evaluation needs labelled data",
-                crate::suggest::hint(target, names.iter().copied())
-            ),
-        )
-    })?;
+    require_target(frame, target)?;
+    let column = frame.column(target).ok_or_else(|| Error::Model("the target column vanished".into()))?;
     let ColumnData::Categorical { codes, levels } = &column.data else {
         return Err(Error::Model("the target must be read as text".into()));
     };

@@ -1,9 +1,12 @@
 //! The workflows, one per verb. Each reads top to bottom as the story of its command:
 //! source → frame → pipeline → matrix → model → artifact → registry → report.
 
+pub mod compare;
 pub mod drift;
 pub mod evaluate;
+pub mod explain;
 pub mod export;
+pub mod fitting;
 pub mod init;
 pub mod inspect;
 pub mod predict;

@@ -14,6 +14,7 @@ use crate::data::frame::{ColumnData, Frame};
 use crate::data::schema::ColumnType;
 use crate::data::stream::{InputFormat, RecordStream};
 use crate::error::{Error, IoContext, Result};
+use crate::models::{Predictions, Task};
 use crate::registry::atomic::temp_path;
 use crate::registry::loaded::{load, LoadedModel};
 use crate::registry::{ModelRef, Store};
@@ -57,6 +58,8 @@ pub struct PredictOptions {
     pub log_dir: Option<PathBuf>,
     pub batch_rows: usize,
     pub delimiter: Option<u8>,
+    /// `--explain N`: the N key factors of every prediction.
+    pub explain: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,11 +70,22 @@ pub struct PredictReport {
     pub output: Option<String>,
     pub format: OutputFormat,
     pub threshold: Option<f64>,
+    pub task: Task,
     pub positive_class: Option<String>,
+    /// Rows per predicted class or segment (empty for regression).
     pub prediction_counts: BTreeMap<String, usize>,
+    /// Regression: mean, min and max of the predicted values.
+    pub value_summary: Option<ValueSummary>,
     pub unknown_categories: BTreeMap<String, usize>,
     pub imputed: BTreeMap<String, usize>,
     pub log_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueSummary {
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
 }
 
 /// Where predictions go: stdout, or a temp file renamed over `-o` only when everything succeeded.
@@ -120,7 +134,15 @@ pub fn predict(
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;
     let classes = &model.bundle.classes;
-    let binary = classes.len() == 2;
+    let task = model.bundle.task;
+    let binary = task == Task::Classification && classes.len() == 2;
+    if opts.threshold.is_some() && task != Task::Classification {
+        return Err(Error::Config(format!(
+            "--threshold applies to binary classifiers; {} is a {} model",
+            model.name,
+            task.as_str()
+        )));
+    }
     if opts.threshold.is_some() && !binary {
         return Err(Error::Config(format!(
             "--threshold applies to binary models; {} has {} classes",
@@ -173,7 +195,7 @@ pub fn predict(
 
     let out_label = opts.output.clone().unwrap_or_else(|| PathBuf::from("<stdout>"));
     let mut sink = Sink::open(opts.output.as_deref(), stdout)?;
-    let mut out = Output::new(format, &header, &passthrough, classes, binary);
+    let mut out = Output::new(format, &header, &passthrough, classes, task, opts.explain.is_some());
     let mut log = opts.log_dir.as_ref().map(|dir| PredictionLog::open(dir, &model)).transpose()?;
     let mut report = PredictReport {
         model: model.name.to_string(),
@@ -182,31 +204,37 @@ pub fn predict(
         output: opts.output.as_ref().map(|p| p.display().to_string()),
         format,
         threshold,
+        task,
         positive_class: binary.then(|| classes[1].clone()),
         prediction_counts: BTreeMap::new(),
+        value_summary: None,
         unknown_categories: BTreeMap::new(),
         imputed: BTreeMap::new(),
         log_file: log.as_ref().map(|l| l.path.display().to_string()),
     };
 
     out.begin(&mut sink.writer).at(&out_label)?;
+    let mut values = Summary::default();
     while let Some(batch) = stream.next_batch(opts.batch_rows.max(1))? {
         let frame = batch.to_frame(&source, &header, &types)?;
         let (x, stats) = model.bundle.pipeline.transform(&frame, None)?;
-        let proba = model.bundle.model.predict_proba(&x);
-        let predicted = decide(&proba, classes.len(), threshold);
+        let predictions = model.bundle.predict(&x);
+        let decided = Decided::of(&predictions, threshold);
+        let factors = match opts.explain {
+            Some(top) => Some(crate::ops::explain::key_factors(&model.bundle, &frame, &predictions, top)?),
+            None => None,
+        };
         for (name, n) in stats.unknown_categories {
             *report.unknown_categories.entry(name).or_default() += n;
         }
         for (name, n) in stats.imputed {
             *report.imputed.entry(name).or_default() += n;
         }
-        for &c in &predicted {
-            *report.prediction_counts.entry(classes[c as usize].clone()).or_default() += 1;
-        }
-        out.write_batch(&mut sink.writer, &batch.columns, &predicted, &proba).at(&out_label)?;
+        decided.count(classes, &mut report.prediction_counts);
+        values.extend(decided.values());
+        out.write_batch(&mut sink.writer, &batch.columns, &decided, factors.as_deref()).at(&out_label)?;
         if let Some(log) = &mut log {
-            log.append(&model, &frame, &predicted, &proba, threshold)?;
+            log.append(&model, &frame, &decided, threshold)?;
         }
         report.rows += batch.len;
         if report.rows % (opts.batch_rows * 16) < batch.len {
@@ -215,6 +243,7 @@ pub fn predict(
     }
     out.end(&mut sink.writer).at(&out_label)?;
     sink.finish()?;
+    report.value_summary = (task == Task::Regression && report.rows > 0).then(|| values.finish());
     if stream.ignored_keys > 0 {
         reporter.warn(&format!("{} JSON field(s) not in the first record were ignored", stream.ignored_keys));
     }
@@ -224,11 +253,109 @@ pub fn predict(
     Ok(report)
 }
 
-/// Class decisions: the positive class above the threshold for binary models, else the most probable class.
-fn decide(proba: &[f64], n_classes: usize, threshold: Option<f64>) -> Vec<u32> {
-    match threshold {
-        Some(t) if n_classes == 2 => proba.chunks_exact(2).map(|p| u32::from(p[1] > t)).collect(),
-        _ => crate::models::argmax_rows(proba, n_classes),
+/// A batch's predictions, decided: classes (with their probabilities), values or segments.
+enum Decided {
+    Classes { predicted: Vec<u32>, proba: Vec<f64>, n_classes: usize },
+    Values(Vec<f64>),
+    Segments { segments: Vec<u32>, distances: Vec<f64> },
+}
+
+impl Decided {
+    /// The positive class above the threshold for binary models, else the most probable class.
+    fn of(predictions: &Predictions, threshold: Option<f64>) -> Decided {
+        match predictions {
+            Predictions::Classes { proba, n_classes } => {
+                let predicted = match threshold {
+                    Some(t) if *n_classes == 2 => proba.chunks_exact(2).map(|p| u32::from(p[1] > t)).collect(),
+                    _ => crate::models::argmax_rows(proba, *n_classes),
+                };
+                Decided::Classes { predicted, proba: proba.clone(), n_classes: *n_classes }
+            }
+            Predictions::Values(v) => Decided::Values(v.clone()),
+            Predictions::Segments { segments, distances } => {
+                Decided::Segments { segments: segments.clone(), distances: distances.clone() }
+            }
+        }
+    }
+
+    fn count(&self, classes: &[String], counts: &mut BTreeMap<String, usize>) {
+        let labels = match self {
+            Decided::Classes { predicted, .. } => predicted,
+            Decided::Segments { segments, .. } => segments,
+            Decided::Values(_) => return,
+        };
+        for &c in labels {
+            let name = classes.get(c as usize).cloned().unwrap_or_else(|| c.to_string());
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Decided::Classes { predicted, .. } => predicted.len(),
+            Decided::Values(v) => v.len(),
+            Decided::Segments { segments, .. } => segments.len(),
+        }
+    }
+
+    fn values(&self) -> &[f64] {
+        match self {
+            Decided::Values(v) => v,
+            _ => &[],
+        }
+    }
+
+    /// The prediction of `row` as output text: the class name, the value, or the segment.
+    fn label(&self, row: usize, classes: &[String]) -> String {
+        match self {
+            Decided::Classes { predicted, .. } => classes.get(predicted[row] as usize).cloned().unwrap_or_default(),
+            Decided::Values(v) => format!("{}", v[row]),
+            Decided::Segments { segments, .. } => segments[row].to_string(),
+        }
+    }
+
+    /// The numbers written after the prediction: P(positive) or every class's probability; the distance to the
+    /// segment's centre; nothing for a value.
+    fn extra(&self, row: usize) -> Vec<f64> {
+        match self {
+            Decided::Classes { proba, n_classes, .. } => {
+                let p = &proba[row * n_classes..(row + 1) * n_classes];
+                if *n_classes == 2 {
+                    vec![p[1]]
+                } else {
+                    p.to_vec()
+                }
+            }
+            Decided::Values(_) => Vec::new(),
+            Decided::Segments { distances, .. } => vec![distances[row]],
+        }
+    }
+}
+
+/// Running mean, min and max of predicted values.
+#[derive(Default)]
+struct Summary {
+    n: usize,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Summary {
+    fn extend(&mut self, values: &[f64]) {
+        for &v in values {
+            if self.n == 0 {
+                (self.min, self.max) = (v, v);
+            }
+            self.n += 1;
+            self.sum += v;
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+    }
+
+    fn finish(&self) -> ValueSummary {
+        ValueSummary { mean: self.sum / self.n.max(1) as f64, min: self.min, max: self.max }
     }
 }
 
@@ -238,20 +365,42 @@ struct Output {
     names: Vec<String>,
     passthrough: Vec<usize>,
     classes: Vec<String>,
-    binary: bool,
+    /// The name of the prediction column: "prediction", or "segment" for clustering.
+    label_name: String,
+    explain: bool,
     rows_written: usize,
 }
 
 impl Output {
-    fn new(format: OutputFormat, header: &[String], passthrough: &[usize], classes: &[String], binary: bool) -> Self {
+    fn new(
+        format: OutputFormat,
+        header: &[String],
+        passthrough: &[usize],
+        classes: &[String],
+        task: Task,
+        explain: bool,
+    ) -> Self {
         let mut names: Vec<String> = passthrough.iter().map(|&i| header[i].clone()).collect();
-        names.push("prediction".to_owned());
-        if binary {
-            names.push("probability".to_owned());
-        } else {
-            names.extend(classes.iter().map(|c| format!("probability_{c}")));
+        let label_name = if task == Task::Clustering { "segment" } else { "prediction" }.to_owned();
+        names.push(label_name.clone());
+        match task {
+            Task::Classification if classes.len() == 2 => names.push("probability".to_owned()),
+            Task::Classification => names.extend(classes.iter().map(|c| format!("probability_{c}"))),
+            Task::Clustering => names.push("distance".to_owned()),
+            Task::Regression => {}
         }
-        Output { format, names, passthrough: passthrough.to_vec(), classes: classes.to_vec(), binary, rows_written: 0 }
+        if explain {
+            names.push("key_factors".to_owned());
+        }
+        Output {
+            format,
+            names,
+            passthrough: passthrough.to_vec(),
+            classes: classes.to_vec(),
+            label_name,
+            explain,
+            rows_written: 0,
+        }
     }
 
     fn begin(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
@@ -270,36 +419,46 @@ impl Output {
         &mut self,
         w: &mut dyn Write,
         cells: &[Vec<Option<String>>],
-        predicted: &[u32],
-        proba: &[f64],
+        decided: &Decided,
+        factors: Option<&[Vec<crate::ops::explain::Factor>]>,
     ) -> std::io::Result<()> {
-        let k = self.classes.len();
-        let prob_cols = if self.binary { 1..2 } else { 0..k };
+        let rows = decided.len();
+        let extra_names = &self.names[self.passthrough.len() + 1..self.names.len() - usize::from(self.explain)];
         match self.format {
             OutputFormat::Csv => {
                 // One writer per batch: the csv crate quotes fields that need it (commas, quotes, newlines).
-                let mut csv = csv::WriterBuilder::new().from_writer(Vec::with_capacity(predicted.len() * 48));
+                let mut csv = csv::WriterBuilder::new().from_writer(Vec::with_capacity(rows * 48));
                 let mut fields: Vec<String> = Vec::with_capacity(self.names.len());
-                for (row, &class) in predicted.iter().enumerate() {
+                for row in 0..rows {
                     fields.clear();
                     fields.extend(self.passthrough.iter().map(|&c| cells[c][row].clone().unwrap_or_default()));
-                    fields.push(self.classes[class as usize].clone());
-                    fields.extend(proba[row * k..(row + 1) * k][prob_cols.clone()].iter().map(|x| format!("{x}")));
+                    fields.push(decided.label(row, &self.classes));
+                    fields.extend(decided.extra(row).iter().map(|x| format!("{x}")));
+                    if let Some(f) = factors {
+                        fields.push(crate::ops::explain::as_text(&f[row]));
+                    }
                     csv.write_record(&fields).map_err(std::io::Error::other)?;
                 }
                 let bytes = csv.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
                 w.write_all(&bytes)?;
             }
             OutputFormat::Json | OutputFormat::Ndjson => {
-                let prob_names = &self.names[self.passthrough.len() + 1..];
-                for (row, &class) in predicted.iter().enumerate() {
+                for row in 0..rows {
                     let mut obj = Map::new();
                     for (name, &c) in self.names.iter().zip(&self.passthrough) {
                         obj.insert(name.clone(), cells[c][row].clone().map_or(Value::Null, Value::String));
                     }
-                    obj.insert("prediction".into(), Value::String(self.classes[class as usize].clone()));
-                    for (name, x) in prob_names.iter().zip(&proba[row * k..(row + 1) * k][prob_cols.clone()]) {
+                    let label = match decided {
+                        Decided::Values(v) => json!(v[row]),
+                        Decided::Segments { segments, .. } => json!(segments[row]),
+                        Decided::Classes { .. } => Value::String(decided.label(row, &self.classes)),
+                    };
+                    obj.insert(self.label_name.clone(), label);
+                    for (name, x) in extra_names.iter().zip(decided.extra(row)) {
                         obj.insert(name.clone(), json!(x));
+                    }
+                    if let Some(f) = factors {
+                        obj.insert("key_factors".into(), json!(f[row]));
                     }
                     let text = serde_json::to_string(&obj).map_err(std::io::Error::other)?;
                     if self.format == OutputFormat::Json {
@@ -341,20 +500,12 @@ impl PredictionLog {
     }
 
     /// One JSON line per prediction; a batch is written with one call so concurrent runs do not interleave lines.
-    fn append(
-        &mut self,
-        model: &LoadedModel,
-        frame: &Frame,
-        predicted: &[u32],
-        proba: &[f64],
-        threshold: Option<f64>,
-    ) -> Result<()> {
+    fn append(&mut self, model: &LoadedModel, frame: &Frame, decided: &Decided, threshold: Option<f64>) -> Result<()> {
         let timestamp = crate::clock::now_rfc3339();
         let classes = &model.bundle.classes;
-        let k = classes.len();
         let features: Vec<_> = model.bundle.pipeline.features.iter().filter_map(|f| frame.column(&f.name)).collect();
-        let mut buf = Vec::with_capacity(predicted.len() * 400);
-        for (row, &class) in predicted.iter().enumerate() {
+        let mut buf = Vec::with_capacity(frame.n_rows * 400);
+        for row in 0..frame.n_rows {
             let mut values = Map::new();
             for col in &features {
                 let v = match &col.data {
@@ -372,17 +523,30 @@ impl PredictionLog {
                 };
                 values.insert(col.name.clone(), v);
             }
-            let probabilities: Map<String, Value> =
-                classes.iter().zip(&proba[row * k..(row + 1) * k]).map(|(c, p)| (c.clone(), json!(p))).collect();
-            let line = json!({
+            let mut line = json!({
                 "timestamp": timestamp,
                 "model": model.name.as_str(),
                 "version": model.record.version.to_string(),
                 "features": values,
-                "prediction": classes[class as usize],
-                "probabilities": probabilities,
-                "threshold": threshold,
             });
+            match decided {
+                Decided::Classes { predicted, proba, n_classes } => {
+                    let k = *n_classes;
+                    let probabilities: Map<String, Value> = classes
+                        .iter()
+                        .zip(&proba[row * k..(row + 1) * k])
+                        .map(|(c, p)| (c.clone(), json!(p)))
+                        .collect();
+                    line["prediction"] = json!(classes.get(predicted[row] as usize));
+                    line["probabilities"] = Value::Object(probabilities);
+                    line["threshold"] = json!(threshold);
+                }
+                Decided::Values(v) => line["prediction"] = json!(v[row]),
+                Decided::Segments { segments, distances } => {
+                    line["segment"] = json!(segments[row]);
+                    line["distance"] = json!(distances[row]);
+                }
+            }
             serde_json::to_writer(&mut buf, &line).map_err(|e| Error::Model(e.to_string()))?;
             buf.push(b'\n');
         }

@@ -14,27 +14,26 @@ use serde::Serialize;
 use super::evaluate::score_file;
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::metrics::classification::ClassificationMetrics;
+use crate::metrics::Metrics;
 use crate::registry::index::{current_user, ModelEntry};
 use crate::registry::loaded::load_record;
 use crate::registry::{Event, ModelName, ModelRef, Registry, Stage, Store, VersionRecord};
 use crate::reporter::Reporter;
 
-/// The primary metric classification models are compared on unless mlctl.toml says otherwise.
-pub const DEFAULT_PRIMARY_METRIC: &str = "f1";
-
 /// What a promotion into production must show.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GateSpec {
-    pub metric: String,
+    /// None: the task's primary metric (f1, rmse or silhouette; see [`Metrics::primary`]).
+    pub metric: Option<String>,
     /// The challenger must beat the champion by at least this much (in the metric's better direction).
     pub min_improvement: f64,
 }
 
 impl GateSpec {
-    pub fn new(metric: &str, min_improvement: f64) -> Result<GateSpec> {
-        let names = ClassificationMetrics::names();
-        if !names.contains(&metric) {
+    pub fn new(metric: Option<&str>, min_improvement: f64) -> Result<GateSpec> {
+        let names: Vec<&str> =
+            crate::models::Task::ALL.iter().flat_map(|t| Metrics::names(*t).iter().copied()).collect();
+        if let Some(metric) = metric.filter(|m| !names.contains(m)) {
             return Err(Error::Config(format!(
                 "unknown primary metric \"{metric}\"{}; metrics: {}",
                 crate::suggest::hint(metric, names.iter().copied()),
@@ -44,7 +43,7 @@ impl GateSpec {
         if !min_improvement.is_finite() {
             return Err(Error::Config(format!("min_improvement must be a finite number, not {min_improvement}")));
         }
-        Ok(GateSpec { metric: metric.to_owned(), min_improvement })
+        Ok(GateSpec { metric: metric.map(str::to_owned), min_improvement })
     }
 }
 
@@ -205,8 +204,17 @@ fn decide(
     champion: Option<&VersionRecord>,
     reporter: &dyn Reporter,
 ) -> Result<GateDecision> {
-    let metric = &opts.gate.metric;
-    let higher_is_better = ClassificationMetrics::higher_is_better(metric).unwrap_or(true);
+    let task = crate::models::Task::parse(&challenger.spec.task)?;
+    let metric = opts.gate.metric.as_deref().unwrap_or(Metrics::primary(task));
+    if !Metrics::names(task).contains(&metric) {
+        let owner = Metrics::task_of(metric).map_or("another", crate::models::Task::as_str);
+        return Err(Error::Config(format!(
+            "the promotion gate compares {metric}, a {owner} metric, but {name} is a {} model; its metrics: {}",
+            task.as_str(),
+            Metrics::names(task).join(", ")
+        )));
+    }
+    let higher_is_better = Metrics::higher_is_better(metric).unwrap_or(true);
     let (basis, challenger_value, champion_value) = match &opts.data {
         Some(path) => {
             let score = |record: &VersionRecord| -> Result<f64> {
@@ -236,7 +244,7 @@ fn decide(
     // A tolerance for the rounding of an improvement of exactly min_improvement (e.g. 0.8 - 0.7 vs 0.1).
     let passed = improvement.is_none_or(|i| i >= opts.gate.min_improvement - 1e-12);
     Ok(GateDecision {
-        metric: metric.clone(),
+        metric: metric.to_owned(),
         higher_is_better,
         basis,
         challenger: challenger.version.clone(),

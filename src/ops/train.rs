@@ -9,33 +9,38 @@ use std::time::Instant;
 use semver::Version;
 use serde::Serialize;
 
-use crate::data::frame::{ColumnData, Frame};
+use crate::data::frame::Frame;
 use crate::data::load::{read_csv, ReadOptions};
 use crate::data::schema::ColumnType;
-use crate::data::split::{stratified_k_fold, stratified_split, Split};
+use crate::data::split::Split;
 use crate::drift::profile::ReferenceProfile;
 use crate::error::{Error, IoContext, Result};
-use crate::metrics::classification::{classification_metrics, ClassificationMetrics};
+use crate::metrics::Metrics;
 use crate::models::params::Settings;
-use crate::models::{argmax_rows, estimator, Algorithm, Bundle, Estimator, Target, Task};
-use crate::pipeline::FittedPipeline;
+use crate::models::{estimator, Algorithm, Bundle, Estimator, ImportanceMethod, Task};
+pub use crate::ops::fitting::ClassLabels;
+use crate::ops::fitting::{fit_and_score, importances, infer_task, TargetData};
 use crate::registry::atomic::{sync_dir, write_atomic};
 use crate::registry::metadata::{CvSummary, FeatureMeta, MeanStd, Metadata, SplitMeta};
 use crate::registry::version::{Bump, Spec};
 use crate::registry::{artifact, DatasetRef, Event, Layout, ModelName, Stage, Store, VersionRecord};
 use crate::reporter::Reporter;
 
-/// Metrics copied into registry.json (and so MODEL_REGISTRY.md and promotion gates).
-const REGISTRY_METRICS: &[&str] =
-    &["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"];
+/// Written at the project root by `--compare`.
+pub const COMPARISON_FILE: &str = "MODEL_COMPARISON.md";
 
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     pub data: PathBuf,
-    pub target: String,
+    /// None for clustering.
+    pub target: Option<String>,
     pub name: ModelName,
-    pub task: Task,
-    pub algorithm: Algorithm,
+    /// None: inferred from the target (see [`infer_task`]).
+    pub task: Option<Task>,
+    /// None: the task's default algorithm.
+    pub algorithm: Option<Algorithm>,
+    /// `--compare`: cross-validate these algorithms and register the best.
+    pub compare: Vec<Algorithm>,
     pub settings: Settings,
     pub seed: u64,
     pub test_size: f64,
@@ -53,18 +58,25 @@ pub struct TrainReport {
     pub bump: Bump,
     pub stage: Stage,
     pub task: String,
+    /// Why the task was chosen when `--task` was not given.
+    pub task_inferred: Option<String>,
     pub algorithm: String,
     pub params: serde_json::Value,
-    pub target: String,
+    pub target: Option<String>,
     pub classes: Vec<String>,
     pub rows: usize,
     pub train_rows: usize,
     pub test_rows: usize,
     pub features: usize,
     pub encoded_features: usize,
-    pub metrics: ClassificationMetrics,
+    /// On the test split; on every row for clustering.
+    pub metrics: Metrics,
     pub cross_validation: Option<CvSummary>,
+    pub comparison: Option<crate::ops::compare::Comparison>,
+    /// MODEL_COMPARISON.md, written with `--compare`.
+    pub comparison_file: Option<PathBuf>,
     pub top_features: Vec<(String, f64)>,
+    pub importance_method: ImportanceMethod,
     pub training_seconds: f64,
     pub artifact: PathBuf,
     pub artifact_bytes: u64,
@@ -82,51 +94,92 @@ pub struct Paths<'a> {
 pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) -> Result<TrainReport> {
     let started = Instant::now();
     // Validate everything cheap before reading data.
-    let estimator = estimator(opts.algorithm, opts.task, &opts.settings, opts.seed)?;
+    if let (Some(task), Some(algorithm)) = (opts.task, opts.algorithm) {
+        estimator(algorithm, task, &opts.settings, opts.seed)?;
+    }
+    if opts.task == Some(Task::Clustering) && opts.target.is_some() {
+        return Err(Error::Config(
+            "clustering learns without a target: leave out --target (use --drop to leave columns out of the features)"
+                .into(),
+        ));
+    }
 
     reporter.phase(&format!("reading {}", opts.data.display()));
     let read_options = ReadOptions {
         delimiter: opts.delimiter,
         declared: opts.declared.clone(),
-        text_columns: vec![opts.target.clone()],
+        text_columns: opts.target.iter().cloned().collect(),
     };
     let (frame, facts) = read_csv(&opts.data, &read_options)?;
     let features = feature_columns(&frame, opts)?;
-    let labels = ClassLabels::from_frame(&frame, &opts.target)?;
+    let (task, task_inferred) = match (opts.task, opts.algorithm.map(Algorithm::tasks)) {
+        (Some(task), _) => (task, None),
+        // An algorithm that learns one task only decides it (`--algorithm ridge` on integer targets).
+        (None, Some(&[only])) if opts.target.is_some() != (only == Task::Clustering) => {
+            let why = format!("{} learns {} only", opts.algorithm.map_or("", Algorithm::as_str), only.as_str());
+            reporter.phase(&format!("task: {} ({why})", only.as_str()));
+            (only, Some(why))
+        }
+        (None, _) => {
+            let (task, why) = infer_task(&frame, opts.target.as_deref());
+            reporter.phase(&format!("task: {} ({why}; --task overrides)", task.as_str()));
+            (task, Some(why))
+        }
+    };
+    let target = TargetData::read(&frame, opts.target.as_deref(), task)?;
+    let split = target.split(frame.n_rows, opts.test_size, opts.seed)?;
+    reporter.phase(&describe_split(&frame, &features, &target, &split, opts));
 
-    reporter.phase(&format!(
-        "{} rows, {} features, {} classes; stratified split {:.0}/{:.0} (seed {})",
-        frame.n_rows,
-        features.len(),
-        labels.classes.len(),
-        (1.0 - opts.test_size) * 100.0,
-        opts.test_size * 100.0,
-        opts.seed
-    ));
-    let split = stratified_split(&labels.codes, labels.classes.len(), opts.test_size, opts.seed)?;
+    let (algorithm, comparison) = if opts.compare.is_empty() {
+        (opts.algorithm.unwrap_or(task.default_algorithm()), None)
+    } else {
+        let k = opts.cv.unwrap_or(5);
+        let job = crate::ops::compare::Job { frame: &frame, features: &features, target: &target, rows: &split.train };
+        let comparison =
+            crate::ops::compare::compare(&job, task, &opts.compare, &opts.settings, k, opts.seed, reporter)?;
+        (comparison.winner, Some(comparison))
+    };
+    let settings = match comparison {
+        Some(_) => crate::ops::compare::settings_for(algorithm, task, &opts.settings),
+        None => opts.settings.clone(),
+    };
+    let estimator = estimator(algorithm, task, &settings, opts.seed)?;
 
-    let cross_validation = match opts.cv {
-        Some(k) => Some(cross_validate(&frame, &features, &labels, &split.train, k, opts.seed, &*estimator, reporter)?),
-        None => None,
+    let cross_validation = match (&comparison, opts.cv) {
+        (Some(c), _) => c.summary_of(algorithm),
+        (None, Some(k)) => {
+            Some(cross_validate(&frame, &features, &target, &split.train, k, opts.seed, &*estimator, reporter)?)
+        }
+        (None, None) => None,
     };
 
     reporter.phase(&format!("fitting {} on {} rows", describe(&*estimator), split.train.len()));
-    let fitted = fit_and_score(&frame, &features, &labels, &split, &*estimator)?;
+    let fitted = fit_and_score(&frame, &features, &target, &split, &*estimator, opts.seed)?;
+    let (importances, importance_method) = importances(&fitted, opts.seed);
     let training_seconds = started.elapsed().as_secs_f64();
 
+    let classes = match task {
+        Task::Clustering => (0..fitted.model.n_classes()).map(|s| s.to_string()).collect(),
+        _ => target.classes(),
+    };
+    let score_name = match task {
+        Task::Classification => crate::drift::profile::score_name(&classes),
+        Task::Regression => format!("predicted {}", opts.target.as_deref().unwrap_or("value")),
+        Task::Clustering => "distance to the segment centre".to_owned(),
+    };
+    reporter.phase("profiling the training data for drift checks");
+    let reference =
+        ReferenceProfile::build(&frame, &fitted.pipeline, &classes, &fitted.test_predictions, score_name, opts.seed)?
+            .to_json()?;
     let bundle = Bundle {
-        task: opts.task,
-        target: opts.target.clone(),
-        classes: labels.classes.clone(),
+        task,
+        target: opts.target.clone().unwrap_or_default(),
+        classes,
         pipeline: fitted.pipeline,
         model: fitted.model,
     };
     let model_bytes = artifact::encode(&bundle)?;
     let artifact_sha256 = artifact::sha256_hex(&model_bytes);
-    let importances = importances_by_feature(&bundle);
-    reporter.phase("profiling the training data for drift checks");
-    let reference =
-        ReferenceProfile::build(&frame, &bundle.pipeline, &bundle.classes, &fitted.test_proba, opts.seed)?.to_json()?;
 
     let dataset = DatasetRef {
         path: paths_relative(paths.project_root, &opts.data),
@@ -134,18 +187,18 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         rows: frame.n_rows,
     };
     let spec = Spec {
-        task: opts.task.as_str().to_owned(),
-        target: Some(opts.target.clone()),
+        task: task.as_str().to_owned(),
+        target: opts.target.clone(),
         features: bundle
             .pipeline
             .features
             .iter()
             .map(|f| (f.name.clone(), f.column_type().as_str().to_owned()))
             .collect(),
-        algorithm: opts.algorithm.as_str().to_owned(),
+        algorithm: algorithm.as_str().to_owned(),
         params: estimator.params(),
     };
-    let registry_metrics: BTreeMap<String, f64> = REGISTRY_METRICS
+    let registry_metrics: BTreeMap<String, f64> = Metrics::headline(task)
         .iter()
         .filter_map(|m| fitted.metrics.get(m).filter(|v| v.is_finite()).map(|v| ((*m).to_owned(), v)))
         .collect();
@@ -179,16 +232,22 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             task: spec.task.clone(),
             algorithm: spec.algorithm.clone(),
             params: spec.params.clone(),
-            target: opts.target.clone(),
+            target: opts.target.clone().unwrap_or_default(),
             classes: bundle.classes.clone(),
             features: feature_meta.clone(),
             encoded_features: bundle.pipeline.output_names(),
             feature_importances: importances.clone(),
+            importance_method: Some(importance_method),
             metrics: fitted.metrics.clone(),
             cross_validation: cross_validation.clone(),
             split: SplitMeta {
-                method: "stratified shuffle".to_owned(),
-                test_size: opts.test_size,
+                method: match task {
+                    Task::Classification => "stratified shuffle",
+                    Task::Regression => "shuffle",
+                    Task::Clustering => "none: fitted and scored on every row",
+                }
+                .to_owned(),
+                test_size: if task == Task::Clustering { 0.0 } else { opts.test_size },
                 train_rows: split.train.len(),
                 test_rows: split.test.len(),
             },
@@ -215,8 +274,17 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     };
     let (version, bump) = register(paths.store, &new_version, reporter)?;
 
-    let mut warnings = fitted.warnings;
-    warnings.extend(fitted.metrics_warnings);
+    let comparison_file = match &comparison {
+        Some(c) => {
+            let path = paths.project_root.join(COMPARISON_FILE);
+            let text =
+                crate::ops::compare::markdown(c, &dataset.path, &facts.sha256, &format!("{}@{version}", opts.name));
+            write_atomic(&path, text.as_bytes())?;
+            Some(path)
+        }
+        None => None,
+    };
+    let warnings = fitted.warnings;
     Ok(TrainReport {
         name: opts.name.to_string(),
         artifact: paths.store.layout.artifact(&opts.name, &version),
@@ -224,6 +292,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         bump,
         stage: Stage::Development,
         task: spec.task,
+        task_inferred,
         algorithm: spec.algorithm,
         params: spec.params,
         target: opts.target.clone(),
@@ -235,7 +304,10 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         encoded_features: bundle.pipeline.n_outputs(),
         metrics: fitted.metrics,
         cross_validation,
+        comparison,
+        comparison_file,
         top_features: importances.into_iter().take(5).collect(),
+        importance_method,
         training_seconds,
         artifact_bytes: model_bytes.len() as u64,
         artifact_sha256,
@@ -264,14 +336,14 @@ fn paths_relative(root: &Path, path: &Path) -> String {
 /// The feature columns: every column but the target and the dropped ones.
 fn feature_columns(frame: &Frame, opts: &TrainOptions) -> Result<Vec<String>> {
     let names = frame.column_names();
-    if frame.column(&opts.target).is_none() {
+    if let Some(target) = opts.target.as_deref().filter(|t| frame.column(t).is_none()) {
         return Err(Error::data(
             &frame.source,
             None,
-            Some(&opts.target),
+            Some(target),
             format!(
                 "no such target column{}; the columns are: {}",
-                crate::suggest::hint(&opts.target, names.iter().copied()),
+                crate::suggest::hint(target, names.iter().copied()),
                 names.join(", ")
             ),
         ));
@@ -288,7 +360,7 @@ fn feature_columns(frame: &Frame, opts: &TrainOptions) -> Result<Vec<String>> {
     }
     let features: Vec<String> = names
         .into_iter()
-        .filter(|n| *n != opts.target && !opts.drop.iter().any(|d| d == n))
+        .filter(|n| Some(*n) != opts.target.as_deref() && !opts.drop.iter().any(|d| d == n))
         .map(str::to_owned)
         .collect();
     if features.is_empty() {
@@ -297,168 +369,57 @@ fn feature_columns(frame: &Frame, opts: &TrainOptions) -> Result<Vec<String>> {
     Ok(features)
 }
 
-/// Target labels as class codes; classes sorted numerically when they are all numbers, else as text (as
-/// scikit-learn's LabelEncoder sorts them).
-pub struct ClassLabels {
-    pub classes: Vec<String>,
-    pub codes: Vec<u32>,
-}
-
-impl ClassLabels {
-    /// Reads the target column of `frame` as class codes. Public so that tools outside `train` (the bench's
-    /// `bench_split` example) can reproduce exactly the labels, and so the split, that training uses.
-    pub fn from_frame(frame: &Frame, target: &str) -> Result<Self> {
-        let column =
-            frame.column(target).ok_or_else(|| Error::data(&frame.source, None, Some(target), "no such column"))?;
-        let ColumnData::Categorical { codes, levels } = &column.data else {
-            return Err(Error::Model("the target must be read as text".into()));
-        };
-        let missing: Vec<usize> = (0..frame.n_rows).filter(|&r| column.is_missing(r)).collect();
-        if let Some(&first) = missing.first() {
-            let shown: Vec<String> = missing.iter().take(5).map(|r| (r + 1).to_string()).collect();
-            return Err(Error::data(
-                &frame.source,
-                Some(first + 1),
-                Some(target),
-                format!(
-                    "the target is missing in {} row(s) (rows {}{}): fill or remove them; a model cannot learn from \
-                     rows without a label",
-                    missing.len(),
-                    shown.join(", "),
-                    if missing.len() > 5 { ", …" } else { "" }
-                ),
-            ));
-        }
-        let mut order: Vec<usize> = (0..levels.len()).collect();
-        let numeric: Option<Vec<f64>> = levels.iter().map(|l| crate::data::schema::parse_number(l)).collect();
-        match &numeric {
-            Some(values) => order.sort_by(|&a, &b| values[a].total_cmp(&values[b])),
-            None => order.sort_by(|&a, &b| levels[a].cmp(&levels[b])),
-        }
-        if order.len() < 2 {
-            return Err(Error::data(
-                &frame.source,
-                None,
-                Some(target),
-                format!(
-                    "has a single class ({}): a classifier needs at least two classes in the target",
-                    levels.first().map_or("none", String::as_str)
-                ),
-            ));
-        }
-        let mut counts = vec![0usize; levels.len()];
-        for &c in codes {
-            counts[c as usize] += 1;
-        }
-        if let Some(lonely) = order.iter().find(|&&i| counts[i] < 2) {
-            return Err(Error::data(
-                &frame.source,
-                None,
-                Some(target),
-                format!(
-                    "class \"{}\" has only 1 row: every class needs at least 2 (one to train on, one to test); \
-                     add rows or remove that class",
-                    levels[*lonely]
-                ),
-            ));
-        }
-        let mut code_of = vec![0u32; levels.len()];
-        for (new, &old) in order.iter().enumerate() {
-            code_of[old] = new as u32;
-        }
-        Ok(ClassLabels {
-            classes: order.iter().map(|&i| levels[i].clone()).collect(),
-            codes: codes.iter().map(|&c| code_of[c as usize]).collect(),
-        })
+/// One line on what is trained on: rows, features, the target and the split.
+fn describe_split(
+    frame: &Frame,
+    features: &[String],
+    target: &TargetData,
+    split: &Split,
+    opts: &TrainOptions,
+) -> String {
+    let rows = format!("{} rows, {} features", frame.n_rows, features.len());
+    match target {
+        TargetData::Classes(c) => format!(
+            "{rows}, {} classes; stratified split {:.0}/{:.0} (seed {})",
+            c.classes.len(),
+            (1.0 - opts.test_size) * 100.0,
+            opts.test_size * 100.0,
+            opts.seed
+        ),
+        TargetData::Values(_) => format!(
+            "{rows}, numeric target; split {}/{} rows (seed {})",
+            split.train.len(),
+            split.test.len(),
+            opts.seed
+        ),
+        TargetData::None => format!("{rows}, no target: segmenting every row (seed {})", opts.seed),
     }
 }
 
-struct Fitted {
-    pipeline: FittedPipeline,
-    model: crate::models::TrainedModel,
-    metrics: ClassificationMetrics,
-    metrics_warnings: Vec<String>,
-    warnings: Vec<String>,
-    /// Probabilities on the test split, row-major: the reference for prediction drift.
-    test_proba: Vec<f64>,
-}
-
-/// Fits pipeline and model on `split.train`, scores on `split.test`.
-fn fit_and_score(
-    frame: &Frame,
-    features: &[String],
-    labels: &ClassLabels,
-    split: &Split,
-    estimator: &dyn Estimator,
-) -> Result<Fitted> {
-    let pipeline = FittedPipeline::fit(frame, features, &split.train)?;
-    let (x_train, _) = pipeline.transform(frame, Some(&split.train))?;
-    let y_train: Vec<u32> = split.train.iter().map(|&r| labels.codes[r]).collect();
-    let n_classes = labels.classes.len();
-    let model = estimator.fit(&x_train, &Target::Classes { labels: &y_train, n_classes })?;
-
-    let (x_test, stats) = pipeline.transform(frame, Some(&split.test))?;
-    let y_test: Vec<u32> = split.test.iter().map(|&r| labels.codes[r]).collect();
-    let proba = model.predict_proba(&x_test);
-    let y_pred = argmax_rows(&proba, n_classes);
-    let metrics = classification_metrics(&y_test, &y_pred, Some(&proba), n_classes)
-        .map_err(|e| Error::Model(format!("scoring the test split: {e}")))?;
-    let metrics_warnings = metrics.warnings.iter().map(|w| w.message(&labels.classes)).collect();
-    let warnings = stats
-        .unknown_categories
-        .iter()
-        .map(|(col, n)| format!("{n} test row(s) have a category of \"{col}\" unseen in training (encoded as unknown)"))
-        .collect();
-    Ok(Fitted { pipeline, model, metrics, metrics_warnings, warnings, test_proba: proba })
-}
-
+/// k-fold cross-validation on the training rows: mean ± std of the headline metrics over the folds.
 #[allow(clippy::too_many_arguments)]
-fn cross_validate(
+pub fn cross_validate(
     frame: &Frame,
     features: &[String],
-    labels: &ClassLabels,
+    target: &TargetData,
     train_rows: &[usize],
     k: usize,
     seed: u64,
     estimator: &dyn Estimator,
     reporter: &dyn Reporter,
 ) -> Result<CvSummary> {
-    let train_labels: Vec<u32> = train_rows.iter().map(|&r| labels.codes[r]).collect();
-    let folds = stratified_k_fold(&train_labels, labels.classes.len(), k, seed)?;
+    let folds = target.folds(train_rows, k, seed)?;
     let mut per_metric: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (i, fold) in folds.iter().enumerate() {
+    for (i, split) in folds.iter().enumerate() {
         reporter.phase(&format!("cross-validation fold {}/{k}", i + 1));
-        // Fold indices point into train_rows; map them back to frame rows.
-        let split = Split {
-            train: fold.train.iter().map(|&j| train_rows[j]).collect(),
-            test: fold.test.iter().map(|&j| train_rows[j]).collect(),
-        };
-        let fitted = fit_and_score(frame, features, labels, &split, estimator)?;
-        for name in REGISTRY_METRICS {
+        let fitted = fit_and_score(frame, features, target, split, estimator, seed)?;
+        for name in Metrics::headline(estimator.task()) {
             if let Some(v) = fitted.metrics.get(name).filter(|v| v.is_finite()) {
                 per_metric.entry((*name).to_owned()).or_default().push(v);
             }
         }
     }
     Ok(CvSummary { folds: k, metrics: per_metric.into_iter().map(|(k, v)| (k, MeanStd::of(&v))).collect() })
-}
-
-/// Importance per input feature: one-hot columns summed back to their feature. Highest first.
-fn importances_by_feature(bundle: &Bundle) -> Vec<(String, f64)> {
-    let per_column = bundle.model.feature_importances();
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for f in &bundle.pipeline.features {
-        let width = match &f.transform {
-            crate::pipeline::FeatureTransform::Numeric { .. } => 1,
-            crate::pipeline::FeatureTransform::Categorical { levels, .. } => levels.len(),
-        };
-        let sum: f64 = per_column.get(offset..offset + width).map_or(0.0, |s| s.iter().sum());
-        out.push((f.name.clone(), sum));
-        offset += width;
-    }
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    out
 }
 
 /// A finished model waiting for its version number.

@@ -34,3 +34,29 @@ pub fn fmt_bytes(n: u64) -> String {
         n => format!("{n} B"),
     }
 }
+
+/// A confusion matrix: rows are true classes, columns predicted ones.
+pub fn confusion_matrix(classes: &[String], matrix: &[Vec<u64>]) -> Table {
+    let mut header = vec!["true \\ predicted".to_owned()];
+    header.extend(classes.iter().cloned());
+    let mut t = new(&[]);
+    t.set_header(header);
+    for (class, row) in classes.iter().zip(matrix) {
+        let mut cells = vec![class.clone()];
+        cells.extend(row.iter().map(u64::to_string));
+        t.add_row(cells);
+    }
+    align_numbers(&mut t);
+    t
+}
+
+/// Rows per segment, with their share.
+pub fn segment_sizes(sizes: &[u64]) -> Table {
+    let total: u64 = sizes.iter().sum();
+    let mut t = new(&["segment", "rows", "share"]);
+    for (i, &n) in sizes.iter().enumerate() {
+        t.add_row(vec![i.to_string(), n.to_string(), format!("{:.1}%", 100.0 * n as f64 / total.max(1) as f64)]);
+    }
+    align_numbers(&mut t);
+    t
+}

@@ -8,7 +8,8 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use super::index::DatasetRef;
-use crate::metrics::classification::ClassificationMetrics;
+use crate::metrics::Metrics;
+use crate::models::ImportanceMethod;
 use crate::pipeline::FeatureTransform;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,8 +26,11 @@ pub struct Metadata {
     pub encoded_features: Vec<String>,
     /// Importance per input feature (one-hot columns summed), highest first.
     pub feature_importances: Vec<(String, f64)>,
-    /// Metrics on the held-out test split.
-    pub metrics: ClassificationMetrics,
+    /// How the importances were measured (absent in metadata written before mlctl had several methods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance_method: Option<ImportanceMethod>,
+    /// Metrics on the held-out test split (on every row for clustering).
+    pub metrics: Metrics,
     pub cross_validation: Option<CvSummary>,
     pub split: SplitMeta,
     pub dataset: DatasetRef,

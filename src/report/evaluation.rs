@@ -8,16 +8,16 @@ use std::path::{Path, PathBuf};
 
 use super::charts::{self, Curve};
 use crate::error::Result;
-use crate::metrics::classification::ClassificationMetrics;
 use crate::metrics::curves::{precision_recall_curve, roc_curve};
 use crate::ops::evaluate::EvaluateReport;
 use crate::registry::atomic::write_atomic;
 
 /// What the charts need beyond the report: the labels and scores of every row, and importances.
 pub struct ChartData<'a> {
-    pub y_true: &'a [u32],
+    /// Classification only, as the probabilities.
+    pub y_true: Option<&'a [u32]>,
     /// Row-major `rows × classes` probabilities.
-    pub proba: &'a [f64],
+    pub proba: Option<&'a [f64]>,
     /// Importance per input feature, highest first.
     pub importances: &'a [(String, f64)],
 }
@@ -62,7 +62,7 @@ pub fn write_markdown(r: &EvaluateReport, data: &ChartData<'_>, path: &Path) -> 
             let _ = writeln!(md, "| metric | {} |\n|---|---:|", r.version);
         }
     }
-    for name in ClassificationMetrics::names() {
+    for name in crate::metrics::Metrics::names(r.task) {
         let Some(v) = r.metrics.get(name) else { continue };
         let _ = write!(md, "| {name} | {v:.4} |");
         if let Some(p) = &r.production {
@@ -72,15 +72,26 @@ pub fn write_markdown(r: &EvaluateReport, data: &ChartData<'_>, path: &Path) -> 
         }
         md.push('\n');
     }
-    let _ = writeln!(md, "\n```text\n{}```\n", r.classification_report);
+    md.push('\n');
+    if let Some(text) = &r.classification_report {
+        let _ = writeln!(md, "```text\n{text}```\n");
+    }
+    if let crate::metrics::Metrics::Classification(m) = &r.metrics {
+        let cm =
+            svg("confusion", charts::heat_map("Confusion matrix (shaded by row)", &r.classes, &m.confusion_matrix))?;
+        let _ = writeln!(md, "## Confusion matrix\n\n![confusion matrix]({cm})\n");
+    }
+    if let crate::metrics::Metrics::Clustering(m) = &r.metrics {
+        let sizes: Vec<(String, f64)> =
+            m.segment_sizes.iter().enumerate().map(|(i, &n)| (format!("segment {i}"), n as f64)).collect();
+        let name = svg("segments", charts::bars("Rows per segment", &sizes))?;
+        let _ = writeln!(md, "## Segments\n\n![rows per segment]({name})\n");
+    }
 
-    let cm = svg(
-        "confusion",
-        charts::heat_map("Confusion matrix (shaded by row)", &r.classes, &r.metrics.confusion_matrix),
-    )?;
-    let _ = writeln!(md, "## Confusion matrix\n\n![confusion matrix]({cm})\n");
-
-    let (roc, pr) = curve_series(r, data);
+    let (roc, pr) = match (data.y_true, data.proba) {
+        (Some(y_true), Some(proba)) => curve_series(r, y_true, proba),
+        _ => (Vec::new(), Vec::new()),
+    };
     if !roc.is_empty() {
         let name = svg("roc", charts::curves("ROC curve", "false positive rate", "true positive rate", &roc, true))?;
         let _ = writeln!(md, "## ROC curve\n\n![ROC curve]({name})\n");
@@ -107,24 +118,24 @@ pub fn write_markdown(r: &EvaluateReport, data: &ChartData<'_>, path: &Path) -> 
 
 /// ROC and PR curves: the positive class for a binary model, one-vs-rest per class otherwise. A class with
 /// no positive or no negative row has no ROC curve (as in scikit-learn, its rates are undefined).
-fn curve_series(r: &EvaluateReport, data: &ChartData<'_>) -> (Vec<Curve>, Vec<Curve>) {
+fn curve_series(r: &EvaluateReport, y_true: &[u32], proba: &[f64]) -> (Vec<Curve>, Vec<Curve>) {
     let n_classes = r.classes.len();
     let classes: Vec<usize> = if n_classes == 2 { vec![1] } else { (0..n_classes).collect() };
     let mut roc = Vec::new();
     let mut pr = Vec::new();
     for class in classes {
-        let scores: Vec<f64> = data.proba.chunks_exact(n_classes).map(|row| row[class]).collect();
+        let scores: Vec<f64> = proba.chunks_exact(n_classes).map(|row| row[class]).collect();
         let label = r.classes.get(class).cloned().unwrap_or_default();
         let pos = class as u32;
-        if let Ok(Some(c)) = roc_curve(data.y_true, &scores, pos, true) {
+        if let Ok(Some(c)) = roc_curve(y_true, &scores, pos, true) {
             let auc = if n_classes == 2 {
-                r.metrics.roc_auc.map(|a| format!(" (AUC {a:.3})")).unwrap_or_default()
+                r.metrics.get("roc_auc").map(|a| format!(" (AUC {a:.3})")).unwrap_or_default()
             } else {
                 String::new()
             };
             roc.push(Curve { label: format!("{label}{auc}"), points: c.fpr.into_iter().zip(c.tpr).collect() });
         }
-        if let Ok(c) = precision_recall_curve(data.y_true, &scores, pos, true) {
+        if let Ok(c) = precision_recall_curve(y_true, &scores, pos, true) {
             pr.push(Curve { label, points: c.recall.into_iter().zip(c.precision).collect() });
         }
     }

@@ -3,11 +3,11 @@
 
 use serde_json::json;
 
-use super::forest::{BoostingParams, ClassWeight, EarlyStopping, GradientBoostingClassifier};
-use super::params::{check_keys, parse_value, ParamSpec, Settings};
-use super::{Algorithm, Estimator, Target, TrainedModel};
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
+use crate::models::forest::{BoostingParams, ClassWeight, EarlyStopping, ForestError, GradientBoostingClassifier};
+use crate::models::params::{ParamSpec, Reader, Settings};
+use crate::models::{Algorithm, Estimator, Target, Task, TrainedModel};
 
 const SPECS: &[ParamSpec] = &[
     ParamSpec { key: "learning_rate", default: "0.1", accepts: "a number > 0" },
@@ -24,69 +24,53 @@ const SPECS: &[ParamSpec] = &[
     ParamSpec { key: "class_weight", default: "none", accepts: "balanced or none" },
 ];
 
+pub fn specs(task: Task) -> &'static [ParamSpec] {
+    match task {
+        Task::Classification => SPECS,
+        // No class weights in regression.
+        _ => &SPECS[..SPECS.len() - 1],
+    }
+}
+
 pub struct GradientBoosting {
+    task: Task,
     params: BoostingParams,
 }
 
 impl GradientBoosting {
-    pub fn from_settings(settings: &Settings, seed: u64) -> Result<Self> {
-        let settings = check_keys("gradient-boosting", settings, SPECS, &[])?;
-        let get = |key: &str| settings.get(key).map(String::as_str);
-        let accepts = |key: &str| SPECS.iter().find(|s| s.key == key).map_or("", |s| s.accepts);
-        let bad =
-            |key: &str, value: &str| Error::Config(format!("hyperparameter {key}={value}: expected {}", accepts(key)));
-        let whole = |key: &str, default: usize, min: usize| -> Result<usize> {
-            let v = get(key).map_or(Ok(default), |v| parse_value::<usize>(key, v, accepts(key)))?;
-            if v < min {
-                return Err(bad(key, &v.to_string()));
-            }
-            Ok(v)
-        };
-        let optional = |key: &str, default: Option<usize>, min: usize| -> Result<Option<usize>> {
-            match get(key) {
-                Some(v) if v.eq_ignore_ascii_case("none") => Ok(None),
-                Some(_) => whole(key, 0, min).map(Some),
-                None => Ok(default),
-            }
-        };
-        let number = |key: &str, default: f64, ok: fn(f64) -> bool| -> Result<f64> {
-            let v = get(key).map_or(Ok(default), |v| parse_value::<f64>(key, v, accepts(key)))?;
-            if !ok(v) {
-                return Err(bad(key, &v.to_string()));
-            }
-            Ok(v)
-        };
-        let early_stopping = match get("early_stopping").unwrap_or("auto") {
+    pub fn from_settings(task: Task, settings: &Settings, seed: u64) -> Result<Self> {
+        let r = Reader::new("gradient-boosting", settings, specs(task), &[])?;
+        let early_stopping = match r.choice("early_stopping", &["auto", "true", "false"])? {
             "auto" => EarlyStopping::Auto,
             "true" => EarlyStopping::On,
-            "false" => EarlyStopping::Off,
-            v => return Err(bad("early_stopping", v)),
+            _ => EarlyStopping::Off,
         };
-        let class_weight = match get("class_weight").unwrap_or("none") {
-            "balanced" => ClassWeight::Balanced,
-            "none" => ClassWeight::None,
-            v => return Err(bad("class_weight", v)),
+        let class_weight = match task {
+            Task::Classification if r.choice("class_weight", &["balanced", "none"])? == "balanced" => {
+                ClassWeight::Balanced
+            }
+            _ => ClassWeight::None,
         };
-        let max_bins = whole("max_bins", 255, 2)?;
+        let max_bins = r.whole("max_bins", 2)?;
         if max_bins > 255 {
-            return Err(bad("max_bins", &max_bins.to_string()));
+            return Err(r.invalid("max_bins"));
         }
         let params = BoostingParams {
-            learning_rate: number("learning_rate", 0.1, |v| v > 0.0 && v.is_finite())?,
-            max_iter: whole("max_iter", 100, 1)?,
-            max_leaf_nodes: optional("max_leaf_nodes", Some(31), 2)?,
-            max_depth: optional("max_depth", None, 1)?,
-            min_samples_leaf: whole("min_samples_leaf", 20, 1)?,
-            l2_regularization: number("l2_regularization", 0.0, |v| v >= 0.0 && v.is_finite())?,
+            learning_rate: r.number("learning_rate", |v| v > 0.0 && v.is_finite())?,
+            max_iter: r.whole("max_iter", 1)?,
+            max_leaf_nodes: r.optional_whole("max_leaf_nodes", 2)?,
+            max_depth: r.optional_whole("max_depth", 1)?,
+            min_samples_leaf: r.whole("min_samples_leaf", 1)?,
+            l2_regularization: r.number("l2_regularization", |v| v >= 0.0 && v.is_finite())?,
             max_bins,
             early_stopping,
-            validation_fraction: number("validation_fraction", 0.1, |v| v > 0.0 && v < 1.0)?,
-            n_iter_no_change: whole("n_iter_no_change", 10, 1)?,
-            tol: number("tol", 1e-7, f64::is_finite)?,
+            validation_fraction: r.number("validation_fraction", |v| v > 0.0 && v < 1.0)?,
+            n_iter_no_change: r.whole("n_iter_no_change", 1)?,
+            tol: r.number("tol", f64::is_finite)?,
             class_weight,
             seed,
         };
-        Ok(GradientBoosting { params })
+        Ok(GradientBoosting { task, params })
     }
 }
 
@@ -95,9 +79,13 @@ impl Estimator for GradientBoosting {
         Algorithm::GradientBoosting
     }
 
+    fn task(&self) -> Task {
+        self.task
+    }
+
     fn params(&self) -> serde_json::Value {
         let p = &self.params;
-        json!({
+        let mut params = json!({
             "learning_rate": p.learning_rate,
             "max_iter": p.max_iter,
             "max_leaf_nodes": p.max_leaf_nodes,
@@ -114,14 +102,26 @@ impl Estimator for GradientBoosting {
             "n_iter_no_change": p.n_iter_no_change,
             "tol": p.tol,
             "class_weight": match p.class_weight { ClassWeight::Balanced => "balanced", ClassWeight::None => "none" },
-        })
+        });
+        if self.task != Task::Classification {
+            if let Some(map) = params.as_object_mut() {
+                map.remove("class_weight");
+            }
+        }
+        params
     }
 
     fn fit(&self, x: &Matrix, y: &Target<'_>) -> Result<TrainedModel> {
-        let Target::Classes { labels, n_classes } = y;
-        GradientBoostingClassifier::fit(x, labels, *n_classes, &self.params)
-            .map(TrainedModel::GradientBoostingClassifier)
-            .map_err(|e| Error::Model(format!("gradient boosting: {e}")))
+        let failed = |e: ForestError| Error::Model(format!("gradient boosting: {e}"));
+        match y {
+            Target::Classes { labels, n_classes } => {
+                GradientBoostingClassifier::fit(x, labels, *n_classes, &self.params)
+                    .map(TrainedModel::GradientBoostingClassifier)
+                    .map_err(failed)
+            }
+            Target::Values(_) => Err(Error::Model("gradient boosting regression is not available yet".into())),
+            Target::Unsupervised => Err(Error::Model("gradient boosting needs a target".into())),
+        }
     }
 }
 
@@ -133,7 +133,7 @@ mod tests {
     fn unknown_keys_list_the_valid_ones_with_scikit_learn_defaults() {
         let mut s = Settings::new();
         s.insert("learning_rat".into(), "0.3".into());
-        let err = GradientBoosting::from_settings(&s, 1).err().unwrap().to_string();
+        let err = GradientBoosting::from_settings(Task::Classification, &s, 1).err().unwrap().to_string();
         assert!(err.contains("did you mean \"learning_rate\""), "{err}");
         assert!(err.contains("max_leaf_nodes (default 31"), "{err}");
         assert!(err.contains("min_samples_leaf (default 20"), "{err}");
@@ -141,13 +141,13 @@ mod tests {
 
     #[test]
     fn defaults_are_scikit_learns_and_values_are_validated() {
-        let gb = GradientBoosting::from_settings(&Settings::new(), 7).unwrap();
+        let gb = GradientBoosting::from_settings(Task::Classification, &Settings::new(), 7).unwrap();
         assert_eq!(gb.params, BoostingParams { seed: 7, ..BoostingParams::default() });
         let mut s = Settings::new();
         s.insert("max_leaf_nodes".into(), "none".into());
         s.insert("max_depth".into(), "4".into());
         s.insert("early_stopping".into(), "false".into());
-        let gb = GradientBoosting::from_settings(&s, 1).unwrap();
+        let gb = GradientBoosting::from_settings(Task::Classification, &s, 1).unwrap();
         assert_eq!((gb.params.max_leaf_nodes, gb.params.max_depth), (None, Some(4)));
         assert_eq!(gb.params.early_stopping, EarlyStopping::Off);
         for (key, value) in [
@@ -160,7 +160,7 @@ mod tests {
         ] {
             let mut s = Settings::new();
             s.insert(key.into(), value.into());
-            let err = GradientBoosting::from_settings(&s, 1).err().map(|e| e.to_string());
+            let err = GradientBoosting::from_settings(Task::Classification, &s, 1).err().map(|e| e.to_string());
             assert!(err.as_deref().is_some_and(|e| e.contains(key)), "{key}={value}: {err:?}");
         }
     }
