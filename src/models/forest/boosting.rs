@@ -1,10 +1,15 @@
-//! Histogram gradient boosting for classification on the same engine as the forests: the features binned
-//! once ([`super::binning`]), trees grown on the bins, stored as [`Tree`]s and predicted by the same compiled
-//! walker. The semantics follow scikit-learn's `HistGradientBoostingClassifier`, with its parameter names and
-//! defaults: log-loss (binomial for two classes, one tree per iteration; multinomial with one tree per class
-//! and iteration otherwise), leaf-wise (best-first) growth up to `max_leaf_nodes` leaves, Newton leaf values
-//! `-G / (H + l2_regularization)` shrunk by the learning rate, and early stopping on a seeded, stratified
-//! validation split of the training rows when `early_stopping` is on (by default, above 10,000 rows).
+//! Histogram gradient boosting for classification and regression on the same engine as the forests: the
+//! features binned once ([`super::binning`]), trees grown on the bins, stored as [`Tree`]s and predicted by the
+//! same compiled walker. The semantics follow scikit-learn 1.9.1's `HistGradientBoostingClassifier` and
+//! `HistGradientBoostingRegressor(loss="squared_error")`, with their parameter names and defaults: leaf-wise
+//! (best-first) growth up to `max_leaf_nodes` leaves, Newton leaf values `-G / (H + l2_regularization)` shrunk
+//! by the learning rate, and early stopping on a seeded validation split of the training rows (stratified for
+//! the classifier) when `early_stopping` is on (by default, above 10,000 rows), scoring the loss.
+//!
+//! The two models differ only in their `Loss`: the classifier's log-loss (binomial for two classes, one tree
+//! per iteration; multinomial with one tree per class and iteration otherwise) from the log-odds of the class
+//! shares, the regressor's half squared error (gradient `raw - y`, hessian 1) from the mean target, with the
+//! identity as link.
 //!
 //! Differences from scikit-learn: the pipeline imputes missing values before the model, so there is no
 //! missing-value bin (NaN would go to the lowest bin, and left); gradients and histograms are f64 rather than
@@ -145,7 +150,7 @@ pub struct GradientBoostingClassifier {
     model: Boosted,
 }
 
-/// What the artifact stores; the compiled trees are rebuilt on loading.
+/// What the artifact stores for a classifier; the compiled trees are rebuilt on loading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Boosted {
     n_features: usize,
@@ -162,7 +167,34 @@ struct Boosted {
     compiled: Vec<CompiledForest>,
 }
 
+/// A fitted gradient-boosting regressor.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "BoostedRegression")]
+pub struct GradientBoostingRegressor {
+    model: BoostedRegression,
+}
+
+/// What the artifact stores for a regressor: [`Boosted`] with one score and no classes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct BoostedRegression {
+    n_features: usize,
+    /// The prediction before the first tree: the training targets' mean.
+    baseline: f64,
+    /// One per iteration; leaf values include the learning rate.
+    trees: Vec<Tree>,
+    /// Total split gain per feature, normalised to sum 1 (all zeros if no tree split).
+    importances: Vec<f64>,
+    #[serde(skip)]
+    compiled: Vec<CompiledForest>,
+}
+
 impl Serialize for GradientBoostingClassifier {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.model.serialize(serializer)
+    }
+}
+
+impl Serialize for GradientBoostingRegressor {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.model.serialize(serializer)
     }
@@ -172,8 +204,20 @@ impl TryFrom<Boosted> for GradientBoostingClassifier {
     type Error = String;
 
     fn try_from(mut model: Boosted) -> Result<Self, String> {
-        model.compile()?;
+        if model.n_classes < 2 || model.baseline.len() != scores_per_row(model.n_classes) {
+            return Err("a boosted classifier needs two classes or more and a baseline per score".to_owned());
+        }
+        model.compiled = compile_scores(&model.trees, &model.baseline, &model.importances, model.n_features)?;
         Ok(GradientBoostingClassifier { model })
+    }
+}
+
+impl TryFrom<BoostedRegression> for GradientBoostingRegressor {
+    type Error = String;
+
+    fn try_from(mut model: BoostedRegression) -> Result<Self, String> {
+        model.compiled = compile_scores(&model.trees, &[model.baseline], &model.importances, model.n_features)?;
+        Ok(GradientBoostingRegressor { model })
     }
 }
 
@@ -186,28 +230,106 @@ fn scores_per_row(n_classes: usize) -> usize {
     }
 }
 
-impl Boosted {
-    fn compile(&mut self) -> Result<(), String> {
-        let k = scores_per_row(self.n_classes);
-        if self.n_classes < 2
-            || self.baseline.len() != k
-            || self.baseline.iter().any(|b| !b.is_finite())
-            || self.trees.is_empty()
-            || !self.trees.len().is_multiple_of(k)
-            || self.importances.len() != self.n_features
-        {
-            return Err("a boosted model needs two classes or more, a finite baseline per score, whole iterations \
-                        of trees and one importance per feature"
-                .to_owned());
-        }
-        self.compiled = (0..k)
-            .map(|score| {
-                let trees: Vec<Tree> = self.trees.iter().skip(score).step_by(k).cloned().collect();
-                CompiledForest::new(&trees, self.n_features, 1)
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(())
+/// Checks what the trees' own validation cannot and compiles, per score (`baseline.len()` of them), the
+/// trees that add to it.
+fn compile_scores(
+    trees: &[Tree],
+    baseline: &[f64],
+    importances: &[f64],
+    n_features: usize,
+) -> Result<Vec<CompiledForest>, String> {
+    let k = baseline.len();
+    if k == 0
+        || baseline.iter().any(|b| !b.is_finite())
+        || trees.is_empty()
+        || !trees.len().is_multiple_of(k)
+        || importances.len() != n_features
+    {
+        return Err("a boosted model needs a finite baseline per score, whole iterations of trees and one \
+                    importance per feature"
+            .to_owned());
     }
+    (0..k)
+        .map(|score| {
+            let trees: Vec<Tree> = trees.iter().skip(score).step_by(k).cloned().collect();
+            CompiledForest::new(&trees, n_features, 1)
+        })
+        .collect()
+}
+
+/// The raw scores of every row of `x`, row-major, one per compiled score: its baseline plus its trees' sum.
+///
+/// # Panics
+/// If `x` does not have `n_features` columns.
+fn raw_scores(compiled: &[CompiledForest], baseline: &[f64], n_features: usize, x: &Matrix) -> Vec<f64> {
+    assert_eq!(x.n_cols(), n_features, "the model was fitted on {n_features} features");
+    let k = compiled.len();
+    let sums: Vec<Vec<f64>> = compiled.iter().map(|c| c.predict_sum(x)).collect();
+    let mut raw = vec![0.0; x.n_rows() * k];
+    for (row, scores) in raw.chunks_exact_mut(k).enumerate() {
+        for ((r, base), sum) in scores.iter_mut().zip(baseline).zip(&sums) {
+            *r = base + sum[row];
+        }
+    }
+    raw
+}
+
+/// Checks what both models' `fit` require of the data and the params.
+fn check_input(x: &Matrix, n_targets: usize, params: &BoostingParams) -> Result<(), ForestError> {
+    params.validate()?;
+    if x.n_rows() == 0 || x.n_cols() == 0 {
+        return Err(ForestError::EmptyData);
+    }
+    if n_targets != x.n_rows() {
+        return Err(ForestError::LengthMismatch { rows: x.n_rows(), targets: n_targets });
+    }
+    if x.n_rows() >= MAX_ROWS || x.n_cols() > usize::from(u16::MAX) {
+        return Err(ForestError::TooLarge);
+    }
+    Ok(())
+}
+
+/// The training rows binned, and, when early stopping is on, the held-out rows binned with the same bins.
+struct Prepared {
+    binned: BinnedMatrix,
+    /// `None` when every row trains.
+    train_rows: Option<Vec<usize>>,
+    validation: Option<(Vec<usize>, BinnedMatrix)>,
+}
+
+/// Decides early stopping, holds out the rows `split(validation_fraction, seed)` picks if it is on, and bins
+/// the training rows (fitting the bins on them alone, as scikit-learn does) and the held-out ones.
+fn prepare(
+    x: &Matrix,
+    params: &BoostingParams,
+    split: impl FnOnce(f64, u64) -> (Vec<usize>, Vec<usize>),
+) -> Result<Prepared, ForestError> {
+    let early_stopping = match params.early_stopping {
+        EarlyStopping::Auto => x.n_rows() > AUTO_EARLY_STOPPING_ROWS,
+        EarlyStopping::On => true,
+        EarlyStopping::Off => false,
+    };
+    if !early_stopping {
+        let binned = BinnedMatrix::fit_transform(x, params.max_bins, params.seed);
+        return Ok(Prepared { binned, train_rows: None, validation: None });
+    }
+    let (train, validation) = split(params.validation_fraction, params.seed);
+    if validation.is_empty() || train.is_empty() {
+        return Err(ForestError::InvalidParam(format!(
+            "early stopping needs rows to hold out: validation_fraction {} of {} rows leaves none",
+            params.validation_fraction,
+            x.n_rows()
+        )));
+    }
+    let binned = BinnedMatrix::fit_transform(&x.select_rows(&train), params.max_bins, params.seed);
+    let mappers: Vec<_> = (0..binned.n_features()).map(|f| binned.mapper(f).clone()).collect();
+    let binned_validation = BinnedMatrix::transform(&mappers, &x.select_rows(&validation));
+    Ok(Prepared { binned, train_rows: Some(train), validation: Some((validation, binned_validation)) })
+}
+
+/// `values` at `rows`, or all of them.
+fn select<T: Copy>(values: &[T], rows: Option<&[usize]>) -> Vec<T> {
+    rows.map_or_else(|| values.to_vec(), |rows| rows.iter().map(|&r| values[r]).collect())
 }
 
 impl GradientBoostingClassifier {
@@ -217,16 +339,7 @@ impl GradientBoostingClassifier {
     /// [`ForestError`] for empty data, a `y` of the wrong length, a label out of range, fewer than two
     /// classes, invalid params, or early stopping asked for on too few rows to hold any out.
     pub fn fit(x: &Matrix, y: &[u32], n_classes: usize, params: &BoostingParams) -> Result<Self, ForestError> {
-        params.validate()?;
-        if x.n_rows() == 0 || x.n_cols() == 0 {
-            return Err(ForestError::EmptyData);
-        }
-        if y.len() != x.n_rows() {
-            return Err(ForestError::LengthMismatch { rows: x.n_rows(), targets: y.len() });
-        }
-        if x.n_rows() >= MAX_ROWS || x.n_cols() > usize::from(u16::MAX) {
-            return Err(ForestError::TooLarge);
-        }
+        check_input(x, y.len(), params)?;
         if let Some((row, &label)) = y.iter().enumerate().find(|&(_, &label)| label as usize >= n_classes) {
             return Err(ForestError::LabelOutOfRange { row, label, n_classes });
         }
@@ -234,46 +347,26 @@ impl GradientBoostingClassifier {
             return Err(ForestError::InvalidParam("a classifier needs at least two classes".to_owned()));
         }
         let class_weight = class_weights(y, n_classes, params.class_weight);
-        let early_stopping = match params.early_stopping {
-            EarlyStopping::Auto => x.n_rows() > AUTO_EARLY_STOPPING_ROWS,
-            EarlyStopping::On => true,
-            EarlyStopping::Off => false,
-        };
-        let (train_rows, validation_rows) = if early_stopping {
-            let (train, validation) = validation_split(y, n_classes, params.validation_fraction, params.seed);
-            if validation.is_empty() || train.is_empty() {
-                return Err(ForestError::InvalidParam(format!(
-                    "early stopping needs rows to hold out: validation_fraction {} of {} rows leaves none",
-                    params.validation_fraction,
-                    x.n_rows()
-                )));
-            }
-            (Some(train), validation)
-        } else {
-            (None, Vec::new())
-        };
-        let select = |rows: &[usize]| rows.iter().map(|&r| y[r]).collect::<Vec<u32>>();
-        let (y_train, x_train_owned) = match &train_rows {
-            Some(rows) => (select(rows), Some(x.select_rows(rows))),
-            None => (y.to_vec(), None),
-        };
-        let x_train = x_train_owned.as_ref().unwrap_or(x);
-        let binned = BinnedMatrix::fit_transform(x_train, params.max_bins, params.seed);
-        let validation = if validation_rows.is_empty() {
-            None
-        } else {
-            let mappers: Vec<_> = (0..binned.n_features()).map(|f| binned.mapper(f).clone()).collect();
-            let binned_validation = BinnedMatrix::transform(&mappers, &x.select_rows(&validation_rows));
-            let labels = select(&validation_rows);
+        let data = prepare(x, params, |fraction, seed| validation_split(y, n_classes, fraction, seed))?;
+        let log_loss = |rows: Option<&[usize]>| {
+            let labels = select(y, rows);
             let weights = labels.iter().map(|&c| class_weight[c as usize]).collect();
-            Some(Validation { binned: binned_validation, labels, weights })
+            LogLoss { labels, weights, n_classes }
         };
-        let weights: Vec<f64> = y_train.iter().map(|&c| class_weight[c as usize]).collect();
-        let model = boost(&binned, &y_train, &weights, n_classes, params, validation.as_ref());
-        let mut model = Boosted { n_features: x.n_cols(), n_classes, ..model };
+        let loss = log_loss(data.train_rows.as_deref());
+        let validation =
+            data.validation.map(|(rows, binned)| Validation { binned, loss: log_loss(Some(rows.as_slice())) });
+        let fitted = boost(&data.binned, &loss, params, validation.as_ref());
+        let model = Boosted {
+            n_features: x.n_cols(),
+            n_classes,
+            baseline: fitted.baseline,
+            trees: fitted.trees,
+            importances: fitted.importances,
+            compiled: Vec::new(),
+        };
         // Cannot fail: binning gives every feature at most 254 thresholds, and the shapes are ours.
-        model.compile().map_err(|_| ForestError::TooLarge)?;
-        Ok(GradientBoostingClassifier { model })
+        GradientBoostingClassifier::try_from(model).map_err(|_| ForestError::TooLarge)
     }
 
     /// Class probabilities, row-major `x.n_rows() × n_classes()`: the logistic function of the raw score for
@@ -283,16 +376,10 @@ impl GradientBoostingClassifier {
     /// If `x` does not have `n_features()` columns.
     pub fn predict_proba(&self, x: &Matrix) -> Vec<f64> {
         let m = &self.model;
-        assert_eq!(x.n_cols(), m.n_features, "the model was fitted on {} features", m.n_features);
-        let k = scores_per_row(m.n_classes);
-        let sums: Vec<Vec<f64>> = m.compiled.iter().map(|c| c.predict_sum(x)).collect();
+        let raw = raw_scores(&m.compiled, &m.baseline, m.n_features, x);
         let mut out = Vec::with_capacity(x.n_rows() * m.n_classes);
-        let mut raw = vec![0.0; k];
-        for row in 0..x.n_rows() {
-            for ((r, base), sum) in raw.iter_mut().zip(&m.baseline).zip(&sums) {
-                *r = base + sum[row];
-            }
-            push_probabilities(&raw, m.n_classes, &mut out);
+        for scores in raw.chunks_exact(m.compiled.len()) {
+            push_probabilities(scores, m.n_classes, &mut out);
         }
         out
     }
@@ -317,6 +404,67 @@ impl GradientBoostingClassifier {
     /// Total split gain per feature over all trees, summing to 1 (all zeros if no tree split).
     /// scikit-learn's `HistGradientBoostingClassifier` has no `feature_importances_`; this is `LightGBM`'s
     /// "gain" importance.
+    pub fn feature_importances(&self) -> Vec<f64> {
+        self.model.importances.clone()
+    }
+}
+
+impl GradientBoostingRegressor {
+    /// Fits the model to rows `x` with real targets `y`, minimising the squared error as scikit-learn's
+    /// `HistGradientBoostingRegressor(loss="squared_error")`. `params.class_weight` does not apply; the
+    /// validation split for early stopping is a seeded shuffle of all rows (not stratified), holding out
+    /// `round(n × validation_fraction)` of them where scikit-learn's `train_test_split` rounds up.
+    ///
+    /// # Errors
+    /// [`ForestError`] for empty data, a `y` of the wrong length, a non-finite target, invalid params, or
+    /// early stopping asked for on too few rows to hold any out.
+    pub fn fit(x: &Matrix, y: &[f64], params: &BoostingParams) -> Result<Self, ForestError> {
+        check_input(x, y.len(), params)?;
+        if let Some(row) = y.iter().position(|t| !t.is_finite()) {
+            return Err(ForestError::NonFiniteTarget { row });
+        }
+        // One "class" for all rows makes the stratified split a plain seeded one.
+        let data = prepare(x, params, |fraction, seed| validation_split(&vec![0; y.len()], 1, fraction, seed))?;
+        let loss = SquaredError { y: select(y, data.train_rows.as_deref()) };
+        let validation = data
+            .validation
+            .map(|(rows, binned)| Validation { binned, loss: SquaredError { y: select(y, Some(&rows)) } });
+        let fitted = boost(&data.binned, &loss, params, validation.as_ref());
+        let model = BoostedRegression {
+            n_features: x.n_cols(),
+            baseline: fitted.baseline[0],
+            trees: fitted.trees,
+            importances: fitted.importances,
+            compiled: Vec::new(),
+        };
+        // Cannot fail: binning gives every feature at most 254 thresholds, and the shapes are ours.
+        GradientBoostingRegressor::try_from(model).map_err(|_| ForestError::TooLarge)
+    }
+
+    /// The baseline plus every tree's leaf value, per row of `x`.
+    ///
+    /// # Panics
+    /// If `x` does not have `n_features()` columns.
+    pub fn predict(&self, x: &Matrix) -> Vec<f64> {
+        let m = &self.model;
+        raw_scores(&m.compiled, &[m.baseline], m.n_features, x)
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.model.n_features
+    }
+
+    /// Iterations fitted (fewer than `max_iter` when early stopping stopped it): one tree each.
+    pub fn n_iter(&self) -> usize {
+        self.model.trees.len()
+    }
+
+    pub fn trees(&self) -> &[Tree] {
+        &self.model.trees
+    }
+
+    /// Total split gain per feature over all trees, summing to 1 (all zeros if no tree split), as for the
+    /// classifier (`LightGBM`'s "gain" importance; scikit-learn's model has none).
     pub fn feature_importances(&self) -> Vec<f64> {
         self.model.importances.clone()
     }
@@ -347,11 +495,140 @@ fn softplus(z: f64) -> f64 {
     z.max(0.0) + (-z.abs()).exp().ln_1p()
 }
 
-/// The held-out rows early stopping scores, binned with the training rows' bins.
-struct Validation {
-    binned: BinnedMatrix,
+/// What the boosting loop needs of a loss over a set of rows' targets: the only thing the classifier and the
+/// regressor do differently.
+trait Loss: Sync {
+    /// Raw scores per row, hence trees per iteration.
+    fn n_scores(&self) -> usize;
+
+    /// The constant raw scores that minimise the loss (scikit-learn's `fit_intercept_only`).
+    fn baseline(&self) -> Vec<f64>;
+
+    /// Per score, every row's gradient and hessian of the loss at the raw scores `raw` (row-major,
+    /// `n_scores()` per row); `scratch` is a buffer the loss may use.
+    fn gradients(&self, raw: &[f64], scratch: &mut Vec<f64>, gradients: &mut [Vec<f64>], hessians: &mut [Vec<f64>]);
+
+    /// The (weighted) mean loss at `raw`: what early stopping scores, as scikit-learn's `scoring="loss"`.
+    fn mean_loss(&self, raw: &[f64]) -> f64;
+}
+
+/// Binomial or multinomial log-loss with per-row sample weights.
+struct LogLoss {
     labels: Vec<u32>,
     weights: Vec<f64>,
+    n_classes: usize,
+}
+
+/// Half the squared error, `(raw - y)² / 2`, scikit-learn's `HalfSquaredError`: gradient `raw - y`, hessian 1.
+struct SquaredError {
+    y: Vec<f64>,
+}
+
+impl Loss for LogLoss {
+    fn n_scores(&self) -> usize {
+        scores_per_row(self.n_classes)
+    }
+
+    /// The log-odds of the (weighted) share of class 1, or the centred log shares of every class.
+    fn baseline(&self) -> Vec<f64> {
+        let mut share = vec![0.0; self.n_classes];
+        for (&c, &w) in self.labels.iter().zip(&self.weights) {
+            share[c as usize] += w;
+        }
+        let total: f64 = share.iter().sum();
+        for s in &mut share {
+            *s = (*s / total).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
+        }
+        if self.n_classes == 2 {
+            vec![(share[1] / (1.0 - share[1])).ln()]
+        } else {
+            let logs: Vec<f64> = share.iter().map(|s| s.ln()).collect();
+            #[allow(clippy::cast_precision_loss)]
+            let mean = logs.iter().sum::<f64>() / self.n_classes as f64;
+            logs.iter().map(|l| l - mean).collect()
+        }
+    }
+
+    /// Times the sample weights.
+    fn gradients(&self, raw: &[f64], scratch: &mut Vec<f64>, gradients: &mut [Vec<f64>], hessians: &mut [Vec<f64>]) {
+        let (y, weights, n_classes) = (&self.labels, &self.weights, self.n_classes);
+        if n_classes == 2 {
+            gradients[0].par_iter_mut().zip(hessians[0].par_iter_mut()).enumerate().for_each(|(row, (g, h))| {
+                let p = sigmoid(raw[row]);
+                *g = weights[row] * (p - f64::from(y[row]));
+                *h = weights[row] * p * (1.0 - p);
+            });
+            return;
+        }
+        let probabilities = scratch;
+        probabilities.resize(raw.len(), 0.0);
+        probabilities.par_chunks_mut(n_classes).enumerate().for_each(|(row, p)| {
+            let raw = &raw[row * n_classes..(row + 1) * n_classes];
+            let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            for (p, &r) in p.iter_mut().zip(raw) {
+                *p = (r - max).exp();
+            }
+            let total: f64 = p.iter().sum();
+            for p in p.iter_mut() {
+                *p /= total;
+            }
+        });
+        let probabilities = &*probabilities;
+        for (class, (g, h)) in gradients.iter_mut().zip(hessians.iter_mut()).enumerate() {
+            g.par_iter_mut().zip(h.par_iter_mut()).enumerate().for_each(|(row, (g, h))| {
+                let p = probabilities[row * n_classes + class];
+                let target = f64::from(u8::from(y[row] as usize == class));
+                *g = weights[row] * (p - target);
+                *h = weights[row] * p * (1.0 - p);
+            });
+        }
+    }
+
+    fn mean_loss(&self, raw: &[f64]) -> f64 {
+        let k = self.n_scores();
+        let (mut sum, mut total) = (0.0, 0.0);
+        for ((raw, &c), &w) in raw.chunks_exact(k).zip(&self.labels).zip(&self.weights) {
+            let loss = if k == 1 {
+                softplus(raw[0]) - f64::from(c) * raw[0]
+            } else {
+                let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                max + raw.iter().map(|&r| (r - max).exp()).sum::<f64>().ln() - raw[c as usize]
+            };
+            sum += w * loss;
+            total += w;
+        }
+        sum / total
+    }
+}
+
+impl Loss for SquaredError {
+    fn n_scores(&self) -> usize {
+        1
+    }
+
+    /// The mean target.
+    fn baseline(&self) -> Vec<f64> {
+        #[allow(clippy::cast_precision_loss)] // Fewer than 2^31 rows.
+        let mean = self.y.iter().sum::<f64>() / self.y.len() as f64;
+        vec![mean]
+    }
+
+    fn gradients(&self, raw: &[f64], _: &mut Vec<f64>, gradients: &mut [Vec<f64>], hessians: &mut [Vec<f64>]) {
+        gradients[0].par_iter_mut().zip(raw.par_iter().zip(&self.y)).for_each(|(g, (&r, &y))| *g = r - y);
+        hessians[0].fill(1.0);
+    }
+
+    fn mean_loss(&self, raw: &[f64]) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let n = self.y.len() as f64;
+        raw.iter().zip(&self.y).map(|(&r, &y)| 0.5 * (r - y) * (r - y)).sum::<f64>() / n
+    }
+}
+
+/// The held-out rows early stopping scores, binned with the training rows' bins, and their loss.
+struct Validation<L> {
+    binned: BinnedMatrix,
+    loss: L,
 }
 
 /// A stratified split of `0..y.len()` into (training rows, validation rows), both ascending: each class gives
@@ -379,43 +656,6 @@ fn validation_split(y: &[u32], n_classes: usize, fraction: f64, seed: u64) -> (V
     (train, validation)
 }
 
-/// The baseline raw scores: the log-odds of the (weighted) share of class 1, or the centred log shares of
-/// every class (scikit-learn's `fit_intercept_only` for its binomial and multinomial losses).
-fn baseline(y: &[u32], weights: &[f64], n_classes: usize) -> Vec<f64> {
-    let mut share = vec![0.0; n_classes];
-    for (&c, &w) in y.iter().zip(weights) {
-        share[c as usize] += w;
-    }
-    let total: f64 = share.iter().sum();
-    for s in &mut share {
-        *s = (*s / total).clamp(f64::EPSILON, 1.0 - f64::EPSILON);
-    }
-    if n_classes == 2 {
-        vec![(share[1] / (1.0 - share[1])).ln()]
-    } else {
-        let logs: Vec<f64> = share.iter().map(|s| s.ln()).collect();
-        #[allow(clippy::cast_precision_loss)]
-        let mean = logs.iter().sum::<f64>() / n_classes as f64;
-        logs.iter().map(|l| l - mean).collect()
-    }
-}
-
-/// The weighted mean log-loss of raw scores `raw` (row-major, `k` per row).
-fn mean_loss(raw: &[f64], labels: &[u32], weights: &[f64], k: usize) -> f64 {
-    let (mut sum, mut total) = (0.0, 0.0);
-    for ((raw, &c), &w) in raw.chunks_exact(k).zip(labels).zip(weights) {
-        let loss = if k == 1 {
-            softplus(raw[0]) - f64::from(c) * raw[0]
-        } else {
-            let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            max + raw.iter().map(|&r| (r - max).exp()).sum::<f64>().ln() - raw[c as usize]
-        };
-        sum += w * loss;
-        total += w;
-    }
-    sum / total
-}
-
 /// scikit-learn's rule: stop when none of the last `n` scores beats the one before them by more than `tol`.
 fn should_stop(scores: &[f64], n: usize, tol: f64) -> bool {
     if scores.len() <= n {
@@ -425,34 +665,40 @@ fn should_stop(scores: &[f64], n: usize, tol: f64) -> bool {
     !scores[scores.len() - n..].iter().any(|&s| s > reference + tol)
 }
 
-/// The boosting loop. Returns the model without its feature count, which the caller fills in.
-fn boost(
+/// What the boosting loop fits, without the model's shape, which the caller knows.
+struct Fitted {
+    baseline: Vec<f64>,
+    trees: Vec<Tree>,
+    importances: Vec<f64>,
+}
+
+/// The boosting loop: from `loss`'s baseline, `n_scores()` trees per iteration on its gradients until
+/// `max_iter` or until early stopping on `validation` says so.
+fn boost<L: Loss>(
     binned: &BinnedMatrix,
-    y: &[u32],
-    weights: &[f64],
-    n_classes: usize,
+    loss: &L,
     params: &BoostingParams,
-    validation: Option<&Validation>,
-) -> Boosted {
+    validation: Option<&Validation<L>>,
+) -> Fitted {
     let n = binned.n_rows();
-    let k = scores_per_row(n_classes);
-    let base = baseline(y, weights, n_classes);
+    let k = loss.n_scores();
+    let base = loss.baseline();
     let mut raw: Vec<f64> = base.iter().copied().cycle().take(n * k).collect();
     let mut raw_validation: Vec<f64> =
-        validation.map_or_else(Vec::new, |v| base.iter().copied().cycle().take(v.labels.len() * k).collect());
+        validation.map_or_else(Vec::new, |v| base.iter().copied().cycle().take(v.binned.n_rows() * k).collect());
     let mut scores = Vec::new();
     if let Some(v) = validation {
-        scores.push(-mean_loss(&raw_validation, &v.labels, &v.weights, k));
+        scores.push(-v.loss.mean_loss(&raw_validation));
     }
 
     let mut gradients = vec![vec![0.0; n]; k];
     let mut hessians = vec![vec![0.0; n]; k];
-    let mut probabilities = vec![0.0; n * n_classes];
+    let mut scratch = Vec::new();
     let mut grower = BoostGrower::new(binned, params);
     let mut trees = Vec::new();
     let mut importances = vec![0.0; binned.n_features()];
     for _ in 0..params.max_iter {
-        compute_gradients(&raw, y, weights, n_classes, &mut probabilities, &mut gradients, &mut hessians);
+        loss.gradients(&raw, &mut scratch, &mut gradients, &mut hessians);
         for score in 0..k {
             let tree = grower.grow(&gradients[score], &hessians[score], &mut importances);
             // The training rows' scores move by the leaf values as stored (f32), as prediction will see them.
@@ -470,7 +716,7 @@ fn boost(
             trees.push(tree);
         }
         if let Some(v) = validation {
-            scores.push(-mean_loss(&raw_validation, &v.labels, &v.weights, k));
+            scores.push(-v.loss.mean_loss(&raw_validation));
             if should_stop(&scores, params.n_iter_no_change, params.tol) {
                 break;
             }
@@ -482,46 +728,7 @@ fn boost(
             *v /= total;
         }
     }
-    Boosted { n_features: 0, n_classes, baseline: base, trees, importances, compiled: Vec::new() }
-}
-
-/// Gradients and hessians of the log-loss at `raw`, times the sample weights, per score.
-fn compute_gradients(
-    raw: &[f64],
-    y: &[u32],
-    weights: &[f64],
-    n_classes: usize,
-    probabilities: &mut [f64],
-    gradients: &mut [Vec<f64>],
-    hessians: &mut [Vec<f64>],
-) {
-    if n_classes == 2 {
-        gradients[0].par_iter_mut().zip(hessians[0].par_iter_mut()).enumerate().for_each(|(row, (g, h))| {
-            let p = sigmoid(raw[row]);
-            *g = weights[row] * (p - f64::from(y[row]));
-            *h = weights[row] * p * (1.0 - p);
-        });
-        return;
-    }
-    probabilities.par_chunks_mut(n_classes).enumerate().for_each(|(row, p)| {
-        let raw = &raw[row * n_classes..(row + 1) * n_classes];
-        let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        for (p, &r) in p.iter_mut().zip(raw) {
-            *p = (r - max).exp();
-        }
-        let total: f64 = p.iter().sum();
-        for p in p.iter_mut() {
-            *p /= total;
-        }
-    });
-    for (class, (g, h)) in gradients.iter_mut().zip(hessians.iter_mut()).enumerate() {
-        g.par_iter_mut().zip(h.par_iter_mut()).enumerate().for_each(|(row, (g, h))| {
-            let p = probabilities[row * n_classes + class];
-            let target = f64::from(u8::from(y[row] as usize == class));
-            *g = weights[row] * (p - target);
-            *h = weights[row] * p * (1.0 - p);
-        });
-    }
+    Fitted { baseline: base, trees, importances }
 }
 
 /// The leaf of validation `row` in `tree`, walking on bins: `split_bins[node]` is the bin a split node
@@ -854,6 +1061,7 @@ impl<'a> BoostGrower<'a> {
 #[allow(clippy::float_cmp, clippy::cast_precision_loss)] // Exact values are the point; small numbers.
 mod tests {
     use super::*;
+    use crate::models::forest::test_data::{diabetes, friedman, r2};
 
     fn normal_matrix(n: usize, n_features: usize, seed: u64) -> Matrix {
         let mut rng = Rng::new(seed);
@@ -1028,6 +1236,91 @@ mod tests {
         assert_eq!(validation.iter().filter(|&&r| y[r] == 1).count(), 25);
         assert_eq!(validation_split(&y, 2, 0.1, 3).1, validation);
         assert_ne!(validation_split(&y, 2, 0.1, 4).1, validation);
+    }
+
+    /// `HistGradientBoostingRegressor(early_stopping=False)`'s test R² from
+    /// `fixtures/gen_regression_reference.py` (scikit-learn 1.9.1).
+    #[test]
+    fn regression_r2_matches_scikit_learn() {
+        let params = BoostingParams { early_stopping: EarlyStopping::Off, ..BoostingParams::default() };
+        for (name, data, sklearn_r2) in [("diabetes", diabetes(), 0.365_709), ("friedman", friedman(), 0.942_603)] {
+            let model = GradientBoostingRegressor::fit(&data.x_train, &data.y_train, &params).expect("fits");
+            assert_eq!(model.n_iter(), 100);
+            let ours = r2(&data.y_test, &model.predict(&data.x_test));
+            assert!((ours - sklearn_r2).abs() < 0.01, "{name}: R² {ours} against scikit-learn's {sklearn_r2}");
+        }
+    }
+
+    #[test]
+    fn the_regressor_starts_from_the_mean_and_stops_early_on_noise() {
+        // A constant target: the baseline is exact and no split gains anything.
+        let x = normal_matrix(200, 2, 20);
+        let model = GradientBoostingRegressor::fit(&x, &[2.5; 200], &BoostingParams::default()).expect("fits");
+        assert!(model.predict(&x).iter().all(|&p| p == 2.5));
+        assert_eq!(model.feature_importances(), vec![0.0, 0.0]);
+
+        let mut rng = Rng::new(21);
+        let noise: Vec<f64> = (0..3000).map(|_| rng.normal()).collect();
+        let params = BoostingParams { early_stopping: EarlyStopping::On, ..BoostingParams::default() };
+        let model = GradientBoostingRegressor::fit(&normal_matrix(3000, 3, 22), &noise, &params).expect("fits");
+        assert!(model.n_iter() < 40, "stopped after {} iterations", model.n_iter());
+        assert_eq!(model.trees().len(), model.n_iter());
+    }
+
+    #[test]
+    fn the_regressor_is_bit_identical_for_any_thread_count() -> Result<(), Box<dyn std::error::Error>> {
+        let data = friedman();
+        let params = BoostingParams { max_iter: 20, early_stopping: EarlyStopping::On, ..BoostingParams::default() };
+        let run = |threads: usize| -> Result<(Vec<u8>, Vec<u64>), Box<dyn std::error::Error>> {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+            let model = pool.install(|| GradientBoostingRegressor::fit(&data.x_train, &data.y_train, &params))?;
+            let predicted = pool.install(|| model.predict(&data.x_test));
+            Ok((postcard::to_stdvec(&model)?, predicted.iter().map(|p| p.to_bits()).collect()))
+        };
+        assert_eq!(run(1)?, run(2)?);
+        Ok(())
+    }
+
+    #[test]
+    fn the_regressor_round_trips_and_rejects_inconsistent_models() -> Result<(), Box<dyn std::error::Error>> {
+        let data = diabetes();
+        let params = BoostingParams { max_iter: 5, ..BoostingParams::default() };
+        let model = GradientBoostingRegressor::fit(&data.x_train, &data.y_train, &params)?;
+        let bytes = postcard::to_stdvec(&model)?;
+        let loaded: GradientBoostingRegressor = postcard::from_bytes(&bytes)?;
+        assert_eq!(loaded, model);
+        assert_eq!(loaded.predict(&data.x_test), model.predict(&data.x_test));
+        assert_eq!(loaded.n_features(), 10);
+        let json = serde_json::to_value(&model)?;
+        let mut bad = json.clone();
+        bad["baseline"] = f64::NAN.into(); // serde_json writes NaN as null, which is no number either.
+        assert!(serde_json::from_value::<GradientBoostingRegressor>(bad).is_err(), "no baseline");
+        let mut bad = json.clone();
+        bad["importances"].as_array_mut().map(Vec::pop);
+        assert!(serde_json::from_value::<GradientBoostingRegressor>(bad).is_err(), "an importance missing");
+        let mut bad = json;
+        bad["trees"] = serde_json::Value::Array(Vec::new());
+        assert!(serde_json::from_value::<GradientBoostingRegressor>(bad).is_err(), "no trees");
+        // A regressor is not a classifier, nor the other way round.
+        assert!(postcard::from_bytes::<GradientBoostingClassifier>(&bytes).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn bad_regression_input_is_an_error() {
+        let x = normal_matrix(30, 2, 23);
+        let p = BoostingParams::default();
+        let mut y = vec![1.0; 30];
+        assert_eq!(
+            GradientBoostingRegressor::fit(&x, &y[1..], &p).err(),
+            Some(ForestError::LengthMismatch { rows: 30, targets: 29 })
+        );
+        y[7] = f64::INFINITY;
+        assert_eq!(GradientBoostingRegressor::fit(&x, &y, &p).err(), Some(ForestError::NonFiniteTarget { row: 7 }));
+        let empty = Matrix::from_row_major(0, 2, vec![]);
+        assert_eq!(GradientBoostingRegressor::fit(&empty, &[], &p).err(), Some(ForestError::EmptyData));
+        let invalid = BoostingParams { max_bins: 1, ..BoostingParams::default() };
+        assert!(matches!(GradientBoostingRegressor::fit(&x, &[1.0; 30], &invalid), Err(ForestError::InvalidParam(_))));
     }
 
     #[test]
