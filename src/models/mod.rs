@@ -296,6 +296,7 @@ pub enum TrainedModel {
     KnnRegressor(neighbors::KnnRegressor),
     GaussianNb(naive_bayes::GaussianNb),
     KMeans(kmeans::KMeans),
+    GradientBoostingRegressor(forest::GradientBoostingRegressor),
 }
 
 impl TrainedModel {
@@ -314,6 +315,7 @@ impl TrainedModel {
             TrainedModel::KnnClassifier(m) => classes(m.predict_proba(x)),
             TrainedModel::KnnRegressor(m) => Predictions::Values(m.predict(x)),
             TrainedModel::GaussianNb(m) => classes(m.predict_proba(x)),
+            TrainedModel::GradientBoostingRegressor(m) => Predictions::Values(m.predict(x)),
             TrainedModel::KMeans(m) => {
                 let segments = m.predict(x);
                 let distances = (0..x.n_rows())
@@ -350,7 +352,8 @@ impl TrainedModel {
             TrainedModel::RandomForestRegressor(_)
             | TrainedModel::DecisionTreeRegressor(_)
             | TrainedModel::LinearRegressor(_)
-            | TrainedModel::KnnRegressor(_) => Task::Regression,
+            | TrainedModel::KnnRegressor(_)
+            | TrainedModel::GradientBoostingRegressor(_) => Task::Regression,
             TrainedModel::KMeans(_) => Task::Clustering,
         }
     }
@@ -366,6 +369,7 @@ impl TrainedModel {
             TrainedModel::KnnRegressor(m) => m.n_features(),
             TrainedModel::GaussianNb(m) => m.n_features(),
             TrainedModel::KMeans(m) => m.n_features(),
+            TrainedModel::GradientBoostingRegressor(m) => m.n_features(),
         }
     }
 
@@ -381,7 +385,8 @@ impl TrainedModel {
             TrainedModel::RandomForestRegressor(_)
             | TrainedModel::DecisionTreeRegressor(_)
             | TrainedModel::LinearRegressor(_)
-            | TrainedModel::KnnRegressor(_) => 0,
+            | TrainedModel::KnnRegressor(_)
+            | TrainedModel::GradientBoostingRegressor(_) => 0,
         }
     }
 
@@ -400,6 +405,7 @@ impl TrainedModel {
             }
             TrainedModel::LogisticRegression(m) => Some((m.feature_importances(), ImportanceMethod::Coefficients)),
             TrainedModel::LinearRegressor(m) => Some((m.feature_importances(), ImportanceMethod::Coefficients)),
+            TrainedModel::GradientBoostingRegressor(m) => impurity(m.feature_importances()),
             TrainedModel::KMeans(m) => {
                 let segments = predictions.labels()?;
                 Some((m.feature_importances(x, &segments), ImportanceMethod::SegmentSeparation))

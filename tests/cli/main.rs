@@ -14,5 +14,6 @@ mod hardening;
 mod postgres;
 mod predict;
 mod promote;
+mod quality;
 mod snapshots;
 mod train;

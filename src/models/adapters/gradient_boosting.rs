@@ -5,7 +5,9 @@ use serde_json::json;
 
 use crate::data::matrix::Matrix;
 use crate::error::{Error, Result};
-use crate::models::forest::{BoostingParams, ClassWeight, EarlyStopping, ForestError, GradientBoostingClassifier};
+use crate::models::forest::{
+    BoostingParams, ClassWeight, EarlyStopping, ForestError, GradientBoostingClassifier, GradientBoostingRegressor,
+};
 use crate::models::params::{ParamSpec, Reader, Settings};
 use crate::models::{Algorithm, Estimator, Target, Task, TrainedModel};
 
@@ -119,7 +121,9 @@ impl Estimator for GradientBoosting {
                     .map(TrainedModel::GradientBoostingClassifier)
                     .map_err(failed)
             }
-            Target::Values(_) => Err(Error::Model("gradient boosting regression is not available yet".into())),
+            Target::Values(values) => GradientBoostingRegressor::fit(x, values, &self.params)
+                .map(TrainedModel::GradientBoostingRegressor)
+                .map_err(failed),
             Target::Unsupervised => Err(Error::Model("gradient boosting needs a target".into())),
         }
     }
