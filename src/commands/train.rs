@@ -178,15 +178,15 @@ fn comparison_table(c: &mlctl::ops::compare::Comparison) -> comfy_table::Table {
     let primary = format!("{} ({}-fold CV)", c.metric, c.folds);
     let mut header = vec!["rank", "algorithm", primary.as_str()];
     header.extend(others.iter().copied());
-    header.extend(["fit s/fold", "predict s/fold"]);
+    header.extend(["fit ms/fold", "predict ms/fold"]);
     let mut t = table::new(&header);
     for (i, cand) in c.candidates.iter().enumerate() {
         let ms =
             |m: &str| cand.metrics.get(m).map_or_else(|| "—".to_owned(), |v| format!("{:.4} ± {:.4}", v.mean, v.std));
         let mut row = vec![(i + 1).to_string(), cand.algorithm.as_str().to_owned(), ms(&c.metric)];
         row.extend(others.iter().map(|m| ms(m)));
-        row.push(format!("{:.3}", cand.fit_seconds.mean));
-        row.push(format!("{:.3}", cand.predict_seconds.mean));
+        row.push(format!("{:.1}", cand.fit_seconds.mean * 1e3));
+        row.push(format!("{:.1}", cand.predict_seconds.mean * 1e3));
         t.add_row(row);
     }
     table::align_numbers(&mut t);

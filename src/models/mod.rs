@@ -326,6 +326,16 @@ impl TrainedModel {
         }
     }
 
+    /// For a segmentation, the distance of each row of `x` to the centre of the given segment of that row.
+    pub fn distances_to(&self, x: &Matrix, segments: &[u32]) -> Option<Vec<f64>> {
+        let TrainedModel::KMeans(m) = self else { return None };
+        Some(
+            (0..x.n_rows())
+                .map(|r| m.distances(x.row(r)).get(segments[r] as usize).copied().unwrap_or(f64::NAN))
+                .collect(),
+        )
+    }
+
     /// What fitting noticed that the user should know: an iterative solver that stopped before converging.
     pub fn fit_warnings(&self) -> Vec<String> {
         let unconverged = |iters: usize| {

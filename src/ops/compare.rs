@@ -191,7 +191,7 @@ pub fn markdown(c: &Comparison, data: &str, dataset_sha256: &str, registered: &s
     for m in &metrics {
         let _ = write!(out, " {m} |");
     }
-    let _ = writeln!(out, " fit s / fold | predict s / fold |");
+    let _ = writeln!(out, " fit ms / fold | predict ms / fold |");
     let _ = writeln!(out, "|---:|---|{}---:|---:|", "---:|".repeat(metrics.len()));
     for (i, cand) in c.candidates.iter().enumerate() {
         let name = if i == 0 { format!("**{}**", cand.algorithm.as_str()) } else { cand.algorithm.as_str().to_owned() };
@@ -204,7 +204,7 @@ pub fn markdown(c: &Comparison, data: &str, dataset_sha256: &str, registered: &s
                 None => out.push_str(" — |"),
             }
         }
-        let _ = writeln!(out, " {:.3} | {:.3} |", cand.fit_seconds.mean, cand.predict_seconds.mean);
+        let _ = writeln!(out, " {:.1} | {:.1} |", cand.fit_seconds.mean * 1e3, cand.predict_seconds.mean * 1e3);
     }
     let _ = writeln!(out, "\n## Parameters\n");
     for cand in &c.candidates {

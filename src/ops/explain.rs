@@ -1,12 +1,14 @@
 //! `predict --explain`: the key factors of each prediction. For every input feature, the row is predicted again
 //! with that feature replaced by its typical training value (what the pipeline imputes for a missing cell: the
 //! median or the most frequent level); the change in the prediction's score is the feature's contribution.
-//! One model-agnostic rule for every algorithm, in the units of the prediction: probability of the predicted
-//! class, the predicted value, or closeness to the assigned segment's centre.
+//! One model-agnostic rule for every algorithm, in the units of the prediction: the log-odds of the predicted
+//! class (which, unlike the probability, still moves when a prediction is near certain), the predicted value, or
+//! closeness to the assigned segment's centre.
 
 use serde::Serialize;
 
 use crate::data::frame::{ColumnData, Frame, MISSING_CODE};
+use crate::data::matrix::Matrix;
 use crate::error::Result;
 use crate::models::{Bundle, Predictions};
 
@@ -17,19 +19,19 @@ pub struct Factor {
     /// The row's value, as text (None when missing).
     pub value: Option<String>,
     /// The score with the row's value minus the score with the typical value: positive pushed the prediction
-    /// up (towards the predicted class, a larger value, or closer to the segment).
+    /// up (towards the predicted class, in log-odds; a larger value; or closer to the segment's centre).
     pub contribution: f64,
 }
 
 /// The `top` factors of each row of `frame` by |contribution|, given the rows' `predictions`.
 pub fn key_factors(bundle: &Bundle, frame: &Frame, predictions: &Predictions, top: usize) -> Result<Vec<Vec<Factor>>> {
-    let base = row_scores(predictions, predictions);
+    let base = row_scores(bundle, None, predictions, predictions);
     let mut per_row: Vec<Vec<Factor>> = vec![Vec::new(); frame.n_rows];
     for feature in &bundle.pipeline.features {
         let Some(column) = frame.column(&feature.name) else { continue };
         let masked = with_missing(frame, &feature.name);
         let (x, _) = bundle.pipeline.transform(&masked, None)?;
-        let without = row_scores(&bundle.predict(&x), predictions);
+        let without = row_scores(bundle, Some(&x), &bundle.predict(&x), predictions);
         for (row, factors) in per_row.iter_mut().enumerate() {
             factors.push(Factor {
                 feature: feature.name.clone(),
@@ -45,19 +47,26 @@ pub fn key_factors(bundle: &Bundle, frame: &Frame, predictions: &Predictions, to
     Ok(per_row)
 }
 
-/// The score of each row of `p`, read the way the original prediction `of` is read: the probability of the
-/// class predicted originally, the value, or minus the distance to the originally assigned segment's centre.
-fn row_scores(p: &Predictions, of: &Predictions) -> Vec<f64> {
+/// The score of each row of `p` (the predictions on `x`, or the original ones when `x` is None), read the way the
+/// original prediction `of` is read: the log-odds of the class predicted originally, the value, or minus the
+/// distance to the originally assigned segment's centre.
+fn row_scores(bundle: &Bundle, x: Option<&Matrix>, p: &Predictions, of: &Predictions) -> Vec<f64> {
     match (p, of) {
         (Predictions::Classes { proba, n_classes }, Predictions::Classes { proba: original, .. }) => {
             let predicted = crate::models::argmax_rows(original, *n_classes);
-            predicted.iter().enumerate().map(|(row, &c)| proba[row * n_classes + c as usize]).collect()
+            let logit = |q: f64| {
+                let q = q.clamp(1e-15, 1.0 - 1e-15);
+                (q / (1.0 - q)).ln()
+            };
+            predicted.iter().enumerate().map(|(row, &c)| logit(proba[row * n_classes + c as usize])).collect()
         }
-        (Predictions::Segments { segments, distances }, Predictions::Segments { segments: original, .. }) => {
-            // A row that changes segment is farther from its original one than from its new one: a lower bound,
-            // which still ranks the features that move it.
-            segments.iter().zip(distances).zip(original).map(|((s, d), o)| if s == o { -d } else { -d - 1.0 }).collect()
+        (Predictions::Segments { distances, .. }, Predictions::Segments { segments: original, .. }) => match x {
+            Some(x) => bundle.model.distances_to(x, original).unwrap_or_else(|| distances.clone()),
+            None => distances.clone(),
         }
+        .into_iter()
+        .map(|d| -d)
+        .collect(),
         _ => p.scores(),
     }
 }

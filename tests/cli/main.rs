@@ -16,4 +16,5 @@ mod predict;
 mod promote;
 mod quality;
 mod snapshots;
+mod tasks;
 mod train;
