@@ -51,6 +51,9 @@ demo: build
 	  rc=$$?; if [ $$rc = 3 ]; then echo "(exit 3: the gate refused; production is unchanged)"; elif [ $$rc != 0 ]; then exit $$rc; fi
 	$(MLCTL) --project $(DEMO) diff skill_assignment@1.0.0 skill_assignment@1.1.0
 	$(MLCTL) --project $(DEMO) list
+	@echo "== experiments: three algorithms cross-validated on the same folds; the best is registered"
+	$(MLCTL) --project $(DEMO) train --model skill_assignment --compare random-forest,gradient-boosting,logistic-regression --cv 3
+	cat $(DEMO)/MODEL_COMPARISON.md
 	@echo "== the registry"
 	cat $(DEMO)/MODEL_REGISTRY.md
 
