@@ -123,6 +123,9 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
     };
     let _ = writeln!(out, "  features  {} ({} after one-hot encoding){target}", r.features, r.encoded_features);
     let _ = writeln!(out, "  model     {} {}", r.algorithm, r.params);
+    for note in &r.notes {
+        let _ = writeln!(out, "            {note}");
+    }
     let _ = writeln!(out, "  artifact  {} ({})\n", ctx.show(&r.artifact), fmt_bytes(r.artifact_bytes));
 
     if let Some(c) = &r.comparison {

@@ -241,6 +241,10 @@ pub trait Estimator: Send + Sync {
     /// The resolved hyperparameters (defaults filled in), recorded in metadata and compared for version bumps.
     fn params(&self) -> serde_json::Value;
     fn fit(&self, x: &Matrix, y: &Target<'_>) -> Result<TrainedModel>;
+    /// What the last fit chose that its parameters did not say (k-means' k under `k=auto`), for the report.
+    fn fit_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Builds the estimator for `algorithm` and `task` from validated settings.

@@ -257,6 +257,8 @@ pub struct Fitted {
     pub model: TrainedModel,
     pub metrics: Metrics,
     pub warnings: Vec<String>,
+    /// What the estimator chose while fitting (see [`Estimator::fit_notes`]).
+    pub notes: Vec<String>,
     pub test_x: Matrix,
     pub test_truth: SelectedTarget,
     pub test_predictions: Predictions,
@@ -279,6 +281,7 @@ pub fn fit_and_score(
     let train_truth = target.select(&split.train);
     let model = estimator.fit(&x_train, &train_truth.as_target())?;
     let fit_warnings = model.fit_warnings();
+    let notes = estimator.fit_notes();
     let fit_seconds = started.elapsed().as_secs_f64();
 
     let started = std::time::Instant::now();
@@ -302,6 +305,7 @@ pub fn fit_and_score(
         model,
         metrics,
         warnings,
+        notes,
         test_x,
         test_truth,
         test_predictions,

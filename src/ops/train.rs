@@ -77,6 +77,8 @@ pub struct TrainReport {
     pub comparison_file: Option<PathBuf>,
     pub top_features: Vec<(String, f64)>,
     pub importance_method: ImportanceMethod,
+    /// What fitting chose beyond the parameters (k under k=auto).
+    pub notes: Vec<String>,
     pub training_seconds: f64,
     pub artifact: PathBuf,
     pub artifact_bytes: u64,
@@ -155,6 +157,9 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
 
     reporter.phase(&format!("fitting {} on {} rows", describe(&*estimator), split.train.len()));
     let fitted = fit_and_score(&frame, &features, &target, &split, &*estimator, opts.seed)?;
+    for note in &fitted.notes {
+        reporter.phase(note);
+    }
     let (importances, importance_method) = importances(&fitted, opts.seed);
     let training_seconds = started.elapsed().as_secs_f64();
 
@@ -284,8 +289,9 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         }
         None => None,
     };
-    let warnings = fitted.warnings;
+    let (warnings, notes) = (fitted.warnings, fitted.notes);
     Ok(TrainReport {
+        notes,
         name: opts.name.to_string(),
         artifact: paths.store.layout.artifact(&opts.name, &version),
         version,

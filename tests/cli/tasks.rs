@@ -126,7 +126,10 @@ fn segmentation_without_a_target_assigns_and_scores_segments() {
     assert_eq!(one["key_factors"].as_array().unwrap().len(), 2);
 
     // k=auto chooses by silhouette; a target is refused for clustering; the same data gives the same bytes.
-    p.mlctl().args(["-q", "train", &data, "--drop", "species", "--name", "auto"]).assert().success();
+    let auto =
+        json(&p.mlctl().args(["--json", "train", &data, "--drop", "species", "--name", "auto"]).output().unwrap());
+    let note = auto["notes"][0].as_str().unwrap();
+    assert!(note.starts_with("k=auto chose k=2 by silhouette") && note.contains("10: "), "{note}");
     p.mlctl()
         .args(["-q", "train", &data, "--drop", "species", "--name", "auto"])
         .env("RAYON_NUM_THREADS", "1")

@@ -26,6 +26,8 @@ const ALIASES: &[(&str, &str)] = &[("n_clusters", "k")];
 pub struct Segmentation {
     /// None: `k=auto`.
     k: Option<usize>,
+    /// The last `k=auto` choice, as (k, silhouette, inertia) per k tried: shown in the report.
+    chosen: std::sync::Mutex<Vec<(usize, f64, f64)>>,
     range: (usize, usize),
     base: KMeansParams,
 }
@@ -45,11 +47,20 @@ impl Segmentation {
             tol: r.number("tol", |t| t >= 0.0 && t.is_finite())?,
             seed,
         };
-        Ok(Segmentation { k, range, base })
+        Ok(Segmentation { k, chosen: std::sync::Mutex::default(), range, base })
     }
 }
 
 impl Estimator for Segmentation {
+    fn fit_notes(&self) -> Vec<String> {
+        let Ok(table) = self.chosen.lock() else { return Vec::new() };
+        let Some(best) = table.iter().copied().reduce(|b, r| if r.1 > b.1 { r } else { b }) else {
+            return Vec::new();
+        };
+        let tried: Vec<String> = table.iter().map(|(k, s, _)| format!("{k}: {s:.3}")).collect();
+        vec![format!("k=auto chose k={} by silhouette (k: silhouette: {})", best.0, tried.join(", "))]
+    }
+
     fn algorithm(&self) -> Algorithm {
         Algorithm::KMeans
     }
@@ -76,7 +87,13 @@ impl Estimator for Segmentation {
         let failed = |e: String| Error::Model(format!("k-means: {e}"));
         let k = match self.k {
             Some(k) => k,
-            None => choose_k(x, self.range.0, self.range.1, &self.base).map_err(failed)?.0,
+            None => {
+                let (k, table) = choose_k(x, self.range.0, self.range.1, &self.base).map_err(failed)?;
+                if let Ok(mut chosen) = self.chosen.lock() {
+                    *chosen = table;
+                }
+                k
+            }
         };
         KMeans::fit(x, &KMeansParams { k, ..self.base }).map(TrainedModel::KMeans).map_err(failed)
     }
