@@ -11,9 +11,14 @@ use crate::rng::Rng;
 
 /// Repeats per feature, as scikit-learn's default.
 pub const N_REPEATS: usize = 5;
-/// Rows worth scoring at most: callers pass a seeded sample above it (the cost is features × repeats
-/// predictions).
-pub const MAX_ROWS: usize = 10_000;
+/// Rows predicted in all (features × repeats × sampled rows) at most: a kNN prediction costs a pass over every
+/// training row, so this keeps a 100k-row kNN model's importances to seconds.
+pub const PREDICTION_BUDGET: usize = 20_000;
+
+/// The sample of rows to score for `n_groups` features: what the budget allows, between 200 and 2,000.
+pub fn sample_size(n_groups: usize) -> usize {
+    (PREDICTION_BUDGET / (n_groups.max(1) * N_REPEATS)).clamp(200, 2_000)
+}
 
 /// The mean drop of `score` (higher is better) per group of columns of `x` when that group's rows are
 /// shuffled, `N_REPEATS` times each, seeded by `seed`.

@@ -339,8 +339,11 @@ pub fn importances(fitted: &Fitted, seed: u64) -> (Vec<(String, f64)>, crate::mo
         }
         None => {
             let model = &fitted.model;
-            let rows =
-                crate::drift::profile::sample_rows(fitted.test_x.n_rows(), crate::models::importance::MAX_ROWS, seed);
+            let rows = crate::drift::profile::sample_rows(
+                fitted.test_x.n_rows(),
+                crate::models::importance::sample_size(groups.len()),
+                seed,
+            );
             let x = fitted.test_x.select_rows(&rows);
             let truth = &match &fitted.test_truth {
                 SelectedTarget::Classes(y, k) => SelectedTarget::Classes(rows.iter().map(|&r| y[r]).collect(), *k),
