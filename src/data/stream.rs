@@ -137,11 +137,12 @@ impl RecordStream {
         let mut columns: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(max_rows.min(1 << 16)); width];
         let first_row = self.next_row;
         let mut len = 0;
+        // One record reused for every row: a new one per row cost an allocation each.
+        let mut record = csv::StringRecord::new();
         while len < max_rows {
             let row = first_row + len;
             let got = match &mut self.inner {
                 Inner::Csv(csv) => {
-                    let mut record = csv::StringRecord::new();
                     let more = csv.read_record(&mut record).map_err(|e| {
                         let msg = match e.kind() {
                             csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),

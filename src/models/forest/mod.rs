@@ -273,9 +273,9 @@ impl RandomForestClassifier {
             return Err(ForestError::LabelOutOfRange { row, label, n_classes });
         }
         let class_weights = class_weights(y, n_classes, params.class_weight);
-        let base_weights: Vec<f64> = y.iter().map(|&c| class_weights[c as usize]).collect();
-        let objective = Classification { y, n_classes, entropy: params.criterion == Criterion::Entropy };
-        let forest = Forest::fit(x, &objective, &base_weights, params)?;
+        let entropy = params.criterion == Criterion::Entropy;
+        let objective = Classification { y, n_classes, entropy, class_weights: &class_weights };
+        let forest = Forest::fit(x, &objective, params)?;
         Ok(RandomForestClassifier { forest })
     }
 
@@ -321,7 +321,7 @@ impl RandomForestRegressor {
         if let Some(row) = y.iter().position(|t| !t.is_finite()) {
             return Err(ForestError::NonFiniteTarget { row });
         }
-        let forest = Forest::fit(x, &Regression { y }, &vec![1.0; y.len()], params)?;
+        let forest = Forest::fit(x, &Regression { y }, params)?;
         Ok(RandomForestRegressor { forest })
     }
 
@@ -384,14 +384,8 @@ fn class_weights(y: &[u32], n_classes: usize, mode: ClassWeight) -> Vec<f64> {
 }
 
 impl Forest {
-    /// Bins `x`, then grows `params.n_trees` trees in parallel, tree `i` from `Rng::derive(seed, i)`;
-    /// `base_weights` are the per-row sample weights before bootstrap multiplicities.
-    fn fit<O: Objective>(
-        x: &Matrix,
-        objective: &O,
-        base_weights: &[f64],
-        params: &ForestParams,
-    ) -> Result<Forest, ForestError> {
+    /// Bins `x`, then grows `params.n_trees` trees in parallel, tree `i` from `Rng::derive(seed, i)`.
+    fn fit<O: Objective>(x: &Matrix, objective: &O, params: &ForestParams) -> Result<Forest, ForestError> {
         let binned = BinnedMatrix::fit_transform(x, MAX_BINS, params.seed);
         let n_rows = x.n_rows();
         let n_features = x.n_cols();
@@ -402,9 +396,9 @@ impl Forest {
                 || Grower::new(&binned, objective, &grow_params),
                 |grower, i| {
                     let mut rng = Rng::derive(params.seed, i as u64);
-                    let (mut rows, weights) = sample_rows(n_rows, base_weights, params.bootstrap, &mut rng);
+                    let (rows, draws) = sample_rows(n_rows, params.bootstrap, &mut rng);
                     let mut importances = vec![0.0; n_features];
-                    let tree = grower.grow(&mut rows, &weights, &mut rng, &mut importances);
+                    let tree = grower.grow(&rows, &draws, &mut rng, &mut importances);
                     (tree, importances)
                 },
             )
@@ -457,19 +451,19 @@ impl Forest {
     }
 }
 
-/// The distinct rows a tree is grown on, ascending, and every row's sample weight: `base_weights` times the
-/// number of times the bootstrap drew it (0 if it is out of the bag).
-fn sample_rows(n_rows: usize, base_weights: &[f64], bootstrap: bool, rng: &mut Rng) -> (Vec<u32>, Vec<f64>) {
+/// The distinct rows a tree is grown on, ascending, and how many times the bootstrap drew each row (0 if it
+/// is out of the bag; 1 for every row without bootstrap). A row's sample weight is its draw count times its
+/// class weight, which the objective applies.
+fn sample_rows(n_rows: usize, bootstrap: bool, rng: &mut Rng) -> (Vec<u32>, Vec<u32>) {
     if !bootstrap {
-        return ((0..n_rows).map(tree::index_u32).collect(), base_weights.to_vec());
+        return ((0..n_rows).map(tree::index_u32).collect(), vec![1; n_rows]);
     }
     let mut draws = vec![0u32; n_rows];
     for _ in 0..n_rows {
         draws[rng.below(n_rows)] += 1;
     }
     let rows = (0..n_rows).filter(|&r| draws[r] > 0).map(tree::index_u32).collect();
-    let weights = draws.iter().zip(base_weights).map(|(&d, &w)| f64::from(d) * w).collect();
-    (rows, weights)
+    (rows, draws)
 }
 
 #[cfg(test)]
@@ -556,7 +550,7 @@ mod tests {
         for (i, tree) in model.trees().iter().enumerate() {
             // The same bootstrap the tree was grown on: the first draws of its own generator.
             let mut rng = Rng::derive(params.seed, i as u64);
-            let (rows, _) = sample_rows(x.n_rows(), &vec![1.0; x.n_rows()], true, &mut rng);
+            let (rows, _) = sample_rows(x.n_rows(), true, &mut rng);
             let mut per_leaf = vec![0usize; tree.n_nodes()];
             for &row in &rows {
                 per_leaf[tree.leaf_of(x.row(row as usize))] += 1;
@@ -766,12 +760,12 @@ mod tests {
     #[test]
     fn bootstrap_weights_are_draw_counts() {
         let mut rng = Rng::new(3);
-        let (rows, weights) = sample_rows(100, &vec![2.0; 100], true, &mut rng);
+        let (rows, draws) = sample_rows(100, true, &mut rng);
         assert!(rows.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(weights.iter().sum::<f64>(), 200.0, "100 draws of weight 2");
-        assert!(rows.iter().all(|&r| weights[r as usize] > 0.0));
-        assert_eq!(rows.len(), weights.iter().filter(|&&w| w > 0.0).count());
-        let (rows, weights) = sample_rows(5, &[1.0; 5], false, &mut rng);
-        assert_eq!((rows, weights), (vec![0, 1, 2, 3, 4], vec![1.0; 5]));
+        assert_eq!(draws.iter().sum::<u32>(), 100, "100 draws");
+        assert!(rows.iter().all(|&r| draws[r as usize] > 0));
+        assert_eq!(rows.len(), draws.iter().filter(|&&d| d > 0).count());
+        let (rows, draws) = sample_rows(5, false, &mut rng);
+        assert_eq!((rows, draws), (vec![0, 1, 2, 3, 4], vec![1; 5]));
     }
 }

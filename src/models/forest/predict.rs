@@ -35,8 +35,13 @@ const LANES: usize = 16;
 /// flattens out by about a thousand rows.
 const CHUNK_ROWS: usize = 1024;
 
-/// Features whose row encodings fit the fixed-size, check-free array.
+/// Features whose row encodings fit a fixed-size, check-free array. Narrower models get a narrower array (the
+/// next power of two of at least [`MIN_ROW_WIDTH`] features), so that a chunk's encodings stay small next to the
+/// trees in cache: at the widest, a chunk of 16-feature rows took 512 KB instead of 32 KB.
 const ROW_WIDTH: usize = 256;
+
+/// The narrowest fixed-size row encoding.
+const MIN_ROW_WIDTH: usize = 8;
 
 /// The rank a leaf compares against: above every row's rank, so a leaf's walk never moves.
 const LEAF_RANK: u16 = u16::MAX;
@@ -58,8 +63,8 @@ pub(crate) struct CompiledForest {
 
 #[derive(Clone, PartialEq)]
 struct CompiledTree {
-    /// Node words (see [`pack`]), padded with zeros to a power-of-two length of at least 16.
-    words: Vec<u64>,
+    /// Node words, padded with zeros to a power-of-two length of at least 16.
+    words: Words,
     /// The depth of the deepest leaf: the number of rounds that take every row to its leaf.
     depth: usize,
     /// `width` outputs per node, those of splits unused (zero).
@@ -73,30 +78,73 @@ impl fmt::Debug for CompiledForest {
     }
 }
 
-/// Packs a node: bits 0–31 the node a walk goes to when the row's rank is not above `rank` (a split's left
-/// child, a leaf itself), bits 32–47 `rank`, bits 48–63 the feature; the right child is the left one plus 1.
+/// A tree's nodes, each one word: the node a walk goes to when the row's rank is not above the node's rank (a
+/// split's left child, a leaf itself; the right child is the left one plus 1), the rank and the feature.
+#[derive(Clone, PartialEq)]
+enum Words {
+    /// Bits 0–31 the next node, 32–47 the rank, 48–63 the feature ([`pack`]).
+    Wide(Vec<u64>),
+    /// Half the size, so twice the nodes in cache, for trees of at most 2^16 nodes in forests of at most
+    /// [`NARROW_FEATURES`] features whose ranks fit a byte (every forest of this engine: 254 thresholds at
+    /// most): bits 0–15 the next node, 16–23 the rank, 24–31 the feature ([`pack_narrow`]).
+    Narrow(Vec<u32>),
+}
+
+/// Features a narrow node can name.
+const NARROW_FEATURES: usize = 256;
+
+/// Nodes a narrow tree may have.
+const NARROW_NODES: usize = 1 << 16;
+
+/// The rank of a narrow leaf: above every row's rank in a forest whose features have at most 254 thresholds.
+const NARROW_LEAF_RANK: u8 = u8::MAX;
+
 fn pack(next: u32, rank: u16, feature: u16) -> u64 {
     u64::from(next) | u64::from(rank) << 32 | u64::from(feature) << 48
 }
 
-/// A tree's node words, indexed by node.
-trait NodeTable {
-    fn word(&self, node: u32) -> u64;
+fn pack_narrow(next: u16, rank: u8, feature: u8) -> u32 {
+    u32::from(next) | u32::from(rank) << 16 | u32::from(feature) << 24
 }
 
-impl<const N: usize> NodeTable for [u64; N] {
+/// A node word: unpacks into (next node, rank, feature).
+trait Word: Copy {
+    fn unpack(self) -> (u32, u16, usize);
+}
+
+impl Word for u64 {
     #[inline]
-    fn word(&self, node: u32) -> u64 {
-        // N is a power of two and every node index is below it: the mask changes nothing but lets the
-        // compiler drop the bounds check.
-        self[node as usize & (N - 1)]
+    fn unpack(self) -> (u32, u16, usize) {
+        #[allow(clippy::cast_possible_truncation)] // Unpacking the fields of `pack`.
+        (self as u32, (self >> 32) as u16, (self >> 48) as usize)
     }
 }
 
-impl NodeTable for [u64] {
+impl Word for u32 {
     #[inline]
-    fn word(&self, node: u32) -> u64 {
-        self[node as usize]
+    fn unpack(self) -> (u32, u16, usize) {
+        (self & 0xffff, ((self >> 16) & 0xff) as u16, (self >> 24) as usize)
+    }
+}
+
+/// A tree's node words, indexed by node.
+trait NodeTable {
+    fn node(&self, node: u32) -> (u32, u16, usize);
+}
+
+impl<W: Word, const N: usize> NodeTable for [W; N] {
+    #[inline]
+    fn node(&self, node: u32) -> (u32, u16, usize) {
+        // N is a power of two and every node index is below it: the mask changes nothing but lets the
+        // compiler drop the bounds check.
+        self[node as usize & (N - 1)].unpack()
+    }
+}
+
+impl<W: Word> NodeTable for [W] {
+    #[inline]
+    fn node(&self, node: u32) -> (u32, u16, usize) {
+        self[node as usize].unpack()
     }
 }
 
@@ -105,14 +153,14 @@ trait GroupCodes {
     fn code(&self, lane: usize, feature: usize) -> u16;
 }
 
-/// Up to [`ROW_WIDTH`] features: fixed-size rows, one group of them contiguous, so that a lane's row is a
-/// constant offset from the group's address (no per-lane pointer to keep in a register) and no index needs
-/// a bounds check (the lane index is a constant of the unrolled loop; the feature is masked as in
-/// `NodeTable`, changing nothing as every feature is below `ROW_WIDTH`).
-impl GroupCodes for [[u16; ROW_WIDTH]; LANES] {
+/// Up to `W` (a power of two, at most [`ROW_WIDTH`]) features: fixed-size rows, one group of them contiguous,
+/// so that a lane's row is a constant offset from the group's address (no per-lane pointer to keep in a
+/// register) and no index needs a bounds check (the lane index is a constant of the unrolled loop; the feature
+/// is masked as in `NodeTable`, changing nothing as every feature is below `W`).
+impl<const W: usize> GroupCodes for [[u16; W]; LANES] {
     #[inline]
     fn code(&self, lane: usize, feature: usize) -> u16 {
-        self[lane][feature & (ROW_WIDTH - 1)]
+        self[lane][feature & (W - 1)]
     }
 }
 
@@ -166,7 +214,13 @@ impl CompiledForest {
                 return Err("a feature has more distinct split thresholds than the forest engine supports".to_owned());
             }
         }
-        let trees = trees.iter().map(|tree| compile_tree(tree, &thresholds)).collect();
+        let narrow_ranks =
+            n_features <= NARROW_FEATURES && thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK));
+        // Independent per tree, and collected in tree order.
+        let trees = trees
+            .par_iter()
+            .map(|tree| compile_tree(tree, &thresholds, narrow_ranks && tree.n_nodes() <= NARROW_NODES))
+            .collect();
         Ok(CompiledForest { n_features, width, thresholds, trees })
     }
 
@@ -194,12 +248,16 @@ impl CompiledForest {
             // ignored.
             let n_groups = rows.len().div_ceil(LANES);
             let mut leaves = vec![0u32; n_groups * LANES];
-            if self.n_features <= ROW_WIDTH {
-                let mut codes = vec![[0u16; ROW_WIDTH]; n_groups * LANES];
-                for (row, code) in rows.zip(&mut codes) {
-                    self.encode(x.row(row), code);
+            let row_width = self.n_features.next_power_of_two().max(MIN_ROW_WIDTH);
+            if row_width <= ROW_WIDTH {
+                macro_rules! by_width {
+                    ($($w:literal)*) => {
+                        $(if row_width == $w {
+                            self.add_fixed_width_outputs::<$w>(x, rows.clone(), &mut leaves, out);
+                        })*
+                    };
                 }
-                self.add_outputs(codes.as_chunks::<LANES>().0, &mut leaves, out);
+                by_width!(8 16 32 64 128 256);
             } else {
                 let mut codes = vec![0u16; n_groups * LANES * self.n_features];
                 for (row, code) in rows.zip(codes.chunks_exact_mut(self.n_features)) {
@@ -218,6 +276,21 @@ impl CompiledForest {
         out
     }
 
+    /// [`Self::add_outputs`] for `rows` of `x` encoded as fixed-size rows of `W` codes.
+    fn add_fixed_width_outputs<const W: usize>(
+        &self,
+        x: &Matrix,
+        rows: std::ops::Range<usize>,
+        leaves: &mut [u32],
+        out: &mut [f64],
+    ) {
+        let mut codes = vec![[0u16; W]; leaves.len()];
+        for (row, code) in rows.zip(&mut codes) {
+            self.encode(x.row(row), code);
+        }
+        self.add_outputs(codes.as_chunks::<LANES>().0, leaves, out);
+    }
+
     /// Writes the rank of each value of `row` into `codes`.
     fn encode(&self, row: &[f64], codes: &mut [u16]) {
         for ((code, &value), thresholds) in codes.iter_mut().zip(row).zip(&self.thresholds) {
@@ -228,7 +301,10 @@ impl CompiledForest {
     /// Adds every tree's outputs for the encoded row `groups` to `out`, tree by tree; `leaves` is scratch.
     fn add_outputs<G: GroupCodes>(&self, groups: &[G], leaves: &mut [u32], out: &mut [f64]) {
         for tree in &self.trees {
-            walk(&tree.words, tree.depth, groups, leaves);
+            match &tree.words {
+                Words::Wide(words) => walk(words, tree.depth, groups, leaves),
+                Words::Narrow(words) => walk(words, tree.depth, groups, leaves),
+            }
             // Known widths get their own loop, unrolled, rather than a short loop per row.
             match self.width {
                 1 => add_leaf_outputs::<1>(&tree.outputs, leaves, out),
@@ -246,14 +322,15 @@ impl CompiledForest {
     }
 }
 
-/// Compiles one tree given each feature's distinct thresholds across the forest.
-fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>]) -> CompiledTree {
+/// Compiles one tree given each feature's distinct thresholds across the forest, into narrow words if
+/// `narrow` (the caller checked that they fit).
+fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>], narrow: bool) -> CompiledTree {
     let width = tree.width();
-    let mut words = vec![0u64; tree.n_nodes().next_power_of_two().max(16)];
+    let mut wide = vec![0u64; tree.n_nodes().next_power_of_two().max(16)];
     let mut depths = vec![0; tree.n_nodes()];
     let mut outputs = vec![0.0; tree.n_nodes() * width];
     for node in 0..tree.n_nodes() {
-        words[node] = match tree.split(node) {
+        wide[node] = match tree.split(node) {
             Some((feature, threshold, left)) => {
                 // Children come after their parent, so in node order a parent's depth is known first.
                 depths[left] = depths[node] + 1;
@@ -268,15 +345,23 @@ fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>]) -> CompiledTree {
         };
     }
     let depth = depths.into_iter().max().unwrap_or(0);
+    let words = if narrow { Words::Narrow(wide.iter().map(|&w| narrow_word(w)).collect()) } else { Words::Wide(wide) };
     CompiledTree { words, depth, outputs }
+}
+
+/// The narrow form of a wide word whose fields fit (padding, all zero, stays zero).
+fn narrow_word(word: u64) -> u32 {
+    let (next, rank, feature) = word.unpack();
+    let rank = if rank == LEAF_RANK { NARROW_LEAF_RANK } else { u8::try_from(rank).unwrap_or(NARROW_LEAF_RANK) };
+    pack_narrow(u16::try_from(next).unwrap_or(0), rank, u8::try_from(feature).unwrap_or(0))
 }
 
 /// Writes the leaf each row of `groups` falls into in `leaves`, walking the tree with node `words` as a
 /// fixed-size array if its (power-of-two) length is one of the sizes compiled in, as a plain slice otherwise.
-fn walk<G: GroupCodes>(words: &[u64], depth: usize, groups: &[G], leaves: &mut [u32]) {
+fn walk<W: Word, G: GroupCodes>(words: &[W], depth: usize, groups: &[G], leaves: &mut [u32]) {
     macro_rules! by_size {
         ($($len:literal)*) => {
-            $(if let Ok(table) = <&[u64; $len]>::try_from(words) {
+            $(if let Ok(table) = <&[W; $len]>::try_from(words) {
                 return walk_groups(table, depth, groups, leaves);
             })*
         };
@@ -291,9 +376,7 @@ fn walk_groups<T: NodeTable + ?Sized, G: GroupCodes>(table: &T, depth: usize, gr
         let mut nodes = [0u32; LANES];
         for _ in 0..depth {
             for (lane, node) in nodes.iter_mut().enumerate() {
-                let word = table.word(*node);
-                #[allow(clippy::cast_possible_truncation)] // Unpacking the fields of `pack`.
-                let (next, rank, feature) = (word as u32, (word >> 32) as u16, (word >> 48) as usize);
+                let (next, rank, feature) = table.node(*node);
                 *node = next + u32::from(group.code(lane, feature) > rank);
             }
         }
@@ -384,7 +467,7 @@ mod tests {
     }
 
     #[test]
-    fn the_slice_table_walks_like_the_fixed_one() {
+    fn wide_narrow_fixed_and_slice_tables_walk_alike() {
         let mut rng = Rng::new(2);
         let trees = vec![random_tree(&mut rng, 100, 4)];
         let compiled = CompiledForest::new(&trees, 4, 2).expect("compiles");
@@ -395,13 +478,22 @@ mod tests {
         }
         let groups = codes.as_chunks::<LANES>().0;
         let CompiledTree { words, depth, .. } = &compiled.trees[0];
-        let table = <&[u64; 256]>::try_from(words.as_slice()).expect("101 splits pad to 256 nodes");
-        let (mut fixed, mut slice) = (vec![0; 6 * LANES], vec![0; 6 * LANES]);
-        walk_groups(table, *depth, groups, &mut fixed);
-        walk_groups(words.as_slice(), *depth, groups, &mut slice);
-        assert_eq!(fixed, slice);
+        let Words::Narrow(narrow) = words else { panic!("a small tree on 4 features is narrow") };
+        let wide = match compile_tree(&trees[0], &compiled.thresholds, false).words {
+            Words::Wide(wide) => wide,
+            Words::Narrow(_) => panic!("asked for wide words"),
+        };
         let expected: Vec<u32> = (0..6 * LANES).map(|r| index_u32(trees[0].leaf_of(x.row(r)))).collect();
-        assert_eq!(fixed, expected);
+        let table = <&[u64; 256]>::try_from(wide.as_slice()).expect("101 splits pad to 256 nodes");
+        let narrow_table = <&[u32; 256]>::try_from(narrow.as_slice()).expect("as narrow words too");
+        let mut walks = vec![vec![0; 6 * LANES]; 4];
+        walk_groups(table, *depth, groups, &mut walks[0]);
+        walk_groups(wide.as_slice(), *depth, groups, &mut walks[1]);
+        walk_groups(narrow_table, *depth, groups, &mut walks[2]);
+        walk_groups(narrow.as_slice(), *depth, groups, &mut walks[3]);
+        for walked in &walks {
+            assert_eq!(walked, &expected);
+        }
     }
 
     #[test]
