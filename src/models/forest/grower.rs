@@ -40,6 +40,11 @@ const BINS: usize = 256;
 /// merging them costs more than it saves.
 const TWO_HISTOGRAMS_ROWS: usize = 512;
 
+/// Nodes with fewer rows stop moving their bins when they split (see `Grower::pos`): reordering every
+/// feature's bins costs more than the histograms of the few features a node draws, and below this size a
+/// node's bins (one feature's at most this many bytes) are in cache for reading out of order.
+const MOVE_BINS_ROWS: usize = 4096;
+
 /// What a tree optimises: which statistics a histogram bin keeps, the impurity of a set of rows from those
 /// statistics, and what a leaf outputs.
 pub(crate) trait Objective: Sync {
@@ -271,6 +276,8 @@ struct Task {
     start: usize,
     end: usize,
     depth: usize,
+    /// Whether the node's bins are where its samples are (else they are found through `pos`).
+    aligned: bool,
 }
 
 /// Grows trees, keeping its scratch buffers from one tree to the next.
@@ -299,11 +306,17 @@ pub(crate) struct Grower<'a, O: Objective> {
     bins: Vec<u8>,
     /// The tree's rows' samples, in the same order.
     samples: Vec<O::Sample>,
+    /// Per sample: where its bins are (`bins[f * m + pos[i]]`). The identity in nodes whose bins moved with
+    /// their rows; below `MOVE_BINS_ROWS` only the samples and these positions are reordered.
+    pos: Vec<u32>,
+    /// The bins of one feature for an unaligned node, gathered through `pos`.
+    gathered: Vec<u8>,
     /// Per row of the node being partitioned: whether it goes left.
     goes_left: Vec<bool>,
     /// Where partitioning puts what goes right before copying it back.
     spill_bins: Vec<u8>,
     spill_samples: Vec<O::Sample>,
+    spill_pos: Vec<u32>,
 }
 
 impl<'a, O: Objective> Grower<'a, O> {
@@ -325,9 +338,12 @@ impl<'a, O: Objective> Grower<'a, O> {
             touched: Vec::new(),
             bins: Vec::new(),
             samples: Vec::new(),
+            pos: Vec::new(),
+            gathered: Vec::new(),
             goes_left: Vec::new(),
             spill_bins: Vec::new(),
             spill_samples: Vec::new(),
+            spill_pos: Vec::new(),
         }
     }
 
@@ -350,7 +366,9 @@ impl<'a, O: Objective> Grower<'a, O> {
             let column = self.binned.column(feature);
             self.bins.extend(rows.iter().map(|&row| column[row as usize]));
         }
-        let mut stack = vec![Task { node: 0, start: 0, end: rows.len(), depth: 0 }];
+        self.pos.clear();
+        self.pos.extend(0..rows.len() as u32);
+        let mut stack = vec![Task { node: 0, start: 0, end: rows.len(), depth: 0, aligned: true }];
         while let Some(task) = stack.pop() {
             let n = task.end - task.start;
             self.node_stats.fill(0.0);
@@ -361,7 +379,7 @@ impl<'a, O: Objective> Grower<'a, O> {
             let p = self.params;
             let must_stop =
                 task.depth >= p.max_depth || n < p.min_samples_split || n < 2 * p.min_samples_leaf || impurity <= PURE;
-            let split = if must_stop { None } else { self.best_split(task.start, task.end, rng) };
+            let split = if must_stop { None } else { self.best_split(&task, rng) };
             let Some(split) = split else {
                 leaf_values.clear();
                 self.objective.leaf(&self.node_stats, &mut leaf_values);
@@ -372,8 +390,14 @@ impl<'a, O: Objective> Grower<'a, O> {
             // Children that must be leaves read only their samples: their bins need not move.
             let may_split =
                 |n: usize| task.depth + 1 < p.max_depth && n >= p.min_samples_split.max(2 * p.min_samples_leaf);
-            let with_bins = may_split(split.left_count) || may_split(n - split.left_count);
-            let left_count = self.partition(task.start, task.end, split.feature, split.bin, with_bins);
+            let children_split = may_split(split.left_count) || may_split(n - split.left_count);
+            let moves = match (children_split, task.aligned && n >= MOVE_BINS_ROWS) {
+                (false, _) => Moves::Samples,
+                (true, true) => Moves::Bins,
+                (true, false) => Moves::Positions,
+            };
+            let left_count = self.partition(&task, split.feature, split.bin, moves);
+            let aligned = moves == Moves::Bins;
             debug_assert_eq!(left_count, split.left_count);
 
             for ((r, &t), &l) in self.right_stats.iter_mut().zip(&self.node_stats).zip(&self.best_left) {
@@ -387,8 +411,8 @@ impl<'a, O: Objective> Grower<'a, O> {
             let left = tree.make_split(task.node, split.feature, threshold);
             let mid = task.start + left_count;
             // Right pushed first so the left subtree is grown first, as scikit-learn's depth-first builder does.
-            stack.push(Task { node: left + 1, start: mid, end: task.end, depth: task.depth + 1 });
-            stack.push(Task { node: left, start: task.start, end: mid, depth: task.depth + 1 });
+            stack.push(Task { node: left + 1, start: mid, end: task.end, depth: task.depth + 1, aligned });
+            stack.push(Task { node: left, start: task.start, end: mid, depth: task.depth + 1, aligned });
         }
         tree.finish()
     }
@@ -399,7 +423,8 @@ impl<'a, O: Objective> Grower<'a, O> {
     /// as in scikit-learn: a node is only made a leaf for want of a split when every feature is constant
     /// (or no split leaves `min_samples_leaf` rows on both sides).
     /// The node's rows are `start..end` of the tree's.
-    fn best_split(&mut self, start: usize, end: usize, rng: &mut Rng) -> Option<Split> {
+    fn best_split(&mut self, task: &Task, rng: &mut Rng) -> Option<Split> {
+        let (start, end) = (task.start, task.end);
         let n = end - start;
         let n_features = self.features.len();
         let mut best: Option<Split> = None;
@@ -411,7 +436,8 @@ impl<'a, O: Objective> Grower<'a, O> {
             let feature = self.features[drawn];
             drawn += 1;
 
-            let (lo, hi) = self.build_histogram(feature, start, end);
+            let bins = self.node_bins(feature, task);
+            let (lo, hi) = self.build_histogram(bins, start, end);
             if lo == hi {
                 self.clear_range(lo, hi);
                 continue;
@@ -422,8 +448,12 @@ impl<'a, O: Objective> Grower<'a, O> {
             let sparse = usize::from(hi - lo) > 4 * n;
             if sparse {
                 self.touched.clear();
-                let segment = self.segment(feature, start, end);
-                self.touched.extend_from_slice(&self.bins[segment]);
+                let bins = self.node_bins(feature, task);
+                let node_bins = match &bins {
+                    NodeBins::InPlace(range) => &self.bins[range.clone()],
+                    NodeBins::Gathered => &self.gathered[..],
+                };
+                self.touched.extend_from_slice(node_bins);
                 self.touched.sort_unstable();
                 self.touched.dedup();
             }
@@ -453,16 +483,31 @@ impl<'a, O: Objective> Grower<'a, O> {
         feature * m + start..feature * m + end
     }
 
-    /// Fills the histogram with the node's rows `start..end` for one feature; returns the lowest and highest
-    /// bin touched.
+    /// Where the node's bins of `feature` are: in place, or gathered into `self.gathered` through `pos`.
+    fn node_bins(&mut self, feature: usize, task: &Task) -> NodeBins {
+        let segment = self.segment(feature, task.start, task.end);
+        if task.aligned {
+            return NodeBins::InPlace(segment);
+        }
+        let column = &self.bins[self.segment(feature, 0, self.samples.len())];
+        self.gathered.clear();
+        self.gathered.extend(self.pos[task.start..task.end].iter().map(|&p| column[p as usize]));
+        NodeBins::Gathered
+    }
+
+    /// Fills the histogram with the node's rows `start..end` for one feature (its bins as `node_bins` says);
+    /// returns the lowest and highest bin touched.
     ///
     /// Large nodes alternate rows between two histograms, merged at the end: consecutive rows often share a
     /// bin (always, on a two-valued feature), and each update then waits for the previous one's store.
-    fn build_histogram(&mut self, feature: usize, start: usize, end: usize) -> (u8, u8) {
+    fn build_histogram(&mut self, node_bins: NodeBins, start: usize, end: usize) -> (u8, u8) {
         let width = self.objective.width();
         let o = self.objective;
         let (mut lo, mut hi) = (u8::MAX, 0u8);
-        let bins = &self.bins[self.segment(feature, start, end)];
+        let bins = match &node_bins {
+            NodeBins::InPlace(range) => &self.bins[range.clone()],
+            NodeBins::Gathered => &self.gathered[..],
+        };
         let samples = &self.samples[start..end];
         let mut add = |counts: &mut [u32], stats: &mut [f64], bin: u8, sample: O::Sample| {
             lo = lo.min(bin);
@@ -551,21 +596,49 @@ impl<'a, O: Objective> Grower<'a, O> {
         found
     }
 
-    /// Reorders the node's rows `start..end` (their samples, and their bins of every feature if `with_bins`)
-    /// so those whose bin of `feature` is at most `bin` come first, each side keeping its order; returns how
-    /// many went left.
-    fn partition(&mut self, start: usize, end: usize, feature: usize, bin: u8, with_bins: bool) -> usize {
-        let segment = self.segment(feature, start, end);
+    /// Reorders the node's rows `start..end` — their samples, and as `moves` says their bins of every feature
+    /// or their bins' positions — so those whose bin of `feature` is at most `bin` come first, each side
+    /// keeping its order; returns how many went left.
+    fn partition(&mut self, task: &Task, feature: usize, bin: u8, moves: Moves) -> usize {
+        let (start, end) = (task.start, task.end);
+        let node_bins = self.node_bins(feature, task);
+        let bins = match &node_bins {
+            NodeBins::InPlace(range) => &self.bins[range.clone()],
+            NodeBins::Gathered => &self.gathered[..],
+        };
         self.goes_left.clear();
-        self.goes_left.extend(self.bins[segment].iter().map(|&b| b <= bin));
-        if with_bins {
-            for f in 0..self.binned.n_features() {
-                let segment = self.segment(f, start, end);
-                stable_partition(&mut self.bins[segment], &self.goes_left, &mut self.spill_bins);
+        self.goes_left.extend(bins.iter().map(|&b| b <= bin));
+        match moves {
+            Moves::Bins => {
+                for f in 0..self.binned.n_features() {
+                    let segment = self.segment(f, start, end);
+                    stable_partition(&mut self.bins[segment], &self.goes_left, &mut self.spill_bins);
+                }
             }
+            Moves::Positions => {
+                stable_partition(&mut self.pos[start..end], &self.goes_left, &mut self.spill_pos);
+            }
+            Moves::Samples => {}
         }
         stable_partition(&mut self.samples[start..end], &self.goes_left, &mut self.spill_samples)
     }
+}
+
+/// What a split reorders besides the samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moves {
+    /// Every feature's bins: the children stay aligned.
+    Bins,
+    /// The bins' positions only: the children read their bins through `pos`.
+    Positions,
+    /// Nothing else: both children are leaves, which read only their samples.
+    Samples,
+}
+
+/// Where a node's bins of one feature are.
+enum NodeBins {
+    InPlace(std::ops::Range<usize>),
+    Gathered,
 }
 
 /// Moves the `values` whose `goes_left` is true to the front and the others after them, each in their order;
