@@ -20,8 +20,11 @@ const CONFIG: &str = r#"# mlctl project configuration. `mlctl train --model NAME
 
 [models.my_model]
 data = "data/train.csv"          # a CSV with a header row
-target = "label"                 # the column to predict
-algorithm = "random-forest"
+target = "label"                 # the column to predict (none, with algorithm = "k-means", segments the rows)
+algorithm = "random-forest"      # classification: random-forest, gradient-boosting, decision-tree,
+                                 #   logistic-regression, knn, naive-bayes; regression: the same trees, knn,
+                                 #   linear, ridge, lasso, elastic-net; clustering: k-means
+# task = "regression"            # inferred from the target unless given
 seed = 42
 test_size = 0.2
 # cv = 5                         # k-fold cross-validation on the training split
