@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use super::binning::BinnedMatrix;
 use super::predict::CompiledForest;
 use super::tree::{Tree, TreeBuilder};
-use super::{class_weights, ClassWeight, ForestError, MAX_ROWS};
+use super::{check_shape, class_weights, ClassWeight, ForestError};
 use crate::data::matrix::Matrix;
 use crate::rng::Rng;
 
@@ -277,16 +277,7 @@ fn raw_scores(compiled: &[CompiledForest], baseline: &[f64], n_features: usize, 
 /// Checks what both models' `fit` require of the data and the params.
 fn check_input(x: &Matrix, n_targets: usize, params: &BoostingParams) -> Result<(), ForestError> {
     params.validate()?;
-    if x.n_rows() == 0 || x.n_cols() == 0 {
-        return Err(ForestError::EmptyData);
-    }
-    if n_targets != x.n_rows() {
-        return Err(ForestError::LengthMismatch { rows: x.n_rows(), targets: n_targets });
-    }
-    if x.n_rows() >= MAX_ROWS || x.n_cols() > usize::from(u16::MAX) {
-        return Err(ForestError::TooLarge);
-    }
-    Ok(())
+    check_shape(x, n_targets)
 }
 
 /// The training rows binned, and, when early stopping is on, the held-out rows binned with the same bins.

@@ -353,6 +353,12 @@ impl RandomForestRegressor {
 
 fn check_data(x: &Matrix, n_targets: usize, params: &ForestParams) -> Result<(), ForestError> {
     params.validate()?;
+    check_shape(x, n_targets)
+}
+
+/// What every model of the engine requires of its data: rows and features, one target per row, and no more
+/// than the engine indexes.
+fn check_shape(x: &Matrix, n_targets: usize) -> Result<(), ForestError> {
     if x.n_rows() == 0 || x.n_cols() == 0 {
         return Err(ForestError::EmptyData);
     }
