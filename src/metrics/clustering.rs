@@ -13,7 +13,7 @@ pub struct ClusteringMetrics {
     pub inertia: f64,
     /// Mean silhouette coefficient; `None` when undefined (one segment, or fewer than 2 rows).
     pub silhouette: Option<f64>,
-    /// Whether the silhouette was computed on a seeded sample of the rows rather than on all of them.
+    /// The size of the seeded sample the silhouette was computed on; None when it used every row.
     pub silhouette_sample: Option<usize>,
     pub calinski_harabasz: Option<f64>,
     pub davies_bouldin: Option<f64>,

@@ -82,6 +82,11 @@ impl Metrics {
         }
     }
 
+    /// Every metric name of every task, for checking a name before the model (and so its task) is known.
+    pub fn all_names() -> Vec<&'static str> {
+        crate::models::Task::ALL.iter().flat_map(|t| Metrics::names(*t).iter().copied()).collect()
+    }
+
     /// The metric a task is judged by when none is named: promotion gates and `--compare` use it.
     pub fn primary(task: crate::models::Task) -> &'static str {
         match task {

@@ -322,9 +322,7 @@ impl TrainedModel {
             TrainedModel::GradientBoostingRegressor(m) => Predictions::Values(m.predict(x)),
             TrainedModel::KMeans(m) => {
                 let segments = m.predict(x);
-                let distances = (0..x.n_rows())
-                    .map(|r| m.distances(x.row(r)).get(segments[r] as usize).copied().unwrap_or(f64::NAN))
-                    .collect();
+                let distances = self.distances_to(x, &segments).unwrap_or_default();
                 Predictions::Segments { segments, distances }
             }
         }

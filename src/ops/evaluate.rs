@@ -47,7 +47,7 @@ impl Gate {
             .split_once('=')
             .ok_or_else(|| Error::Config(format!("{flag} {text}: expected METRIC=VALUE, e.g. {flag} f1=0.82")))?;
         let metric = metric.trim();
-        let names: Vec<&str> = Task::ALL.iter().flat_map(|t| Metrics::names(*t).iter().copied()).collect();
+        let names = Metrics::all_names();
         if !names.contains(&metric) {
             return Err(Error::Config(format!(
                 "{flag} {text}: unknown metric \"{metric}\"{}; metrics: {}",

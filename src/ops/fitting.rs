@@ -118,6 +118,15 @@ pub enum SelectedTarget {
 }
 
 impl SelectedTarget {
+    /// The target of `rows` (indices into these rows).
+    pub fn select(&self, rows: &[usize]) -> SelectedTarget {
+        match self {
+            SelectedTarget::Classes(y, k) => SelectedTarget::Classes(rows.iter().map(|&r| y[r]).collect(), *k),
+            SelectedTarget::Values(y) => SelectedTarget::Values(rows.iter().map(|&r| y[r]).collect()),
+            SelectedTarget::None => SelectedTarget::None,
+        }
+    }
+
     pub fn as_target(&self) -> Target<'_> {
         match self {
             SelectedTarget::Classes(labels, n_classes) => Target::Classes { labels, n_classes: *n_classes },
@@ -345,11 +354,7 @@ pub fn importances(fitted: &Fitted, seed: u64) -> (Vec<(String, f64)>, crate::mo
                 seed,
             );
             let x = fitted.test_x.select_rows(&rows);
-            let truth = &match &fitted.test_truth {
-                SelectedTarget::Classes(y, k) => SelectedTarget::Classes(rows.iter().map(|&r| y[r]).collect(), *k),
-                SelectedTarget::Values(y) => SelectedTarget::Values(rows.iter().map(|&r| y[r]).collect()),
-                SelectedTarget::None => SelectedTarget::None,
-            };
+            let truth = &fitted.test_truth.select(&rows);
             // scikit-learn's default scores: accuracy for classifiers, R² for regressors.
             let score = |x: &Matrix| match (model.predict(x), truth) {
                 (Predictions::Classes { proba, n_classes }, SelectedTarget::Classes(y, _)) => {

@@ -31,8 +31,7 @@ pub struct GateSpec {
 
 impl GateSpec {
     pub fn new(metric: Option<&str>, min_improvement: f64) -> Result<GateSpec> {
-        let names: Vec<&str> =
-            crate::models::Task::ALL.iter().flat_map(|t| Metrics::names(*t).iter().copied()).collect();
+        let names = Metrics::all_names();
         if let Some(metric) = metric.filter(|m| !names.contains(m)) {
             return Err(Error::Config(format!(
                 "unknown primary metric \"{metric}\"{}; metrics: {}",

@@ -119,18 +119,7 @@ fn sqlite_table_round_trips_every_type_null_and_quoting() {
     assert_eq!(card["query"], "SELECT * FROM \"people\"");
     assert_eq!(card["rows"], 4);
     assert_eq!(card["exported_at"], "2026-01-02T03:04:05Z");
-    let columns: Vec<(String, String, u64)> = card["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_owned(),
-                c["type"].as_str().unwrap().to_owned(),
-                c["missing"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let columns = columns_of(&card);
     let expect = |n: &str, t: &str, m: u64| (n.to_owned(), t.to_owned(), m);
     assert_eq!(
         columns,

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use super::binning::BinnedMatrix;
 use super::predict::CompiledForest;
 use super::tree::{Tree, TreeBuilder};
-use super::{check_shape, class_weights, ClassWeight, ForestError};
+use super::{check_finite, check_shape, class_weights, ClassWeight, ForestError};
 use crate::data::matrix::Matrix;
 use crate::rng::Rng;
 
@@ -411,9 +411,7 @@ impl GradientBoostingRegressor {
     /// early stopping asked for on too few rows to hold any out.
     pub fn fit(x: &Matrix, y: &[f64], params: &BoostingParams) -> Result<Self, ForestError> {
         check_input(x, y.len(), params)?;
-        if let Some(row) = y.iter().position(|t| !t.is_finite()) {
-            return Err(ForestError::NonFiniteTarget { row });
-        }
+        check_finite(y)?;
         // One "class" for all rows makes the stratified split a plain seeded one.
         let data = prepare(x, params, |fraction, seed| validation_split(&vec![0; y.len()], 1, fraction, seed))?;
         let loss = SquaredError { y: select(y, data.train_rows.as_deref()) };

@@ -318,9 +318,7 @@ impl RandomForestRegressor {
     /// [`ForestError`] for empty data, a `y` of the wrong length, a non-finite target, or invalid params.
     pub fn fit(x: &Matrix, y: &[f64], params: &ForestParams) -> Result<Self, ForestError> {
         check_data(x, y.len(), params)?;
-        if let Some(row) = y.iter().position(|t| !t.is_finite()) {
-            return Err(ForestError::NonFiniteTarget { row });
-        }
+        check_finite(y)?;
         let forest = Forest::fit(x, &Regression { y }, params)?;
         Ok(RandomForestRegressor { forest })
     }
@@ -354,6 +352,14 @@ impl RandomForestRegressor {
 fn check_data(x: &Matrix, n_targets: usize, params: &ForestParams) -> Result<(), ForestError> {
     params.validate()?;
     check_shape(x, n_targets)
+}
+
+/// A regression target must be finite everywhere; the error names the first row that is not.
+fn check_finite(y: &[f64]) -> Result<(), ForestError> {
+    match y.iter().position(|t| !t.is_finite()) {
+        Some(row) => Err(ForestError::NonFiniteTarget { row }),
+        None => Ok(()),
+    }
 }
 
 /// What every model of the engine requires of its data: rows and features, one target per row, and no more
