@@ -5,11 +5,11 @@
 //! 1. a streaming structural pass (csv crate) that hashes the whole file (SHA-256, for lineage) and checks what
 //!    polars would otherwise accept silently or report without a row: an empty file, a header without rows,
 //!    duplicate column names, rows with too few or too many fields, bytes that are not UTF-8;
-//! 2. polars parses the now well-formed file with type inference over all rows, in parallel.
+//! 2. polars splits the file into text columns, in parallel, while the first pass runs on another thread.
 //!
-//! Typing then follows `schema`: polars' numeric columns are checked for non-finite values, its text columns
-//! are inferred with the stray-token rule, and columns the caller declares (or needs as text, like a target)
-//! are read as text so their cells keep their exact spelling.
+//! Typing then follows `schema`, a column per thread: a column is numeric when every cell is a finite number
+//! or missing, stray tokens in a mostly numeric column are an error, and columns the caller declares
+//! categorical (or needs as text, like a target) keep their cells' exact spelling.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -17,10 +17,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::frame::{Column, ColumnData, Frame};
-use super::schema::{column_from_text, ColumnType, MISSING_TOKENS};
+use super::frame::{Column, Frame};
+use super::schema::{column_from_text, ColumnType};
 use super::source::{check_names_hinted, push_integer, push_real, push_real32, Row, RowSink, ValueType};
 use crate::error::{Error, IoContext, Result};
 
@@ -45,9 +46,16 @@ pub struct FileFacts {
 /// Reads `path` into a typed frame, with the file's SHA-256.
 pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<(Frame, FileFacts)> {
     let delimiter = options.delimiter.unwrap_or(b',');
-    let facts = check_structure(path, delimiter)?;
-    let df = read_with_polars(path, delimiter, &facts.header, options)?;
-    let frame = frame_from_polars(path, &df, options)?;
+    // The structural pass (one thread, hashing) runs beside polars' parse; its errors come first, as they
+    // name rows where polars' do not.
+    let (facts, df) = std::thread::scope(|scope| {
+        let structure = scope.spawn(|| check_structure(path, delimiter));
+        let df = read_with_polars(path, delimiter);
+        (structure.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), df)
+    });
+    let facts = facts?;
+    let df = df?;
+    let frame = frame_from_polars(path, &df, &facts.header, options)?;
     Ok((frame, facts))
 }
 
@@ -165,62 +173,43 @@ fn csv_error(path: &Path, e: &csv::Error) -> Error {
     Error::data(path, row, None, format!("cannot be read as CSV: {e}"))
 }
 
-fn read_with_polars(path: &Path, delimiter: u8, header: &[String], options: &ReadOptions) -> Result<DataFrame> {
+/// Every column as text: polars splits and unescapes the fields, in parallel, and `schema` types them. Letting
+/// polars infer types instead meant a regex match per cell over the whole file on one thread, most of the time
+/// `train` spent reading.
+fn read_with_polars(path: &Path, delimiter: u8) -> Result<DataFrame> {
     let polars_error = |e: PolarsError| Error::data(path, None, None, format!("cannot be read as CSV: {e}"));
-    let text: Vec<Field> = header
-        .iter()
-        .filter(|name| options.text_columns.contains(name) || options.declared.contains_key(*name))
-        .map(|name| Field::new(name.as_str().into(), DataType::String))
-        .collect();
-    let nulls = NullValues::AllColumns(MISSING_TOKENS.iter().map(|s| (*s).into()).collect());
     CsvReadOptions::default()
         .with_has_header(true)
-        .with_infer_schema_length(None)
-        .with_schema_overwrite((!text.is_empty()).then(|| Arc::new(Schema::from_iter(text))))
-        .map_parse_options(|p| p.with_separator(delimiter).with_null_values(Some(nulls.clone())))
+        .with_infer_schema_length(Some(0))
+        .map_parse_options(|p| p.with_separator(delimiter))
         .try_into_reader_with_file_path(Some(PathBuf::from(path)))
         .and_then(|reader| reader.finish())
         .map_err(polars_error)
 }
 
-fn frame_from_polars(path: &Path, df: &DataFrame, options: &ReadOptions) -> Result<Frame> {
+/// Types the text columns by `schema`'s rules, in parallel (a column at a time); the first error in column
+/// order is the one reported.
+/// Columns take the names the structural pass checked (trimmed, without a byte-order mark).
+fn frame_from_polars(path: &Path, df: &DataFrame, header: &[String], options: &ReadOptions) -> Result<Frame> {
     let polars_error = |e: PolarsError| Error::data(path, None, None, format!("cannot be read: {e}"));
-    let mut columns = Vec::with_capacity(df.width());
-    for col in df.columns() {
-        let name = col.name().as_str();
-        let series = col.as_materialized_series();
-        let declared = if options.text_columns.iter().any(|c| c == name) {
-            Some(ColumnType::Categorical)
-        } else {
-            options.declared.get(name).copied()
-        };
-        let column = match series.dtype() {
-            DataType::String => {
-                let strings = series.str().map_err(polars_error)?;
-                column_from_text(path, name, strings.iter(), declared, 1)?
-            }
-            dtype if dtype.is_primitive_numeric() && declared != Some(ColumnType::Categorical) => {
-                let floats = series.cast(&DataType::Float64).map_err(polars_error)?;
-                let values: Vec<f64> =
-                    floats.f64().map_err(polars_error)?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-                if let Some(row) = values.iter().position(|x| x.is_infinite()) {
-                    return Err(Error::data(
-                        path,
-                        Some(row + 1),
-                        Some(name),
-                        "expected a finite number, found infinity",
-                    ));
-                }
-                Column { name: name.to_owned(), data: ColumnData::Numeric(values) }
-            }
-            _ => {
-                let strings = series.cast(&DataType::String).map_err(polars_error)?;
-                let strings = strings.str().map_err(polars_error)?;
-                column_from_text(path, name, strings.iter(), declared.or(Some(ColumnType::Categorical)), 1)?
-            }
-        };
-        columns.push(column);
+    if df.width() != header.len() {
+        return Err(Error::data(path, None, None, "cannot be read as CSV: the header and the columns disagree"));
     }
+    let typed: Vec<Result<Column>> = df
+        .columns()
+        .par_iter()
+        .zip(header)
+        .map(|(col, name)| {
+            let declared = if options.text_columns.iter().any(|c| c == name) {
+                Some(ColumnType::Categorical)
+            } else {
+                options.declared.get(name).copied()
+            };
+            let strings = col.as_materialized_series().str().map_err(polars_error)?;
+            column_from_text(path, name, || strings.iter(), declared, 1)
+        })
+        .collect();
+    let columns = typed.into_iter().collect::<Result<Vec<_>>>()?;
     Ok(Frame { source: path.to_path_buf(), n_rows: df.height(), columns })
 }
 

@@ -44,47 +44,95 @@ pub fn is_missing_token(s: &str) -> bool {
 /// A finite number, or None. Surrounding spaces are allowed; "inf", "1e400" and friends are not numbers here.
 pub fn parse_number(s: &str) -> Option<f64> {
     let t = s.trim();
-    if t.is_empty() || t.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') {
+    if t.is_empty() || t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
         return None;
     }
     t.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-/// Builds a typed column from text cells (row order), inferring the type unless `declared`. `first_row` is the
-/// data-row number of the first cell (1 for a whole file; later for a batch of a stream), for messages.
-pub fn column_from_text<'a>(
+/// Builds a typed column from text cells (row order), inferring the type unless `declared`. `cells` gives the
+/// cells afresh on every call: a numeric column is read once, as numbers; only a column that turns out
+/// categorical is read a second time for its levels (building levels for every number cost more than the rest
+/// of reading a file). `first_row` is the data-row number of the first cell (1 for a whole file; later for a
+/// batch of a stream), for messages.
+pub fn column_from_text<'a, I>(
     path: &Path,
     name: &str,
-    cells: impl Iterator<Item = Option<&'a str>>,
+    cells: impl Fn() -> I,
     declared: Option<ColumnType>,
     first_row: usize,
-) -> Result<Column> {
-    let mut numbers = Vec::new();
-    let mut codes = Vec::new();
-    let mut levels: Vec<String> = Vec::new();
-    let mut level_index: HashMap<&'a str, u32> = HashMap::new();
-    let mut offenders: Vec<(usize, &'a str)> = Vec::new();
-    let mut offender_count = 0usize;
-    let mut present = 0usize;
+) -> Result<Column>
+where
+    I: Iterator<Item = Option<&'a str>>,
+{
+    if declared != Some(ColumnType::Categorical) {
+        let numbers = read_numbers(cells());
+        let numeric_share = if numbers.present == 0 {
+            0.0
+        } else {
+            (numbers.present - numbers.offender_count) as f64 / numbers.present as f64
+        };
+        let numeric = numbers.present > 0 && numbers.offender_count == 0;
+        if declared == Some(ColumnType::Numeric) || numeric || numeric_share >= STRAY_TOKEN_SHARE {
+            if numbers.offender_count > 0 {
+                let (present, bad, offenders) = (numbers.present, numbers.offender_count, &numbers.offenders);
+                let offenders: Vec<(usize, &str)> = offenders.iter().map(|&(i, t)| (first_row + i, t)).collect();
+                return Err(stray_tokens_error(path, name, present, bad, &offenders, declared.is_none()));
+            }
+            return Ok(Column { name: name.to_owned(), data: ColumnData::Numeric(numbers.values) });
+        }
+    }
+    let (codes, levels) = read_levels(cells());
+    Ok(Column { name: name.to_owned(), data: ColumnData::Categorical { codes, levels } })
+}
 
+/// A column's cells read as numbers: NaN where missing or not a number, and the cells that were not numbers.
+struct Numbers<'a> {
+    values: Vec<f64>,
+    /// Cells neither missing nor numbers: how many, and the first few (index in the column, text).
+    offender_count: usize,
+    offenders: Vec<(usize, &'a str)>,
+    /// Cells not missing.
+    present: usize,
+}
+
+fn read_numbers<'a>(cells: impl Iterator<Item = Option<&'a str>>) -> Numbers<'a> {
+    let mut out = Numbers {
+        values: Vec::with_capacity(cells.size_hint().0),
+        offender_count: 0,
+        offenders: Vec::new(),
+        present: 0,
+    };
     for (i, cell) in cells.enumerate() {
-        let cell = cell.filter(|s| !is_missing_token(s));
-        let Some(text) = cell else {
-            numbers.push(f64::NAN);
-            codes.push(MISSING_CODE);
+        let Some(text) = cell.filter(|s| !is_missing_token(s)) else {
+            out.values.push(f64::NAN);
             continue;
         };
-        present += 1;
+        out.present += 1;
         match parse_number(text) {
-            Some(x) => numbers.push(x),
+            Some(x) => out.values.push(x),
             None => {
-                numbers.push(f64::NAN);
-                offender_count += 1;
-                if offenders.len() < SHOWN_OFFENDERS {
-                    offenders.push((first_row + i, text));
+                out.values.push(f64::NAN);
+                out.offender_count += 1;
+                if out.offenders.len() < SHOWN_OFFENDERS {
+                    out.offenders.push((i, text));
                 }
             }
         }
+    }
+    out
+}
+
+/// A column's cells as dictionary codes into its levels (exact text, in order of first appearance).
+fn read_levels<'a>(cells: impl Iterator<Item = Option<&'a str>>) -> (Vec<u32>, Vec<String>) {
+    let mut codes = Vec::with_capacity(cells.size_hint().0);
+    let mut levels: Vec<String> = Vec::new();
+    let mut level_index: HashMap<&'a str, u32> = HashMap::new();
+    for cell in cells {
+        let Some(text) = cell.filter(|s| !is_missing_token(s)) else {
+            codes.push(MISSING_CODE);
+            continue;
+        };
         let next = u32::try_from(levels.len()).unwrap_or(MISSING_CODE - 1);
         let code = *level_index.entry(text).or_insert_with(|| {
             levels.push(text.to_owned());
@@ -92,24 +140,7 @@ pub fn column_from_text<'a>(
         });
         codes.push(code);
     }
-
-    let numeric_share = if present == 0 { 0.0 } else { (present - offender_count) as f64 / present as f64 };
-    let kind = match declared {
-        Some(kind) => kind,
-        None if present > 0 && offender_count == 0 => ColumnType::Numeric,
-        None if offender_count > 0 && numeric_share >= STRAY_TOKEN_SHARE => {
-            return Err(stray_tokens_error(path, name, present, offender_count, &offenders, true));
-        }
-        None => ColumnType::Categorical,
-    };
-    let data = match kind {
-        ColumnType::Numeric if offender_count > 0 => {
-            return Err(stray_tokens_error(path, name, present, offender_count, &offenders, false));
-        }
-        ColumnType::Numeric => ColumnData::Numeric(numbers),
-        ColumnType::Categorical => ColumnData::Categorical { codes, levels },
-    };
-    Ok(Column { name: name.to_owned(), data })
+    (codes, levels)
 }
 
 fn stray_tokens_error(
@@ -145,7 +176,7 @@ mod tests {
     use super::*;
 
     fn col(cells: &[&str], declared: Option<ColumnType>) -> Result<Column> {
-        column_from_text(Path::new("d.csv"), "x", cells.iter().map(|s| Some(*s)), declared, 1)
+        column_from_text(Path::new("d.csv"), "x", || cells.iter().map(|s| Some(*s)), declared, 1)
     }
 
     #[test]

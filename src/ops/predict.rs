@@ -465,7 +465,7 @@ impl Output {
     fn write_batch(
         &mut self,
         w: &mut dyn Write,
-        cells: &[Vec<Option<String>>],
+        cells: &[crate::data::stream::TextColumn],
         decided: &Decided,
         factors: Option<&[Vec<crate::ops::explain::Factor>]>,
     ) -> std::io::Result<()> {
@@ -491,7 +491,7 @@ impl Output {
                         text.push_str(&crate::ops::explain::as_text(&f[row]));
                         ends.push(text.len());
                     }
-                    let passthrough = self.passthrough.iter().map(|&c| cells[c][row].as_deref().unwrap_or(""));
+                    let passthrough = self.passthrough.iter().map(|&c| cells[c].get(row).unwrap_or(""));
                     let starts = std::iter::once(0).chain(ends.iter().copied());
                     let computed = starts.zip(&ends).map(|(start, &end)| &text[start..end]);
                     csv.write_record(passthrough.chain(computed)).map_err(std::io::Error::other)?;
@@ -503,7 +503,10 @@ impl Output {
                 for row in 0..rows {
                     let mut obj = Map::new();
                     for (name, &c) in self.names.iter().zip(&self.passthrough) {
-                        obj.insert(name.clone(), cells[c][row].clone().map_or(Value::Null, Value::String));
+                        obj.insert(
+                            name.clone(),
+                            cells[c].get(row).map_or(Value::Null, |s| Value::String(s.to_owned())),
+                        );
                     }
                     let label = match decided {
                         Decided::Values(v) => json!(v[row]),
