@@ -128,20 +128,28 @@ impl BinnedMatrix {
     /// Fits one mapper per column of `x` (on at most [`BINNING_SUBSAMPLE`] rows, picked by `seed`) and bins
     /// every row. Columns are processed in parallel; the result does not depend on the thread count.
     pub fn fit_transform(x: &Matrix, max_bins: usize, seed: u64) -> Self {
+        Self::fit_transform_rows(x, None, max_bins, seed)
+    }
+
+    /// [`Self::fit_transform`] of the rows `rows` of `x` (all when `None`), in that order: the same as of a
+    /// matrix of just those rows, without copying them out.
+    pub fn fit_transform_rows(x: &Matrix, rows: Option<&[usize]>, max_bins: usize, seed: u64) -> Self {
         use rayon::prelude::*;
 
-        let sample = subsample_rows(x.n_rows(), BINNING_SUBSAMPLE, seed);
+        let row = |i: usize| rows.map_or(i, |rows| rows[i]);
+        let n_rows = rows.map_or(x.n_rows(), <[usize]>::len);
+        let sample = subsample_rows(n_rows, BINNING_SUBSAMPLE, seed);
         let mappers: Vec<BinMapper> = (0..x.n_cols())
             .into_par_iter()
             .map(|col| {
                 let values: Vec<f64> = match &sample {
-                    Some(rows) => rows.iter().map(|&r| x.get(r, col)).collect(),
-                    None => x.column(col),
+                    Some(sample) => sample.iter().map(|&i| x.get(row(i), col)).collect(),
+                    None => (0..n_rows).map(|i| x.get(row(i), col)).collect(),
                 };
                 BinMapper::fit(&values, max_bins)
             })
             .collect();
-        Self::transform(&mappers, x)
+        Self::transform_rows(&mappers, x, rows)
     }
 
     /// Bins `x` with already fitted mappers (one per column).
@@ -149,15 +157,23 @@ impl BinnedMatrix {
     /// # Panics
     /// If `mappers.len()` differs from the number of columns of `x`.
     pub fn transform(mappers: &[BinMapper], x: &Matrix) -> Self {
+        Self::transform_rows(mappers, x, None)
+    }
+
+    /// [`Self::transform`] of the rows `rows` of `x` (all when `None`), in that order.
+    ///
+    /// # Panics
+    /// If `mappers.len()` differs from the number of columns of `x`, or a row is out of range.
+    pub fn transform_rows(mappers: &[BinMapper], x: &Matrix, rows: Option<&[usize]>) -> Self {
         use rayon::prelude::*;
 
         assert_eq!(mappers.len(), x.n_cols(), "one bin mapper per column");
-        let n_rows = x.n_rows();
+        let n_rows = rows.map_or(x.n_rows(), <[usize]>::len);
         let mut bins = vec![0u8; n_rows * mappers.len()];
         if n_rows > 0 {
             bins.par_chunks_mut(n_rows).zip(mappers).enumerate().for_each(|(col, (out, mapper))| {
-                for (row, bin) in out.iter_mut().enumerate() {
-                    *bin = mapper.bin(x.get(row, col));
+                for (i, bin) in out.iter_mut().enumerate() {
+                    *bin = mapper.bin(x.get(rows.map_or(i, |rows| rows[i]), col));
                 }
             });
         }

@@ -312,9 +312,9 @@ fn prepare(
             x.n_rows()
         )));
     }
-    let binned = BinnedMatrix::fit_transform(&x.select_rows(&train), params.max_bins, params.seed);
+    let binned = BinnedMatrix::fit_transform_rows(x, Some(&train), params.max_bins, params.seed);
     let mappers: Vec<_> = (0..binned.n_features()).map(|f| binned.mapper(f).clone()).collect();
-    let binned_validation = BinnedMatrix::transform(&mappers, &x.select_rows(&validation));
+    let binned_validation = BinnedMatrix::transform_rows(&mappers, x, Some(&validation));
     Ok(Prepared { binned, train_rows: Some(train), validation: Some((validation, binned_validation)) })
 }
 
@@ -738,6 +738,102 @@ struct Bin {
     count: u32,
 }
 
+/// Features with at most this many bins get their histogram summed in [`LANES`] interleaved copies.
+const SPLIT_BINS: usize = 64;
+
+/// Interleaved histogram copies for features with few bins.
+const LANES: usize = 4;
+
+/// A node's rows with their gradient pairs, in the node's row order, as a histogram reads them.
+struct NodeRows<'a> {
+    /// `None` for the root, which holds every row in order: its bins are read straight, without indices.
+    rows: Option<&'a [u32]>,
+    /// Gradient and hessian of each of the node's rows, rounded to f32 as scikit-learn keeps them: half the
+    /// bytes to stream once per feature. Sums are taken in f64.
+    pairs: &'a [(f32, f32)],
+    /// The pairs' sums and count, which a two-bin feature's first bin is the rest of.
+    total: Bin,
+}
+
+/// Fills `part`, one feature's histogram of `column`'s bins, from `node`'s rows.
+fn fill_feature(part: &mut [Bin], column: &[u8], node: &NodeRows<'_>) {
+    match node.rows {
+        None => fill_bins(part, node, |i| column[i]),
+        Some(rows) => fill_bins(part, node, |i| column[rows[i] as usize]),
+    }
+}
+
+/// [`fill_feature`] with `bin_of(i)` the bin of the node's `i`-th row.
+///
+/// A histogram update is a load, an add and a store, and with few bins consecutive rows often land in the same
+/// bin, each update then waiting for the one before (a binary one-hot feature is one long chain). So:
+/// - two bins (one-hot columns): bin 1's sums are a plain running sum in registers, bin 0 is the node's total
+///   minus them;
+/// - at most [`SPLIT_BINS`]: four copies, each taking every fourth row, four chains in flight, added up at
+///   the end in a fixed order;
+/// - more bins: one pass, consecutive rows seldom colliding.
+#[inline]
+fn fill_bins(part: &mut [Bin], node: &NodeRows<'_>, bin_of: impl Fn(usize) -> u8) {
+    let pairs = node.pairs;
+    let add = |bin: &mut Bin, (g, h): (f32, f32)| {
+        bin.g += f64::from(g);
+        bin.h += f64::from(h);
+        bin.count += 1;
+    };
+    if part.len() == 2 {
+        // Four running sums, each every fourth row, so that the additions do not wait on each other.
+        let mut sums = [[0.0f64; 2]; LANES];
+        let mut count1 = 0u32;
+        let whole = pairs.len() - pairs.len() % LANES;
+        for (start, chunk) in (0..whole).step_by(LANES).zip(pairs.chunks_exact(LANES)) {
+            for (lane, (sum, &(g, h))) in sums.iter_mut().zip(chunk).enumerate() {
+                let b = bin_of(start + lane) & 1;
+                let m = f64::from(b);
+                sum[0] += m * f64::from(g);
+                sum[1] += m * f64::from(h);
+                count1 += u32::from(b);
+            }
+        }
+        for (i, &(g, h)) in pairs.iter().enumerate().skip(whole) {
+            let m = f64::from(bin_of(i) & 1);
+            sums[0][0] += m * f64::from(g);
+            sums[0][1] += m * f64::from(h);
+            count1 += u32::from(bin_of(i) & 1);
+        }
+        let (g1, h1) = sums.iter().fold((0.0, 0.0), |(g, h), s| (g + s[0], h + s[1]));
+        let t = node.total;
+        part[0] = Bin { g: t.g - g1, h: t.h - h1, count: t.count - count1 };
+        part[1] = Bin { g: g1, h: h1, count: count1 };
+        return;
+    }
+    part.fill(Bin::default());
+    // Small nodes are not worth zeroing the copies for.
+    if part.len() > SPLIT_BINS || pairs.len() < 8 * SPLIT_BINS {
+        for (i, &pair) in pairs.iter().enumerate() {
+            add(&mut part[usize::from(bin_of(i))], pair);
+        }
+        return;
+    }
+    let mut copies = [[Bin::default(); SPLIT_BINS]; LANES];
+    let whole = pairs.len() - pairs.len() % LANES;
+    for (start, chunk) in (0..whole).step_by(LANES).zip(pairs.chunks_exact(LANES)) {
+        for (lane, (copy, &pair)) in copies.iter_mut().zip(chunk).enumerate() {
+            // The mask changes nothing (bins are below `part.len()` ≤ SPLIT_BINS) but drops the bounds check.
+            add(&mut copy[usize::from(bin_of(start + lane)) & (SPLIT_BINS - 1)], pair);
+        }
+    }
+    for (i, &pair) in pairs.iter().enumerate().skip(whole) {
+        add(&mut copies[0][usize::from(bin_of(i)) & (SPLIT_BINS - 1)], pair);
+    }
+    for (bin, out) in part.iter_mut().enumerate() {
+        for copy in &copies {
+            out.g += copy[bin].g;
+            out.h += copy[bin].h;
+            out.count += copy[bin].count;
+        }
+    }
+}
+
 /// The best split of a leaf.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
@@ -781,9 +877,13 @@ struct BoostGrower<'a> {
     free: Vec<usize>,
     /// Every training row, partitioned so that each leaf's rows are contiguous and ascending.
     rows: Vec<u32>,
-    spill: Vec<u32>,
-    /// The gradients and hessians of a node's rows in the node's row order, read sequentially per feature.
-    ordered: Vec<(f64, f64)>,
+    spill: Vec<(u32, (f32, f32))>,
+    /// The gradient and hessian of the row at each position of `rows`, moved with the rows by every
+    /// partition, so that a node's pairs are a contiguous slice rather than gathered from all rows'. (Moving
+    /// the features' bins with them too, to read those contiguously as well, cost more than it saved.)
+    ordered: Vec<(f32, f32)>,
+    /// Whether `rows` is still `0..n` (no partition since the tree began).
+    rows_in_order: bool,
     /// Per node of the last tree: the bin a split sends left at or below (0 for leaves).
     split_bins: Vec<u8>,
     /// The last tree's leaves.
@@ -805,6 +905,7 @@ impl<'a> BoostGrower<'a> {
             rows: Vec::new(),
             spill: Vec::new(),
             ordered: Vec::new(),
+            rows_in_order: false,
             split_bins: Vec::new(),
             leaves: Vec::new(),
         }
@@ -823,6 +924,10 @@ impl<'a> BoostGrower<'a> {
         let n = self.binned.n_rows();
         self.rows.clear();
         self.rows.extend((0..n).map(super::tree::index_u32));
+        self.rows_in_order = true;
+        self.ordered.clear();
+        #[allow(clippy::cast_possible_truncation)] // f32 gradients, as scikit-learn's (see `NodeRows`).
+        self.ordered.extend(g.iter().zip(h).map(|(&g, &h)| (g as f32, h as f32)));
         self.free = (0..self.histograms.len()).collect();
         self.split_bins.clear();
         self.split_bins.push(0);
@@ -834,7 +939,7 @@ impl<'a> BoostGrower<'a> {
             vec![OpenLeaf { node: 0, start: 0, end: n, depth: 0, sum_g, sum_h, histogram: None, candidate: None }];
         if self.splittable(&open[0]) && sum_h >= MIN_HESSIAN_TO_SPLIT {
             let slot = self.take_histogram();
-            self.build_histogram(slot, 0, n, g, h);
+            self.build_histogram(slot, 0, n);
             open[0].histogram = Some(slot);
             open[0].candidate = self.best_split(slot, &open[0]);
         }
@@ -895,7 +1000,7 @@ impl<'a> BoostGrower<'a> {
                 let left_smaller = left.end - left.start <= right.end - right.start;
                 let (small, large) = if left_smaller { (&mut left, &mut right) } else { (&mut right, &mut left) };
                 let small_slot = self.take_histogram();
-                self.build_histogram(small_slot, small.start, small.end, g, h);
+                self.build_histogram(small_slot, small.start, small.end);
                 self.subtract(parent_slot, small_slot);
                 small.histogram = Some(small_slot);
                 large.histogram = Some(parent_slot);
@@ -937,11 +1042,17 @@ impl<'a> BoostGrower<'a> {
 
     /// Fills histogram `slot` from the rows `rows[start..end]`, feature by feature, in parallel over features
     /// when the node is large.
-    fn build_histogram(&mut self, slot: usize, start: usize, end: usize, g: &[f64], h: &[f64]) {
+    fn build_histogram(&mut self, slot: usize, start: usize, end: usize) {
         let rows = &self.rows[start..end];
-        self.ordered.clear();
-        self.ordered.extend(rows.iter().map(|&r| (g[r as usize], h[r as usize])));
-        let ordered = &self.ordered;
+        let pairs = &self.ordered[start..end];
+        let mut total = Bin::default();
+        for &(g, h) in pairs {
+            total.g += f64::from(g);
+            total.h += f64::from(h);
+        }
+        total.count = super::tree::index_u32(rows.len());
+        // Before the first partition, `rows` is every row in order and can be read straight.
+        let node = NodeRows { rows: (!self.rows_in_order).then_some(rows), pairs, total };
         let binned = self.binned;
         let mut parts: Vec<(usize, &mut [Bin])> = Vec::with_capacity(binned.n_features());
         let mut rest = self.histograms[slot].as_mut_slice();
@@ -950,16 +1061,7 @@ impl<'a> BoostGrower<'a> {
             parts.push((f, part));
             rest = tail;
         }
-        let fill = |(feature, part): (usize, &mut [Bin])| {
-            part.fill(Bin::default());
-            let column = binned.column(feature);
-            for (&row, &(g, h)) in rows.iter().zip(ordered) {
-                let bin = &mut part[usize::from(column[row as usize])];
-                bin.g += g;
-                bin.h += h;
-                bin.count += 1;
-            }
-        };
+        let fill = |(feature, part): (usize, &mut [Bin])| fill_feature(part, binned.column(feature), &node);
         if rows.len() >= PARALLEL_HISTOGRAM_ROWS {
             parts.into_par_iter().for_each(fill);
         } else {
@@ -1026,28 +1128,86 @@ impl<'a> BoostGrower<'a> {
         best
     }
 
-    /// Stable partition of `rows[start..end]`: bins at or below `bin` of `feature` first. Returns the count.
+    /// Stable partition of `rows[start..end]` and their gradient pairs: bins at or below `bin` of `feature`
+    /// first. Returns the count.
     fn partition(&mut self, start: usize, end: usize, feature: usize, bin: u8) -> usize {
-        let column = self.binned.column(feature);
-        self.spill.clear();
-        let rows = &mut self.rows[start..end];
-        let mut left = 0;
-        for i in 0..rows.len() {
-            let row = rows[i];
-            if column[row as usize] <= bin {
-                rows[left] = row;
-                left += 1;
-            } else {
-                self.spill.push(row);
-            }
-        }
-        rows[left..].copy_from_slice(&self.spill);
-        left
+        self.rows_in_order = false;
+        let goes_left = |row: u32| self.binned.column(feature)[row as usize] <= bin;
+        partition_rows(goes_left, &mut self.rows[start..end], &mut self.ordered[start..end], &mut self.spill)
+    }
+}
+
+/// Nodes with at least this many rows are partitioned in two halves in parallel.
+const PARALLEL_PARTITION_ROWS: usize = 1 << 16;
+
+/// [`BoostGrower::partition`] of the rows and their gradient pairs, in two halves at once when there are
+/// many. `spill` is scratch.
+fn partition_rows(
+    goes_left: impl Fn(u32) -> bool + Sync,
+    rows: &mut [u32],
+    pairs: &mut [(f32, f32)],
+    spill: &mut Vec<(u32, (f32, f32))>,
+) -> usize {
+    spill.clear();
+    spill.resize(rows.len() + 2, (0, (0.0, 0.0)));
+    if rows.len() < PARALLEL_PARTITION_ROWS {
+        let left = partition_part(&goes_left, rows, pairs, spill);
+        finish_partition(rows, pairs, left, &spill[..rows.len() - left]);
+        return left;
+    }
+    let mid = rows.len() / 2;
+    let (rows_a, rows_b) = rows.split_at_mut(mid);
+    let (pairs_a, pairs_b) = pairs.split_at_mut(mid);
+    let (spill_a, spill_b) = spill.split_at_mut(mid + 1);
+    let (left_a, left_b) = rayon::join(
+        || partition_part(&goes_left, rows_a, pairs_a, spill_a),
+        || partition_part(&goes_left, rows_b, pairs_b, spill_b),
+    );
+    let (right_a, right_b) = (mid - left_a, rows.len() - mid - left_b);
+    // Left parts together, then the right parts from the spill.
+    rows.copy_within(mid..mid + left_b, left_a);
+    pairs.copy_within(mid..mid + left_b, left_a);
+    let left = left_a + left_b;
+    finish_partition(rows, pairs, left, &spill_a[..right_a]);
+    finish_partition(rows, pairs, left + right_a, &spill_b[..right_b]);
+    left
+}
+
+/// Moves the rows going left (`goes_left(row)`) to the front of `rows`, in order, and the others to
+/// the front of `spill`, in order, their pairs with them; returns how many went left.
+///
+/// Without a branch: every row is written to both sides and only the side it belongs to moves on, since
+/// which way a row goes is as good as random and a mispredicted branch per row cost more than the writes.
+fn partition_part(
+    goes_left: &impl Fn(u32) -> bool,
+    rows: &mut [u32],
+    pairs: &mut [(f32, f32)],
+    spill: &mut [(u32, (f32, f32))],
+) -> usize {
+    let (mut left, mut right) = (0, 0);
+    for i in 0..rows.len() {
+        let (row, pair) = (rows[i], pairs[i]);
+        let go = goes_left(row);
+        // `left <= i` and `right <= i`: both writes are in bounds and position `left` was read already.
+        rows[left] = row;
+        pairs[left] = pair;
+        spill[right] = (row, pair);
+        left += usize::from(go);
+        right += usize::from(!go);
+    }
+    left
+}
+
+/// Writes the spilled `right` rows and pairs at position `at` of `rows` and `pairs`.
+fn finish_partition(rows: &mut [u32], pairs: &mut [(f32, f32)], at: usize, right: &[(u32, (f32, f32))]) {
+    for ((row, pair), &(r, p)) in rows[at..].iter_mut().zip(pairs[at..].iter_mut()).zip(right) {
+        *row = r;
+        *pair = p;
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp, clippy::cast_precision_loss)] // Exact values are the point; small numbers.
+#[allow(clippy::float_cmp, clippy::cast_precision_loss, clippy::cast_possible_truncation)] // Exact values are the point; small numbers.
 mod tests {
     use super::*;
     use crate::models::forest::test_data::{diabetes, friedman, r2};
@@ -1153,6 +1313,60 @@ mod tests {
         }
     }
 
+    /// Every kernel of `fill_bins` (two bins, few bins in interleaved copies, many bins), on the root (rows
+    /// read straight) and on a node of scattered rows, against a plain per-row sum.
+    #[test]
+    fn histogram_kernels_match_a_plain_sum() {
+        let n = 3000;
+        let mut rng = Rng::new(3);
+        let pairs: Vec<(f32, f32)> = (0..n).map(|_| (rng.normal() as f32, rng.next_f64() as f32)).collect();
+        for n_bins in [2usize, 10, 64, 65, 255] {
+            let column: Vec<u8> = (0..n).map(|_| u8::try_from(rng.below(n_bins)).unwrap_or(0)).collect();
+            let scattered: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 1).collect();
+            for rows in [None, Some(scattered.as_slice())] {
+                let node_pairs: Vec<(f32, f32)> = match rows {
+                    None => pairs.clone(),
+                    Some(rows) => rows.iter().map(|&r| pairs[r as usize]).collect(),
+                };
+                let mut expected = vec![Bin::default(); n_bins];
+                let mut total = Bin::default();
+                for (i, &(g, h)) in node_pairs.iter().enumerate() {
+                    let row = rows.map_or(i, |rows| rows[i] as usize);
+                    for bin in [&mut expected[usize::from(column[row])], &mut total] {
+                        bin.g += f64::from(g);
+                        bin.h += f64::from(h);
+                        bin.count += 1;
+                    }
+                }
+                let node = NodeRows { rows, pairs: &node_pairs, total };
+                let mut part = vec![Bin { g: 9.0, h: 9.0, count: 9 }; n_bins];
+                fill_feature(&mut part, &column, &node);
+                for (bin, (a, b)) in part.iter().zip(&expected).enumerate() {
+                    assert_eq!(a.count, b.count, "{n_bins} bins, bin {bin}");
+                    assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9, "{n_bins} bins, bin {bin}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_node_is_partitioned_as_one_stably() {
+        // Above PARALLEL_PARTITION_ROWS the halves are partitioned apart and put together.
+        let n = PARALLEL_PARTITION_ROWS + 1001;
+        let mut rng = Rng::new(5);
+        let column: Vec<u8> = (0..n).map(|_| u8::try_from(rng.below(4)).unwrap_or(0)).collect();
+        let mut rows: Vec<u32> = (0..n as u32).collect();
+        let mut pairs: Vec<(f32, f32)> = (0..n).map(|r| (r as f32, 1.0)).collect();
+        let left = partition_rows(|r| column[r as usize] <= 1, &mut rows, &mut pairs, &mut Vec::new());
+        let expected: Vec<u32> = (0..n as u32)
+            .filter(|&r| column[r as usize] <= 1)
+            .chain((0..n as u32).filter(|&r| column[r as usize] > 1))
+            .collect();
+        assert_eq!(left, column.iter().filter(|&&b| b <= 1).count());
+        assert_eq!(rows, expected);
+        assert!(rows.iter().zip(&pairs).all(|(&r, &(g, _))| g == r as f32), "pairs move with their rows");
+    }
+
     #[test]
     fn the_subtracted_histogram_equals_the_built_one() {
         let (x, _) = problem(5000, 2, 9);
@@ -1163,11 +1377,12 @@ mod tests {
         let g: Vec<f64> = (0..5000).map(|_| rng.normal()).collect();
         let h: Vec<f64> = (0..5000).map(|_| rng.next_f64()).collect();
         grower.rows = (0..5000).collect();
+        grower.ordered = g.iter().zip(&h).map(|(&g, &h)| (g as f32, h as f32)).collect();
         let mid = grower.partition(0, 5000, 0, 100);
         let (parent, small, large) = (grower.take_histogram(), grower.take_histogram(), grower.take_histogram());
-        grower.build_histogram(parent, 0, 5000, &g, &h);
-        grower.build_histogram(small, 0, mid, &g, &h);
-        grower.build_histogram(large, mid, 5000, &g, &h);
+        grower.build_histogram(parent, 0, 5000);
+        grower.build_histogram(small, 0, mid);
+        grower.build_histogram(large, mid, 5000);
         grower.subtract(parent, small);
         for (a, b) in grower.histograms[parent].iter().zip(&grower.histograms[large]) {
             assert_eq!(a.count, b.count);
