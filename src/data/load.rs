@@ -114,7 +114,9 @@ fn check_structure(path: &Path, delimiter: u8) -> Result<FileFacts> {
                     ),
                 ));
             }
-            if let Some(col) = record.iter().position(|field| std::str::from_utf8(field).is_err()) {
+            // One check of the record's bytes; the column is looked for only when it fails.
+            let invalid = std::str::from_utf8(record.as_slice()).is_err();
+            if let Some(col) = record.iter().position(|field| invalid && std::str::from_utf8(field).is_err()) {
                 return Err(Error::data(
                     path,
                     Some(rows),
