@@ -190,8 +190,8 @@ fn read_with_polars(path: &Path, delimiter: u8) -> Result<DataFrame> {
 }
 
 /// Types the text columns by `schema`'s rules, in parallel (a column at a time); the first error in column
-/// order is the one reported.
-/// Columns take the names the structural pass checked (trimmed, without a byte-order mark).
+/// order is the one reported. Columns take the names the structural pass checked (trimmed, without a
+/// byte-order mark).
 fn frame_from_polars(path: &Path, df: &DataFrame, header: &[String], options: &ReadOptions) -> Result<Frame> {
     let polars_error = |e: PolarsError| Error::data(path, None, None, format!("cannot be read: {e}"));
     if df.width() != header.len() {

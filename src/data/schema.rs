@@ -75,8 +75,9 @@ where
         let numeric = numbers.present > 0 && numbers.offender_count == 0;
         if declared == Some(ColumnType::Numeric) || numeric || numeric_share >= STRAY_TOKEN_SHARE {
             if numbers.offender_count > 0 {
-                let (present, bad, offenders) = (numbers.present, numbers.offender_count, &numbers.offenders);
-                let offenders: Vec<(usize, &str)> = offenders.iter().map(|&(i, t)| (first_row + i, t)).collect();
+                let offenders: Vec<(usize, &str)> =
+                    numbers.offenders.iter().map(|&(i, t)| (first_row + i, t)).collect();
+                let (present, bad) = (numbers.present, numbers.offender_count);
                 return Err(stray_tokens_error(path, name, present, bad, &offenders, declared.is_none()));
             }
             return Ok(Column { name: name.to_owned(), data: ColumnData::Numeric(numbers.values) });

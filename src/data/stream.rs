@@ -43,18 +43,10 @@ impl TextColumn {
         self.cells.push((self.text.len(), cell.is_none()));
     }
 
-    pub fn len(&self) -> usize {
-        self.cells.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
-    }
-
     /// Cell `row`; None when missing.
     ///
     /// # Panics
-    /// If `row` is not below `len()`.
+    /// If there are not more than `row` cells.
     pub fn get(&self, row: usize) -> Option<&str> {
         let (end, missing) = self.cells[row];
         let start = if row == 0 { 0 } else { self.cells[row - 1].0 };

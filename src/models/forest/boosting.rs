@@ -795,10 +795,10 @@ fn fill_bins(part: &mut [Bin], node: &NodeRows<'_>, bin_of: impl Fn(usize) -> u8
             }
         }
         for (i, &(g, h)) in pairs.iter().enumerate().skip(whole) {
-            let m = f64::from(bin_of(i) & 1);
-            sums[0][0] += m * f64::from(g);
-            sums[0][1] += m * f64::from(h);
-            count1 += u32::from(bin_of(i) & 1);
+            let b = bin_of(i) & 1;
+            sums[0][0] += f64::from(b) * f64::from(g);
+            sums[0][1] += f64::from(b) * f64::from(h);
+            count1 += u32::from(b);
         }
         let (g1, h1) = sums.iter().fold((0.0, 0.0), |(g, h), s| (g + s[0], h + s[1]));
         let t = node.total;
@@ -1148,8 +1148,10 @@ fn partition_rows(
     pairs: &mut [(f32, f32)],
     spill: &mut Vec<(u32, (f32, f32))>,
 ) -> usize {
-    spill.clear();
-    spill.resize(rows.len() + 2, (0, (0.0, 0.0)));
+    // Every slot is written before it is read: grown when too short, never cleared.
+    if spill.len() < rows.len() + 2 {
+        spill.resize(rows.len() + 2, (0, (0.0, 0.0)));
+    }
     if rows.len() < PARALLEL_PARTITION_ROWS {
         let left = partition_part(&goes_left, rows, pairs, spill);
         finish_partition(rows, pairs, left, &spill[..rows.len() - left]);
