@@ -663,7 +663,18 @@ struct Fitted {
 
 /// The boosting loop: from `loss`'s baseline, `n_scores()` trees per iteration on its gradients until
 /// `max_iter` or until early stopping on `validation` says so.
-fn boost<L: Loss>(
+fn boost<L: Loss + Sync>(
+    binned: &BinnedMatrix,
+    loss: &L,
+    params: &BoostingParams,
+    validation: Option<&Validation<L>>,
+) -> Fitted {
+    // On a pool thread, the serial steps between two parallel ones run there: a parallel step then hands work
+    // to the other threads directly, instead of waking a pool thread and putting the caller to sleep.
+    rayon::scope(|_| boost_on_pool(binned, loss, params, validation))
+}
+
+fn boost_on_pool<L: Loss>(
     binned: &BinnedMatrix,
     loss: &L,
     params: &BoostingParams,
@@ -859,6 +870,59 @@ struct OpenLeaf {
     candidate: Option<Candidate>,
 }
 
+/// What a leaf's split search needs of it.
+#[derive(Debug, Clone, Copy)]
+struct LeafStats {
+    n: usize,
+    sum_g: f64,
+    sum_h: f64,
+}
+
+impl LeafStats {
+    fn of(leaf: &OpenLeaf) -> Self {
+        LeafStats { n: leaf.end - leaf.start, sum_g: leaf.sum_g, sum_h: leaf.sum_h }
+    }
+}
+
+/// The split of a leaf (`leaf`'s stats, `bins` its histogram of `feature`) with the highest positive gain over
+/// the feature's bins, if any leaves `min_samples_leaf` rows and [`MIN_HESSIAN_TO_SPLIT`] hessian on both
+/// sides; the first of equals.
+fn best_in_feature(feature: usize, bins: &[Bin], leaf: LeafStats, params: &BoostingParams) -> Option<Candidate> {
+    let l2 = params.l2_regularization + HESSIAN_FLOOR;
+    let min_leaf = params.min_samples_leaf;
+    let LeafStats { n, sum_g, sum_h } = leaf;
+    let parent_score = sum_g * sum_g / (sum_h + l2);
+    let mut best: Option<Candidate> = None;
+    let (mut left_g, mut left_h, mut left_count) = (0.0, 0.0, 0usize);
+    // Splitting after the last bin separates nothing.
+    for (bin, b) in bins.iter().enumerate().take(bins.len().saturating_sub(1)) {
+        left_g += b.g;
+        left_h += b.h;
+        left_count += b.count as usize;
+        if left_count < min_leaf {
+            continue;
+        }
+        if n - left_count < min_leaf {
+            break;
+        }
+        let right_h = sum_h - left_h;
+        if left_h < MIN_HESSIAN_TO_SPLIT {
+            continue;
+        }
+        if right_h < MIN_HESSIAN_TO_SPLIT {
+            break;
+        }
+        let right_g = sum_g - left_g;
+        let gain = left_g * left_g / (left_h + l2) + right_g * right_g / (right_h + l2) - parent_score;
+        if gain > 0.0 && best.is_none_or(|c| gain > c.gain) {
+            // At most 255 bins, so the index fits.
+            let bin = u8::try_from(bin).unwrap_or(u8::MAX);
+            best = Some(Candidate { feature, bin, gain, left_g, left_h, left_count });
+        }
+    }
+    best
+}
+
 /// A finished leaf: its rows and its value (learning rate included, rounded to f32 as stored).
 struct FinalLeaf {
     start: usize,
@@ -939,9 +1003,9 @@ impl<'a> BoostGrower<'a> {
             vec![OpenLeaf { node: 0, start: 0, end: n, depth: 0, sum_g, sum_h, histogram: None, candidate: None }];
         if self.splittable(&open[0]) && sum_h >= MIN_HESSIAN_TO_SPLIT {
             let slot = self.take_histogram();
-            self.build_histogram(slot, 0, n);
+            let root = LeafStats::of(&open[0]);
+            open[0].candidate = self.build_and_search(slot, root);
             open[0].histogram = Some(slot);
-            open[0].candidate = self.best_split(slot, &open[0]);
         }
         let mut n_leaves = 1;
         loop {
@@ -996,23 +1060,35 @@ impl<'a> BoostGrower<'a> {
             let parent_slot = parent.histogram.expect("a leaf with a candidate keeps its histogram");
             if split_left || split_right {
                 // The smaller child's histogram is built from its rows; the larger one's is the parent's minus it,
-                // computed in place in the parent's slot.
+                // computed in place in the parent's slot. Both children's best splits are searched in the same
+                // pass over the features.
                 let left_smaller = left.end - left.start <= right.end - right.start;
-                let (small, large) = if left_smaller { (&mut left, &mut right) } else { (&mut right, &mut left) };
+                let (small, large, want_small, want_large) = if left_smaller {
+                    (&mut left, &mut right, split_left, split_right)
+                } else {
+                    (&mut right, &mut left, split_right, split_left)
+                };
                 let small_slot = self.take_histogram();
-                self.build_histogram(small_slot, small.start, small.end);
-                self.subtract(parent_slot, small_slot);
+                let small_stats = LeafStats::of(small);
+                let large_stats = LeafStats::of(large);
+                let (small_best, large_best) = self.build_and_search_pair(
+                    small_slot,
+                    parent_slot,
+                    want_small.then_some(small_stats),
+                    want_large.then_some(large_stats),
+                    small.start..small.end,
+                );
                 small.histogram = Some(small_slot);
                 large.histogram = Some(parent_slot);
+                small.candidate = small_best;
+                large.candidate = large_best;
             } else {
                 self.free.push(parent_slot);
             }
-            for (child, wanted) in [(&mut left, split_left), (&mut right, split_right)] {
-                if let Some(slot) = child.histogram {
-                    child.candidate = if wanted { self.best_split(slot, child) } else { None };
-                    if child.candidate.is_none() {
+            for child in [&mut left, &mut right] {
+                if child.candidate.is_none() {
+                    if let Some(slot) = child.histogram.take() {
                         self.free.push(slot);
-                        child.histogram = None;
                     }
                 }
             }
@@ -1040,11 +1116,10 @@ impl<'a> BoostGrower<'a> {
         p.max_depth.is_none_or(|max| leaf.depth < max) && leaf.end - leaf.start >= 2 * p.min_samples_leaf
     }
 
-    /// Fills histogram `slot` from the rows `rows[start..end]`, feature by feature, in parallel over features
-    /// when the node is large.
-    fn build_histogram(&mut self, slot: usize, start: usize, end: usize) {
-        let rows = &self.rows[start..end];
-        let pairs = &self.ordered[start..end];
+    /// The node whose rows are `rows[range]`, as a histogram reads them.
+    fn node_rows(&self, range: std::ops::Range<usize>) -> NodeRows<'_> {
+        let rows = &self.rows[range.clone()];
+        let pairs = &self.ordered[range];
         let mut total = Bin::default();
         for &(g, h) in pairs {
             total.g += f64::from(g);
@@ -1052,80 +1127,78 @@ impl<'a> BoostGrower<'a> {
         }
         total.count = super::tree::index_u32(rows.len());
         // Before the first partition, `rows` is every row in order and can be read straight.
-        let node = NodeRows { rows: (!self.rows_in_order).then_some(rows), pairs, total };
-        let binned = self.binned;
-        let mut parts: Vec<(usize, &mut [Bin])> = Vec::with_capacity(binned.n_features());
-        let mut rest = self.histograms[slot].as_mut_slice();
+        NodeRows { rows: (!self.rows_in_order).then_some(rows), pairs, total }
+    }
+
+    /// Fills the root's histogram `slot` from every row and returns its best split, if `root` asks for one.
+    fn build_and_search(&mut self, slot: usize, root: LeafStats) -> Option<Candidate> {
+        let n = self.rows.len();
+        let (small, _) = self.build_and_search_pair(slot, usize::MAX, Some(root), None, 0..n);
+        small
+    }
+
+    /// The work of one split, feature by feature, in parallel over features when the node is large: fills
+    /// histogram `small_slot` from the rows `rows[range]`; unless `large_slot` is `usize::MAX`, subtracts it
+    /// from `large_slot` (the parent's, which becomes the larger child's); and returns the best split of each
+    /// child whose stats are given.
+    fn build_and_search_pair(
+        &mut self,
+        small_slot: usize,
+        large_slot: usize,
+        small: Option<LeafStats>,
+        large: Option<LeafStats>,
+        range: std::ops::Range<usize>,
+    ) -> (Option<Candidate>, Option<Candidate>) {
+        let n_rows = range.len();
+        let mut small_hist = std::mem::take(&mut self.histograms[small_slot]);
+        let mut large_hist =
+            if large_slot == usize::MAX { Vec::new() } else { std::mem::take(&mut self.histograms[large_slot]) };
+        let node = self.node_rows(range);
+        let (binned, params, offsets) = (self.binned, self.params, &self.offsets);
+        let mut jobs: Vec<(usize, &mut [Bin], Option<&mut [Bin]>)> = Vec::with_capacity(binned.n_features());
+        let (mut rest_small, mut rest_large) = (small_hist.as_mut_slice(), large_hist.as_mut_slice());
         for f in 0..binned.n_features() {
-            let (part, tail) = rest.split_at_mut(self.offsets[f + 1] - self.offsets[f]);
-            parts.push((f, part));
-            rest = tail;
+            let width = offsets[f + 1] - offsets[f];
+            let (part, tail) = rest_small.split_at_mut(width);
+            rest_small = tail;
+            let large_part = if rest_large.is_empty() {
+                None
+            } else {
+                let (part, tail) = rest_large.split_at_mut(width);
+                rest_large = tail;
+                Some(part)
+            };
+            jobs.push((f, part, large_part));
         }
-        let fill = |(feature, part): (usize, &mut [Bin])| fill_feature(part, binned.column(feature), &node);
-        if rows.len() >= PARALLEL_HISTOGRAM_ROWS {
-            parts.into_par_iter().for_each(fill);
-        } else {
-            parts.into_iter().for_each(fill);
-        }
-    }
-
-    /// `histograms[target] -= histograms[small]`, bin by bin.
-    fn subtract(&mut self, target: usize, small: usize) {
-        let (a, b) = if target < small {
-            let (lo, hi) = self.histograms.split_at_mut(small);
-            (&mut lo[target], &hi[0])
-        } else {
-            let (lo, hi) = self.histograms.split_at_mut(target);
-            (&mut hi[0], &lo[small])
+        let job = |(feature, part, large_part): (usize, &mut [Bin], Option<&mut [Bin]>)| {
+            fill_feature(part, binned.column(feature), &node);
+            let small_best = small.and_then(|stats| best_in_feature(feature, part, stats, params));
+            let large_best = large_part.and_then(|large_part| {
+                for (t, s) in large_part.iter_mut().zip(part.iter()) {
+                    t.g -= s.g;
+                    t.h -= s.h;
+                    t.count -= s.count;
+                }
+                large.and_then(|stats| best_in_feature(feature, large_part, stats, params))
+            });
+            (small_best, large_best)
         };
-        for (t, s) in a.iter_mut().zip(b.iter()) {
-            t.g -= s.g;
-            t.h -= s.h;
-            t.count -= s.count;
+        let found: Vec<(Option<Candidate>, Option<Candidate>)> = if n_rows >= PARALLEL_HISTOGRAM_ROWS {
+            jobs.into_par_iter().map(job).collect()
+        } else {
+            jobs.into_iter().map(job).collect()
+        };
+        self.histograms[small_slot] = small_hist;
+        if large_slot != usize::MAX {
+            self.histograms[large_slot] = large_hist;
         }
-    }
-
-    /// The split of `leaf` with the highest positive gain over every feature and bin, if any leaves
-    /// `min_samples_leaf` rows and [`MIN_HESSIAN_TO_SPLIT`] hessian on both sides.
-    fn best_split(&self, slot: usize, leaf: &OpenLeaf) -> Option<Candidate> {
-        let histogram = &self.histograms[slot];
-        let l2 = self.params.l2_regularization + HESSIAN_FLOOR;
-        let min_leaf = self.params.min_samples_leaf;
-        let n = leaf.end - leaf.start;
-        let (sum_g, sum_h) = (leaf.sum_g, leaf.sum_h);
-        let parent_score = sum_g * sum_g / (sum_h + l2);
-        let mut best: Option<Candidate> = None;
-        for feature in 0..self.binned.n_features() {
-            let bins = &histogram[self.offsets[feature]..self.offsets[feature + 1]];
-            let (mut left_g, mut left_h, mut left_count) = (0.0, 0.0, 0usize);
-            // Splitting after the last bin separates nothing.
-            for (bin, b) in bins.iter().enumerate().take(bins.len().saturating_sub(1)) {
-                left_g += b.g;
-                left_h += b.h;
-                left_count += b.count as usize;
-                if left_count < min_leaf {
-                    continue;
-                }
-                if n - left_count < min_leaf {
-                    break;
-                }
-                let right_h = sum_h - left_h;
-                if left_h < MIN_HESSIAN_TO_SPLIT {
-                    continue;
-                }
-                if right_h < MIN_HESSIAN_TO_SPLIT {
-                    break;
-                }
-                let right_g = sum_g - left_g;
-                let gain = left_g * left_g / (left_h + l2) + right_g * right_g / (right_h + l2) - parent_score;
-                if gain > 0.0 && best.is_none_or(|c| gain > c.gain) {
-                    // At most 255 bins, so the index fits.
-                    let bin = u8::try_from(bin).unwrap_or(u8::MAX);
-                    best = Some(Candidate { feature, bin, gain, left_g, left_h, left_count });
-                }
-            }
-        }
-        best
+        // The first of equals, in feature order, as one pass over the features would find.
+        let first_best = |a: Option<Candidate>, b: Option<Candidate>| match (a, b) {
+            (Some(x), Some(y)) if y.gain > x.gain => Some(y),
+            (None, y) => y,
+            (x, _) => x,
+        };
+        found.into_iter().fold((None, None), |(s, l), (fs, fl)| (first_best(s, fs), first_best(l, fl)))
     }
 
     /// Stable partition of `rows[start..end]` and their gradient pairs: bins at or below `bin` of `feature`
@@ -1382,14 +1455,26 @@ mod tests {
         grower.ordered = g.iter().zip(&h).map(|(&g, &h)| (g as f32, h as f32)).collect();
         let mid = grower.partition(0, 5000, 0, 100);
         let (parent, small, large) = (grower.take_histogram(), grower.take_histogram(), grower.take_histogram());
-        grower.build_histogram(parent, 0, 5000);
-        grower.build_histogram(small, 0, mid);
-        grower.build_histogram(large, mid, 5000);
-        grower.subtract(parent, small);
+        let sums = |pairs: &[(f32, f32)]| LeafStats {
+            n: pairs.len(),
+            sum_g: pairs.iter().map(|p| f64::from(p.0)).sum(),
+            sum_h: pairs.iter().map(|p| f64::from(p.1)).sum(),
+        };
+        let (left, right) = (sums(&grower.ordered[..mid]), sums(&grower.ordered[mid..]));
+        grower.build_and_search_pair(parent, usize::MAX, None, None, 0..5000);
+        let (from_built, _) = grower.build_and_search_pair(large, usize::MAX, Some(right), None, mid..5000);
+        let (small_best, from_subtracted) =
+            grower.build_and_search_pair(small, parent, Some(left), Some(right), 0..mid);
         for (a, b) in grower.histograms[parent].iter().zip(&grower.histograms[large]) {
             assert_eq!(a.count, b.count);
             assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9);
         }
+        let (built, subtracted) = (from_built.expect("a split"), from_subtracted.expect("a split"));
+        assert_eq!(
+            (built.feature, built.bin, built.left_count),
+            (subtracted.feature, subtracted.bin, subtracted.left_count)
+        );
+        assert!(small_best.is_some());
     }
 
     #[test]
