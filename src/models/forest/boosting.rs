@@ -753,6 +753,16 @@ fn boost_on_pool<L: Loss>(
     Fitted { baseline: base, trees, importances }
 }
 
+/// The sums of the gradients and of the hessians of `pairs`, block by block in parallel, the blocks' sums
+/// added in order.
+fn pair_sums(pairs: &[(f32, f32)]) -> (f64, f64) {
+    let blocks: Vec<(f64, f64)> = pairs
+        .par_chunks(SCORE_BLOCK_ROWS)
+        .map(|block| block.iter().fold((0.0, 0.0), |(g, h), &(pg, ph)| (g + f64::from(pg), h + f64::from(ph))))
+        .collect();
+    blocks.iter().fold((0.0, 0.0), |(g, h), &(bg, bh)| (g + bg, h + bh))
+}
+
 /// Rows per block when scores are updated or summed in parallel: a fixed size, so that sums do not depend on
 /// the number of threads.
 const SCORE_BLOCK_ROWS: usize = 1 << 14;
@@ -1057,7 +1067,7 @@ impl<'a> BoostGrower<'a> {
         self.leaves.clear();
 
         let mut tree = TreeBuilder::new(1);
-        let (sum_g, sum_h) = g.iter().zip(h).fold((0.0, 0.0), |(a, b), (&g, &h)| (a + g, b + h));
+        let (sum_g, sum_h) = pair_sums(&self.ordered);
         let mut open =
             vec![OpenLeaf { node: 0, start: 0, end: n, depth: 0, sum_g, sum_h, histogram: None, candidate: None }];
         if self.splittable(&open[0]) && sum_h >= MIN_HESSIAN_TO_SPLIT {
@@ -1133,7 +1143,7 @@ impl<'a> BoostGrower<'a> {
                 let (small_best, large_best) = self.build_and_search_pair(
                     small_slot,
                     parent_slot,
-                    want_small.then_some(small_stats),
+                    (small_stats, want_small),
                     want_large.then_some(large_stats),
                     small.start..small.end,
                 );
@@ -1175,16 +1185,11 @@ impl<'a> BoostGrower<'a> {
         p.max_depth.is_none_or(|max| leaf.depth < max) && leaf.end - leaf.start >= 2 * p.min_samples_leaf
     }
 
-    /// The node whose rows are `rows[range]`, as a histogram reads them.
-    fn node_rows(&self, range: std::ops::Range<usize>) -> NodeRows<'_> {
+    /// The node whose rows are `rows[range]` and whose sums are `stats`, as a histogram reads them.
+    fn node_rows(&self, range: std::ops::Range<usize>, stats: LeafStats) -> NodeRows<'_> {
         let rows = &self.rows[range.clone()];
         let pairs = &self.ordered[range];
-        let mut total = Bin::default();
-        for &(g, h) in pairs {
-            total.g += f64::from(g);
-            total.h += f64::from(h);
-        }
-        total.count = super::tree::index_u32(rows.len());
+        let total = Bin { g: stats.sum_g, h: stats.sum_h, count: super::tree::index_u32(rows.len()) };
         // Before the first partition, `rows` is every row in order and can be read straight.
         NodeRows { rows: (!self.rows_in_order).then_some(rows), pairs, total }
     }
@@ -1192,19 +1197,19 @@ impl<'a> BoostGrower<'a> {
     /// Fills the root's histogram `slot` from every row and returns its best split, if `root` asks for one.
     fn build_and_search(&mut self, slot: usize, root: LeafStats) -> Option<Candidate> {
         let n = self.rows.len();
-        let (small, _) = self.build_and_search_pair(slot, usize::MAX, Some(root), None, 0..n);
+        let (small, _) = self.build_and_search_pair(slot, usize::MAX, (root, true), None, 0..n);
         small
     }
 
     /// The work of one split, feature by feature, in parallel over features when the node is large: fills
     /// histogram `small_slot` from the rows `rows[range]`; unless `large_slot` is `usize::MAX`, subtracts it
-    /// from `large_slot` (the parent's, which becomes the larger child's); and returns the best split of each
-    /// child whose stats are given.
+    /// from `large_slot` (the parent's, which becomes the larger child's); and returns the best split of the
+    /// smaller child if asked (`small.1`) and of the larger one if its stats are given.
     fn build_and_search_pair(
         &mut self,
         small_slot: usize,
         large_slot: usize,
-        small: Option<LeafStats>,
+        (small_stats, search_small): (LeafStats, bool),
         large: Option<LeafStats>,
         range: std::ops::Range<usize>,
     ) -> (Option<Candidate>, Option<Candidate>) {
@@ -1212,7 +1217,8 @@ impl<'a> BoostGrower<'a> {
         let mut small_hist = std::mem::take(&mut self.histograms[small_slot]);
         let mut large_hist =
             if large_slot == usize::MAX { Vec::new() } else { std::mem::take(&mut self.histograms[large_slot]) };
-        let node = self.node_rows(range);
+        let node = self.node_rows(range, small_stats);
+        let small = search_small.then_some(small_stats);
         let (binned, params, offsets) = (self.binned, self.params, &self.offsets);
         let mut jobs: Vec<FeatureJob<'_>> = Vec::with_capacity(binned.n_features());
         let (mut rest_small, mut rest_large) = (small_hist.as_mut_slice(), large_hist.as_mut_slice());
@@ -1523,10 +1529,11 @@ mod tests {
             sum_h: pairs.iter().map(|p| f64::from(p.1)).sum(),
         };
         let (left, right) = (sums(&grower.ordered[..mid]), sums(&grower.ordered[mid..]));
-        grower.build_and_search_pair(parent, usize::MAX, None, None, 0..5000);
-        let (from_built, _) = grower.build_and_search_pair(large, usize::MAX, Some(right), None, mid..5000);
+        let all = sums(&grower.ordered);
+        grower.build_and_search_pair(parent, usize::MAX, (all, false), None, 0..5000);
+        let (from_built, _) = grower.build_and_search_pair(large, usize::MAX, (right, true), None, mid..5000);
         let (small_best, from_subtracted) =
-            grower.build_and_search_pair(small, parent, Some(left), Some(right), 0..mid);
+            grower.build_and_search_pair(small, parent, (left, true), Some(right), 0..mid);
         for (a, b) in grower.histograms[parent].iter().zip(&grower.histograms[large]) {
             assert_eq!(a.count, b.count);
             assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9);
