@@ -727,11 +727,10 @@ fn boost_on_pool<L: Loss>(
                 }
             });
             if let Some(v) = validation {
-                let split_bins = &grower.split_bins;
+                let walker = BinnedWalker::new(&tree, &grower.split_bins);
                 raw_validation.par_chunks_mut(SCORE_BLOCK_ROWS * k).enumerate().for_each(|(block, raw)| {
                     for (i, r) in raw.iter_mut().skip(score).step_by(k).enumerate() {
-                        let row = block * SCORE_BLOCK_ROWS + i;
-                        *r += f64::from(tree.leaf_values(leaf_of_binned(&tree, split_bins, &v.binned, row))[0]);
+                        *r += walker.value(&v.binned, block * SCORE_BLOCK_ROWS + i);
                     }
                 });
             }
@@ -767,14 +766,44 @@ fn pair_sums(pairs: &[(f32, f32)]) -> (f64, f64) {
 /// the number of threads.
 const SCORE_BLOCK_ROWS: usize = 1 << 14;
 
-/// The leaf of validation `row` in `tree`, walking on bins: `split_bins[node]` is the bin a split node
-/// sends left at or below.
-fn leaf_of_binned(tree: &Tree, split_bins: &[u8], binned: &BinnedMatrix, row: usize) -> usize {
-    let mut node = 0;
-    while let Some((feature, _, left)) = tree.split(node) {
-        node = left + usize::from(binned.column(feature)[row] > split_bins[node]);
+/// A tree as the validation rows walk it, on their bins: per node, the feature, the bin a split sends left
+/// at or below and the left child (0 for a leaf), and the leaf values as f64.
+struct BinnedWalker {
+    nodes: Vec<(u32, u8, u32)>,
+    values: Vec<f64>,
+}
+
+impl BinnedWalker {
+    /// `split_bins[node]` is the bin split `node` of `tree` sends left at or below.
+    fn new(tree: &Tree, split_bins: &[u8]) -> Self {
+        let (mut nodes, mut values) = (Vec::with_capacity(tree.n_nodes()), Vec::with_capacity(tree.n_nodes()));
+        for (node, &bin) in (0..tree.n_nodes()).zip(split_bins) {
+            match tree.split(node) {
+                Some((feature, _, left)) => {
+                    let (feature, left) = (super::tree::index_u32(feature), super::tree::index_u32(left));
+                    nodes.push((feature, bin, left));
+                    values.push(0.0);
+                }
+                None => {
+                    nodes.push((0, 0, 0));
+                    values.push(f64::from(tree.leaf_values(node)[0]));
+                }
+            }
+        }
+        BinnedWalker { nodes, values }
     }
-    node
+
+    /// The value of the leaf `row` of `binned` falls into.
+    fn value(&self, binned: &BinnedMatrix, row: usize) -> f64 {
+        let mut node = 0;
+        loop {
+            let (feature, bin, left) = self.nodes[node];
+            if left == 0 {
+                return self.values[node];
+            }
+            node = left as usize + usize::from(binned.column(feature as usize)[row] > bin);
+        }
+    }
 }
 
 /// Gradient and hessian sums and the row count of one bin.
