@@ -22,8 +22,9 @@
 //! of the smaller child only and gets the larger one by subtracting it from the parent's (the trick
 //! `grower`'s module docs explain the forest does without).
 //!
-//! Reproducible bit for bit for any number of threads: the threads split the work by feature (histograms) or
-//! by row (gradients), and every sum is taken in a fixed order by one thread.
+//! Reproducible bit for bit for any number of threads: the threads split the work by feature (histograms and
+//! split search) or by row (gradients, scores), and every sum is taken in a fixed order: by one thread, or
+//! over blocks of a fixed size whose sums are then added in order.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
