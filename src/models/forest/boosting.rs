@@ -577,25 +577,21 @@ impl Loss for LogLoss {
     /// Summed by blocks of rows in parallel, the blocks' sums added in order.
     fn mean_loss(&self, raw: &[f64]) -> f64 {
         let k = self.n_scores();
-        let block_sums: Vec<(f64, f64)> = raw
-            .par_chunks(SCORE_BLOCK_ROWS * k)
-            .zip(self.labels.par_chunks(SCORE_BLOCK_ROWS).zip(self.weights.par_chunks(SCORE_BLOCK_ROWS)))
-            .map(|(raw, (labels, weights))| {
-                let (mut sum, mut total) = (0.0, 0.0);
-                for ((raw, &c), &w) in raw.chunks_exact(k).zip(labels).zip(weights) {
-                    let loss = if k == 1 {
-                        softplus(raw[0]) - f64::from(c) * raw[0]
-                    } else {
-                        let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                        max + raw.iter().map(|&r| (r - max).exp()).sum::<f64>().ln() - raw[c as usize]
-                    };
-                    sum += w * loss;
-                    total += w;
-                }
-                (sum, total)
-            })
-            .collect();
-        let (sum, total) = block_sums.iter().fold((0.0, 0.0), |(s, t), &(bs, bt)| (s + bs, t + bt));
+        let (sum, total) = sum_in_blocks(self.labels.len(), |rows| {
+            let (mut sum, mut total) = (0.0, 0.0);
+            let raw = &raw[rows.start * k..rows.end * k];
+            for ((raw, &c), &w) in raw.chunks_exact(k).zip(&self.labels[rows.clone()]).zip(&self.weights[rows]) {
+                let loss = if k == 1 {
+                    softplus(raw[0]) - f64::from(c) * raw[0]
+                } else {
+                    let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    max + raw.iter().map(|&r| (r - max).exp()).sum::<f64>().ln() - raw[c as usize]
+                };
+                sum += w * loss;
+                total += w;
+            }
+            (sum, total)
+        });
         sum / total
     }
 }
@@ -756,11 +752,19 @@ fn boost_on_pool<L: Loss>(
 /// The sums of the gradients and of the hessians of `pairs`, block by block in parallel, the blocks' sums
 /// added in order.
 fn pair_sums(pairs: &[(f32, f32)]) -> (f64, f64) {
-    let blocks: Vec<(f64, f64)> = pairs
-        .par_chunks(SCORE_BLOCK_ROWS)
-        .map(|block| block.iter().fold((0.0, 0.0), |(g, h), &(pg, ph)| (g + f64::from(pg), h + f64::from(ph))))
+    sum_in_blocks(pairs.len(), |rows| {
+        pairs[rows].iter().fold((0.0, 0.0), |(g, h), &(pg, ph)| (g + f64::from(pg), h + f64::from(ph)))
+    })
+}
+
+/// Two sums over rows `0..n`: `block(rows)` sums each block of [`SCORE_BLOCK_ROWS`] rows, in parallel, and the
+/// blocks' sums are added in order, so the result does not depend on the number of threads.
+fn sum_in_blocks(n: usize, block: impl Fn(std::ops::Range<usize>) -> (f64, f64) + Sync) -> (f64, f64) {
+    let sums: Vec<(f64, f64)> = (0..n.div_ceil(SCORE_BLOCK_ROWS))
+        .into_par_iter()
+        .map(|b| block(b * SCORE_BLOCK_ROWS..((b + 1) * SCORE_BLOCK_ROWS).min(n)))
         .collect();
-    blocks.iter().fold((0.0, 0.0), |(g, h), &(bg, bh)| (g + bg, h + bh))
+    sums.iter().fold((0.0, 0.0), |(x, y), &(bx, by)| (x + bx, y + by))
 }
 
 /// Rows per block when scores are updated or summed in parallel: a fixed size, so that sums do not depend on
@@ -1172,7 +1176,7 @@ impl<'a> BoostGrower<'a> {
                 let large_stats = LeafStats::of(large);
                 let (small_best, large_best) = self.build_and_search_pair(
                     small_slot,
-                    parent_slot,
+                    Some(parent_slot),
                     (small_stats, want_small),
                     want_large.then_some(large_stats),
                     small.start..small.end,
@@ -1227,42 +1231,39 @@ impl<'a> BoostGrower<'a> {
     /// Fills the root's histogram `slot` from every row and returns its best split, if `root` asks for one.
     fn build_and_search(&mut self, slot: usize, root: LeafStats) -> Option<Candidate> {
         let n = self.rows.len();
-        let (small, _) = self.build_and_search_pair(slot, usize::MAX, (root, true), None, 0..n);
+        let (small, _) = self.build_and_search_pair(slot, None, (root, true), None, 0..n);
         small
     }
 
     /// The work of one split, feature by feature, in parallel over features when the node is large: fills
-    /// histogram `small_slot` from the rows `rows[range]`; unless `large_slot` is `usize::MAX`, subtracts it
-    /// from `large_slot` (the parent's, which becomes the larger child's); and returns the best split of the
-    /// smaller child if asked (`small.1`) and of the larger one if its stats are given.
+    /// histogram `small_slot` from the rows `rows[range]`, whose sums are `small_stats`; subtracts it from
+    /// `large_slot` if given (the parent's, which becomes the larger child's); and returns the best split of
+    /// the smaller child if `search_small`, and of the larger one if its stats are given.
     fn build_and_search_pair(
         &mut self,
         small_slot: usize,
-        large_slot: usize,
+        large_slot: Option<usize>,
         (small_stats, search_small): (LeafStats, bool),
         large: Option<LeafStats>,
         range: std::ops::Range<usize>,
     ) -> (Option<Candidate>, Option<Candidate>) {
         let n_rows = range.len();
         let mut small_hist = std::mem::take(&mut self.histograms[small_slot]);
-        let mut large_hist =
-            if large_slot == usize::MAX { Vec::new() } else { std::mem::take(&mut self.histograms[large_slot]) };
+        let mut large_hist = large_slot.map(|slot| std::mem::take(&mut self.histograms[slot]));
         let node = self.node_rows(range, small_stats);
         let small = search_small.then_some(small_stats);
         let (binned, params, offsets) = (self.binned, self.params, &self.offsets);
         let mut jobs: Vec<FeatureJob<'_>> = Vec::with_capacity(binned.n_features());
-        let (mut rest_small, mut rest_large) = (small_hist.as_mut_slice(), large_hist.as_mut_slice());
+        let (mut rest_small, mut rest_large) = (small_hist.as_mut_slice(), large_hist.as_deref_mut());
         for f in 0..binned.n_features() {
             let width = offsets[f + 1] - offsets[f];
             let (part, tail) = rest_small.split_at_mut(width);
             rest_small = tail;
-            let large_part = if rest_large.is_empty() {
-                None
-            } else {
-                let (part, tail) = rest_large.split_at_mut(width);
-                rest_large = tail;
-                Some(part)
-            };
+            let large_part = rest_large.take().map(|rest| {
+                let (part, tail) = rest.split_at_mut(width);
+                rest_large = Some(tail);
+                part
+            });
             jobs.push(FeatureJob { feature: f, small: part, large: large_part });
         }
         let job = |FeatureJob { feature, small: part, large: large_part }: FeatureJob<'_>| {
@@ -1284,8 +1285,8 @@ impl<'a> BoostGrower<'a> {
             jobs.into_iter().map(job).collect()
         };
         self.histograms[small_slot] = small_hist;
-        if large_slot != usize::MAX {
-            self.histograms[large_slot] = large_hist;
+        if let (Some(slot), Some(hist)) = (large_slot, large_hist) {
+            self.histograms[slot] = hist;
         }
         // The first of equals, in feature order, as one pass over the features would find.
         let first_best = |a: Option<Candidate>, b: Option<Candidate>| match (a, b) {
@@ -1560,10 +1561,10 @@ mod tests {
         };
         let (left, right) = (sums(&grower.ordered[..mid]), sums(&grower.ordered[mid..]));
         let all = sums(&grower.ordered);
-        grower.build_and_search_pair(parent, usize::MAX, (all, false), None, 0..5000);
-        let (from_built, _) = grower.build_and_search_pair(large, usize::MAX, (right, true), None, mid..5000);
+        grower.build_and_search_pair(parent, None, (all, false), None, 0..5000);
+        let (from_built, _) = grower.build_and_search_pair(large, None, (right, true), None, mid..5000);
         let (small_best, from_subtracted) =
-            grower.build_and_search_pair(small, parent, (left, true), Some(right), 0..mid);
+            grower.build_and_search_pair(small, Some(parent), (left, true), Some(right), 0..mid);
         for (a, b) in grower.histograms[parent].iter().zip(&grower.histograms[large]) {
             assert_eq!(a.count, b.count);
             assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9);
