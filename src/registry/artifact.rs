@@ -44,7 +44,27 @@ pub fn wrap(payload: &[u8]) -> Vec<u8> {
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
-    let corrupt = |what: &str| Error::artifact(path, format!("the model file is corrupt: {what}"));
+    let payload = payload(bytes, path)?;
+    if Sha256::digest(payload).as_slice() != &bytes[20..52] {
+        return Err(corrupt(path, "SHA-256 checksum mismatch (the file was modified or damaged)"));
+    }
+    decode_payload(payload, path)
+}
+
+/// [`decode`] without the payload checksum, for a file whose SHA-256 as a whole is checked against the
+/// registry's record of it: a match means these are the bytes `encode` wrote, checksum included, so hashing
+/// the payload again (tens of milliseconds for a large forest) would only repeat that check. The caller must
+/// not use the value unless its check passes.
+pub fn decode_registered<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
+    decode_payload(payload(bytes, path)?, path)
+}
+
+fn corrupt(path: &Path, what: &str) -> Error {
+    Error::artifact(path, format!("the model file is corrupt: {what}"))
+}
+
+/// The payload of a file with a valid header and length.
+fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
         return Err(Error::artifact(path, "not an mlctl model file (bad magic bytes)"));
     }
@@ -64,12 +84,16 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
     let payload_len = u64::from_le_bytes(len_bytes);
     let payload = &bytes[HEADER_LEN..];
     if payload.len() as u64 != payload_len {
-        return Err(corrupt(&format!("expected {payload_len} payload bytes, found {} (truncated?)", payload.len())));
+        return Err(corrupt(
+            path,
+            &format!("expected {payload_len} payload bytes, found {} (truncated?)", payload.len()),
+        ));
     }
-    if Sha256::digest(payload).as_slice() != &bytes[20..52] {
-        return Err(corrupt("SHA-256 checksum mismatch (the file was modified or damaged)"));
-    }
-    postcard::from_bytes(payload).map_err(|e| corrupt(&format!("cannot decode the payload: {e}")))
+    Ok(payload)
+}
+
+fn decode_payload<T: DeserializeOwned>(payload: &[u8], path: &Path) -> Result<T> {
+    postcard::from_bytes(payload).map_err(|e| corrupt(path, &format!("cannot decode the payload: {e}")))
 }
 
 /// Reads and decodes `path`, refusing oversized files before reading them.
@@ -129,6 +153,21 @@ mod tests {
         let mut future = good.clone();
         future[8] = 99;
         assert!(msg(&future).contains("newer mlctl"));
+    }
+
+    #[test]
+    fn a_registered_file_skips_only_the_payload_checksum() {
+        let mut flipped = sample();
+        let p = Path::new("m.bin");
+        // A flipped checksum byte: the payload still decodes, and only `decode` sees the mismatch.
+        flipped[20] ^= 1;
+        assert!(decode::<Payload>(&flipped, p).unwrap_err().to_string().contains("checksum"));
+        let back: Payload = decode_registered(&flipped, p).unwrap();
+        assert_eq!(back.values, vec![1.0, 2.5]);
+        let good = sample();
+        let msg = |bytes: &[u8]| decode_registered::<Payload>(bytes, p).unwrap_err().to_string();
+        assert!(msg(&good[..good.len() - 1]).contains("truncated"));
+        assert!(msg(b"hello").contains("not an mlctl model"));
     }
 
     #[test]

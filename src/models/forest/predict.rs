@@ -188,31 +188,20 @@ impl CompiledForest {
         if u16::try_from(n_features).is_err() {
             return Err(format!("{n_features} features is more than the forest engine supports (65,535)"));
         }
+        // Each tree's distinct (feature, threshold) pairs, then their union: in parallel, as a large forest has
+        // over a million splits.
+        let per_tree = trees
+            .par_iter()
+            .map(|tree| tree_thresholds(tree, n_features, width))
+            .collect::<Result<Vec<_>, String>>()?;
+        let mut pairs: Vec<(usize, f64)> = per_tree.concat();
+        sort_distinct(&mut pairs);
         let mut thresholds = vec![Vec::new(); n_features];
-        for tree in trees {
-            if tree.width() != width {
-                return Err("a tree's leaves do not have the forest's number of outputs".to_owned());
-            }
-            for node in 0..tree.n_nodes() {
-                if let Some((feature, threshold, _)) = tree.split(node) {
-                    if threshold.is_nan() {
-                        return Err("a tree has a NaN threshold".to_owned());
-                    }
-                    thresholds
-                        .get_mut(feature)
-                        .ok_or_else(|| "a tree splits on a feature the forest does not have".to_owned())?
-                        .push(threshold);
-                }
-            }
+        for (feature, threshold) in pairs {
+            thresholds[feature].push(threshold);
         }
-        for values in &mut thresholds {
-            values.sort_unstable_by(f64::total_cmp);
-            // `==`, not bits: -0.0 and 0.0 are the same threshold.
-            #[allow(clippy::float_cmp)]
-            values.dedup_by(|a, b| a == b);
-            if values.len() > MAX_THRESHOLDS {
-                return Err("a feature has more distinct split thresholds than the forest engine supports".to_owned());
-            }
+        if thresholds.iter().any(|t| t.len() > MAX_THRESHOLDS) {
+            return Err("a feature has more distinct split thresholds than the forest engine supports".to_owned());
         }
         let narrow_ranks =
             n_features <= NARROW_FEATURES && thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK));
@@ -320,6 +309,46 @@ impl CompiledForest {
             }
         }
     }
+}
+
+/// The distinct (feature, threshold) pairs of `tree`'s splits, ascending, after checking that its width is
+/// `width` and its splits are on features below `n_features` at thresholds that are not NaN.
+fn tree_thresholds(tree: &Tree, n_features: usize, width: usize) -> Result<Vec<(usize, f64)>, String> {
+    if tree.width() != width {
+        return Err("a tree's leaves do not have the forest's number of outputs".to_owned());
+    }
+    let mut pairs = Vec::new();
+    for node in 0..tree.n_nodes() {
+        if let Some((feature, threshold, _)) = tree.split(node) {
+            if threshold.is_nan() {
+                return Err("a tree has a NaN threshold".to_owned());
+            }
+            if feature >= n_features {
+                return Err("a tree splits on a feature the forest does not have".to_owned());
+            }
+            pairs.push((feature, threshold));
+        }
+    }
+    sort_distinct(&mut pairs);
+    Ok(pairs)
+}
+
+/// Sorts (feature, threshold) pairs, thresholds not NaN, and keeps one of each.
+fn sort_distinct(pairs: &mut Vec<(usize, f64)>) {
+    // The integer `f64::total_cmp` compares (the bits, a negative's other bits flipped): the same order, and
+    // integers sort faster than a comparison closure.
+    let key = |&(feature, threshold): &(usize, f64)| {
+        let bits = threshold.to_bits() as i64;
+        (feature, bits ^ ((bits >> 63) as u64 >> 1) as i64)
+    };
+    if pairs.len() > 1 << 16 {
+        pairs.par_sort_unstable_by_key(key);
+    } else {
+        pairs.sort_unstable_by_key(key);
+    }
+    // `==`, not bits: -0.0 and 0.0 are the same threshold (the first kept, -0.0, whichever tree it came from).
+    #[allow(clippy::float_cmp)]
+    pairs.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
 }
 
 /// Compiles one tree given each feature's distinct thresholds across the forest, into narrow words if
