@@ -23,6 +23,9 @@ use crate::reporter::Reporter;
 
 pub const DEFAULT_BATCH_ROWS: usize = 8192;
 
+/// Batches predicted at the same time while the next is read: enough to keep two cores busy.
+const BATCHES_IN_FLIGHT: usize = 2;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
@@ -196,7 +199,7 @@ pub fn predict(
 
     let out_label = opts.output.clone().unwrap_or_else(|| PathBuf::from("<stdout>"));
     let mut sink = Sink::open(opts.output.as_deref(), stdout)?;
-    let mut out = Output::new(format, &header, &passthrough, classes, task, opts.explain.is_some());
+    let out = Output::new(format, &header, &passthrough, classes, task, opts.explain.is_some());
     let mut log = opts.log_dir.as_ref().map(|dir| PredictionLog::open(dir, &model)).transpose()?;
     let mut report = PredictReport {
         model: model.name.to_string(),
@@ -217,17 +220,18 @@ pub fn predict(
     out.begin(&mut sink.writer).at(&out_label)?;
     let mut values = Summary::default();
     let batch_rows = opts.batch_rows.max(1);
-    let mut next = stream.next_batch(batch_rows)?;
-    while let Some(batch) = next {
-        // The next batch is read while this one is predicted: reading is serial, and on two cores it would
-        // otherwise leave one idle for a third of the run. Errors keep their order: this batch's first.
-        let job = BatchJob { model: &model, source: &source, header: &header, types: &types, threshold };
-        let (predicted, following) = std::thread::scope(|scope| {
-            let worker = scope.spawn(|| job.run(&batch, opts.explain));
-            let following = stream.next_batch(batch_rows);
-            (worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), following)
-        });
-        let BatchPredictions { frame, stats, decided, factors } = predicted?;
+    let job = BatchJob {
+        model: &model,
+        source: &source,
+        header: &header,
+        types: &types,
+        threshold,
+        output: &out,
+        log: log.is_some(),
+        explain: opts.explain,
+    };
+    let mut finish = |done: BatchPredictions| -> Result<()> {
+        let BatchPredictions { stats, decided, output, log_lines } = done;
         for (name, n) in stats.unknown_categories {
             *report.unknown_categories.entry(name).or_default() += n;
         }
@@ -236,16 +240,57 @@ pub fn predict(
         }
         decided.count(classes, &mut report.prediction_counts);
         values.extend(decided.values());
-        out.write_batch(&mut sink.writer, &batch.columns, &decided, factors.as_deref()).at(&out_label)?;
-        if let Some(log) = &mut log {
-            log.append(&model, &frame, &decided, threshold)?;
+        sink.writer.write_all(&output.at(&out_label)?).at(&out_label)?;
+        if let (Some(log), Some(lines)) = (&mut log, log_lines) {
+            log.append(&lines)?;
         }
-        report.rows += batch.len;
-        if report.rows % (opts.batch_rows * 16) < batch.len {
+        report.rows += decided.len();
+        if report.rows % (batch_rows * 16) < decided.len() {
             reporter.phase(&format!("{} rows predicted", report.rows));
         }
-        next = following?;
-    }
+        Ok(())
+    };
+    // Batches are read on this thread and predicted on the thread pool, up to [`BATCHES_IN_FLIGHT`] at a time,
+    // and written here in input order. Reading is serial, and so is most of a batch's own work (typing,
+    // formatting): with one batch at a time, a core sat idle for a third of the run. On the pool, a batch's
+    // parallel prediction and the other batches share the cores without more threads than cores. Errors keep
+    // their order: an earlier batch's come before a later one's and before the reader's. (This thread waits
+    // for results, so it must not be one of the pool's: the command runs on the main thread.)
+    rayon::in_place_scope(|scope| -> Result<()> {
+        let job = &job;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let mut results = InOrder::new(receiver);
+        let mut next_result = || results.next().unwrap_or_else(|| Err(Error::Model("a batch was lost".to_owned())));
+        let (mut spawned, mut in_flight) = (0, 0);
+        loop {
+            let batch = match stream.next_batch(batch_rows) {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break,
+                Err(read_error) => {
+                    for _ in 0..in_flight {
+                        finish(next_result()?)?;
+                    }
+                    return Err(read_error);
+                }
+            };
+            let (sender, number) = (sender.clone(), spawned);
+            spawned += 1;
+            scope.spawn(move |_| {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&batch)));
+                // Sending fails only if an error has ended the loop, and then nobody waits for this result.
+                let _ = sender.send((number, result));
+            });
+            in_flight += 1;
+            if in_flight == BATCHES_IN_FLIGHT {
+                finish(next_result()?)?;
+                in_flight -= 1;
+            }
+        }
+        for _ in 0..in_flight {
+            finish(next_result()?)?;
+        }
+        Ok(())
+    })?;
     out.end(&mut sink.writer).at(&out_label)?;
     sink.finish()?;
     report.value_summary = (task == Task::Regression && report.rows > 0).then(|| values.finish());
@@ -258,6 +303,32 @@ pub fn predict(
     Ok(report)
 }
 
+/// The results of numbered jobs (0, 1, 2, …), which finish in any order, handed back in number order.
+struct InOrder<T> {
+    receiver: std::sync::mpsc::Receiver<(usize, std::thread::Result<T>)>,
+    arrived: BTreeMap<usize, std::thread::Result<T>>,
+    next: usize,
+}
+
+impl<T> InOrder<T> {
+    fn new(receiver: std::sync::mpsc::Receiver<(usize, std::thread::Result<T>)>) -> Self {
+        InOrder { receiver, arrived: BTreeMap::new(), next: 0 }
+    }
+
+    /// The next job's result, once it has arrived (a panic in the job is resumed here); None if every sender
+    /// is gone before it.
+    fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(result) = self.arrived.remove(&self.next) {
+                self.next += 1;
+                return Some(result.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            }
+            let (number, result) = self.receiver.recv().ok()?;
+            self.arrived.insert(number, result);
+        }
+    }
+}
+
 /// What predicting one batch needs.
 struct BatchJob<'a> {
     model: &'a LoadedModel,
@@ -265,28 +336,36 @@ struct BatchJob<'a> {
     header: &'a [String],
     types: &'a HashMap<String, ColumnType>,
     threshold: Option<f64>,
+    output: &'a Output,
+    /// Whether predictions are logged.
+    log: bool,
+    /// Key factors per prediction: how many.
+    explain: Option<usize>,
 }
 
 /// One batch through the model.
 struct BatchPredictions {
-    /// The typed batch, for the prediction log.
-    frame: Frame,
     stats: TransformStats,
     decided: Decided,
-    factors: Option<Vec<Vec<crate::ops::explain::Factor>>>,
+    /// The batch's output, formatted.
+    output: std::io::Result<Vec<u8>>,
+    /// Its prediction log lines, when logging.
+    log_lines: Option<Vec<u8>>,
 }
 
 impl BatchJob<'_> {
-    fn run(&self, batch: &TextBatch, explain: Option<usize>) -> Result<BatchPredictions> {
+    fn run(&self, batch: &TextBatch) -> Result<BatchPredictions> {
         let frame = batch.to_frame(self.source, self.header, self.types)?;
         let (x, stats) = self.model.bundle.pipeline.transform(&frame, None)?;
         let predictions = self.model.bundle.predict(&x);
         let decided = Decided::of(&predictions, self.threshold);
-        let factors = match explain {
+        let factors = match self.explain {
             Some(top) => Some(crate::ops::explain::key_factors(&self.model.bundle, &frame, &predictions, top)?),
             None => None,
         };
-        Ok(BatchPredictions { frame, stats, decided, factors })
+        let output = self.output.format_batch(batch, &decided, factors.as_deref());
+        let log_lines = self.log.then(|| log_lines(self.model, &frame, &decided, self.threshold)).transpose()?;
+        Ok(BatchPredictions { stats, decided, output, log_lines })
     }
 }
 
@@ -415,7 +494,6 @@ struct Output {
     /// The name of the prediction column: "prediction", or "segment" for clustering.
     label_name: String,
     explain: bool,
-    rows_written: usize,
 }
 
 impl Output {
@@ -439,18 +517,10 @@ impl Output {
         if explain {
             names.push("key_factors".to_owned());
         }
-        Output {
-            format,
-            names,
-            passthrough: passthrough.to_vec(),
-            classes: classes.to_vec(),
-            label_name,
-            explain,
-            rows_written: 0,
-        }
+        Output { format, names, passthrough: passthrough.to_vec(), classes: classes.to_vec(), label_name, explain }
     }
 
-    fn begin(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+    fn begin(&self, w: &mut dyn Write) -> std::io::Result<()> {
         match self.format {
             OutputFormat::Csv => {
                 let mut csv = csv::WriterBuilder::new().from_writer(Vec::new());
@@ -462,20 +532,22 @@ impl Output {
         }
     }
 
-    fn write_batch(
-        &mut self,
-        w: &mut dyn Write,
-        cells: &[crate::data::stream::TextColumn],
+    /// The text of `batch`'s rows with their predictions.
+    fn format_batch(
+        &self,
+        batch: &TextBatch,
         decided: &Decided,
         factors: Option<&[Vec<crate::ops::explain::Factor>]>,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<Vec<u8>> {
+        let cells = &batch.columns;
         let rows = decided.len();
+        let mut w = Vec::with_capacity(rows * 48);
         let extra_names = &self.names[self.passthrough.len() + 1..self.names.len() - usize::from(self.explain)];
         match self.format {
             OutputFormat::Csv => {
                 // One writer per batch: the csv crate quotes fields that need it (commas, quotes, newlines).
                 // Fields are borrowed, and the numbers written into one reused buffer: no allocation per row.
-                let mut csv = csv::WriterBuilder::new().from_writer(Vec::with_capacity(rows * 48));
+                let mut csv = csv::WriterBuilder::new().from_writer(w);
                 let mut text = String::new();
                 let mut ends: Vec<usize> = Vec::new();
                 for row in 0..rows {
@@ -496,8 +568,7 @@ impl Output {
                     let computed = starts.zip(&ends).map(|(start, &end)| &text[start..end]);
                     csv.write_record(passthrough.chain(computed)).map_err(std::io::Error::other)?;
                 }
-                let bytes = csv.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
-                w.write_all(&bytes)?;
+                w = csv.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
             }
             OutputFormat::Json | OutputFormat::Ndjson => {
                 for row in 0..rows {
@@ -522,20 +593,21 @@ impl Output {
                     }
                     let text = serde_json::to_string(&obj).map_err(std::io::Error::other)?;
                     if self.format == OutputFormat::Json {
-                        w.write_all(if self.rows_written == 0 { b"\n" } else { b",\n" })?;
-                        w.write_all(text.as_bytes())?;
+                        // Batches follow each other from the first data row: only the very first row has no comma.
+                        let first = batch.first_row == 1 && row == 0;
+                        w.extend_from_slice(if first { b"\n" } else { b",\n" });
+                        w.extend_from_slice(text.as_bytes());
                     } else {
-                        w.write_all(text.as_bytes())?;
-                        w.write_all(b"\n")?;
+                        w.extend_from_slice(text.as_bytes());
+                        w.push(b'\n');
                     }
-                    self.rows_written += 1;
                 }
             }
         }
-        Ok(())
+        Ok(w)
     }
 
-    fn end(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+    fn end(&self, w: &mut dyn Write) -> std::io::Result<()> {
         if self.format == OutputFormat::Json {
             w.write_all(b"\n]\n")?;
         }
@@ -559,57 +631,57 @@ impl PredictionLog {
         Ok(PredictionLog { path, file })
     }
 
-    /// One JSON line per prediction; a batch is written with one call so concurrent runs do not interleave lines.
-    fn append(&mut self, model: &LoadedModel, frame: &Frame, decided: &Decided, threshold: Option<f64>) -> Result<()> {
-        let timestamp = crate::clock::now_rfc3339();
-        let classes = &model.bundle.classes;
-        let features: Vec<_> = model.bundle.pipeline.features.iter().filter_map(|f| frame.column(&f.name)).collect();
-        let mut buf = Vec::with_capacity(frame.n_rows * 400);
-        for row in 0..frame.n_rows {
-            let mut values = Map::new();
-            for col in &features {
-                let v = match &col.data {
-                    ColumnData::Numeric(xs) => {
-                        let x = xs[row];
-                        if x.is_nan() {
-                            Value::Null
-                        } else {
-                            json!(x)
-                        }
-                    }
-                    ColumnData::Categorical { .. } => {
-                        col.text(row).map_or(Value::Null, |t| Value::String(t.into_owned()))
-                    }
-                };
-                values.insert(col.name.clone(), v);
-            }
-            let mut line = json!({
-                "timestamp": timestamp,
-                "model": model.name.as_str(),
-                "version": model.record.version.to_string(),
-                "features": values,
-            });
-            match decided {
-                Decided::Classes { predicted, proba, n_classes } => {
-                    let k = *n_classes;
-                    let probabilities: Map<String, Value> = classes
-                        .iter()
-                        .zip(&proba[row * k..(row + 1) * k])
-                        .map(|(c, p)| (c.clone(), json!(p)))
-                        .collect();
-                    line["prediction"] = json!(classes.get(predicted[row] as usize));
-                    line["probabilities"] = Value::Object(probabilities);
-                    line["threshold"] = json!(threshold);
-                }
-                Decided::Values(v) => line["prediction"] = json!(v[row]),
-                Decided::Segments { segments, distances } => {
-                    line["segment"] = json!(segments[row]);
-                    line["distance"] = json!(distances[row]);
-                }
-            }
-            serde_json::to_writer(&mut buf, &line).map_err(|e| Error::Model(e.to_string()))?;
-            buf.push(b'\n');
-        }
-        self.file.write_all(&buf).at(&self.path)
+    /// Appends a batch's lines with one call, so that concurrent runs do not interleave lines.
+    fn append(&mut self, lines: &[u8]) -> Result<()> {
+        self.file.write_all(lines).at(&self.path)
     }
+}
+
+/// One JSON line per prediction of a batch.
+fn log_lines(model: &LoadedModel, frame: &Frame, decided: &Decided, threshold: Option<f64>) -> Result<Vec<u8>> {
+    let timestamp = crate::clock::now_rfc3339();
+    let classes = &model.bundle.classes;
+    let features: Vec<_> = model.bundle.pipeline.features.iter().filter_map(|f| frame.column(&f.name)).collect();
+    let mut buf = Vec::with_capacity(frame.n_rows * 400);
+    for row in 0..frame.n_rows {
+        let mut values = Map::new();
+        for col in &features {
+            let v = match &col.data {
+                ColumnData::Numeric(xs) => {
+                    let x = xs[row];
+                    if x.is_nan() {
+                        Value::Null
+                    } else {
+                        json!(x)
+                    }
+                }
+                ColumnData::Categorical { .. } => col.text(row).map_or(Value::Null, |t| Value::String(t.into_owned())),
+            };
+            values.insert(col.name.clone(), v);
+        }
+        let mut line = json!({
+            "timestamp": timestamp,
+            "model": model.name.as_str(),
+            "version": model.record.version.to_string(),
+            "features": values,
+        });
+        match decided {
+            Decided::Classes { predicted, proba, n_classes } => {
+                let k = *n_classes;
+                let probabilities: Map<String, Value> =
+                    classes.iter().zip(&proba[row * k..(row + 1) * k]).map(|(c, p)| (c.clone(), json!(p))).collect();
+                line["prediction"] = json!(classes.get(predicted[row] as usize));
+                line["probabilities"] = Value::Object(probabilities);
+                line["threshold"] = json!(threshold);
+            }
+            Decided::Values(v) => line["prediction"] = json!(v[row]),
+            Decided::Segments { segments, distances } => {
+                line["segment"] = json!(segments[row]);
+                line["distance"] = json!(distances[row]);
+            }
+        }
+        serde_json::to_writer(&mut buf, &line).map_err(|e| Error::Model(e.to_string()))?;
+        buf.push(b'\n');
+    }
+    Ok(buf)
 }

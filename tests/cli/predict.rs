@@ -135,4 +135,33 @@ fn batches_give_the_same_predictions_as_one_pass() {
     assert!(one.status.success());
     assert_eq!(one.stdout, many.stdout);
     assert_eq!(String::from_utf8(one.stdout).unwrap().lines().count(), 1001);
+    // JSON out too: batches predicted side by side still write one array, in input order.
+    let json = |batch: &str| {
+        let args = ["predict", "m", "--input", "all.csv", "--no-log", "--format", "json", "--batch-size", batch];
+        let out = p.mlctl().args(args).output().unwrap();
+        assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+        out.stdout
+    };
+    let whole = json("100000");
+    assert_eq!(whole, json("7"));
+    let rows: serde_json::Value = serde_json::from_slice(&whole).expect("one JSON array");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1000));
+}
+
+#[test]
+fn an_earlier_batchs_error_comes_before_a_later_ones() {
+    let p = trained();
+    // Row 2 does not type (found while predicting its batch), row 3 does not parse (found while reading).
+    let rows = csv_rows().replace("A2,,0.9", "A2,ten,0.9").replace(",low,1,3,", ",low,1,3,9,");
+    p.write("bad.csv", &rows);
+    let out = p
+        .mlctl()
+        .args(["predict", "m", "--input", "bad.csv", "-o", "out.csv", "--no-log", "--batch-size", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = TestProject::stderr_of(&out);
+    assert!(stderr.contains("row 2, column \"emp_experience_years\""), "{stderr}");
+    assert!(!stderr.contains("fields"), "{stderr}");
+    assert!(!p.path("out.csv").exists());
 }
