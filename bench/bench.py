@@ -180,7 +180,7 @@ def main():
     ap.add_argument("--split", required=True)
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--sizes", default="10000,100000,1000000")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--runs-1m-rf", type=int, default=1, help="scikit-learn RF runs at 1M rows (each takes minutes)")
     ap.add_argument("--work", default=str(HERE / "work"))
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
@@ -200,16 +200,23 @@ def main():
         ]:
             runs = args.runs
             sk_runs = args.runs_1m_rf if (kind == "rf" and rows >= 1_000_000) else args.runs
-            mlctl_runs = []
-            for run in range(runs):
-                log(f"{rows} rows: mlctl {algorithm} run {run + 1}/{runs}")
-                try:
-                    mlctl_runs.append(mlctl_run(args.mlctl, work, data, algorithm, params, run))
-                except RuntimeError as e:
-                    if "unknown algorithm" in str(e):
+            # The tools take turns, run by run: this machine's speed drifts from minute to minute, and
+            # alternating spreads a slow minute over both sides of a ratio instead of one.
+            mlctl_runs, sk = [], []
+            has_algorithm = True
+            for run in range(max(runs, sk_runs)):
+                if run < runs and has_algorithm:
+                    log(f"{rows} rows: mlctl {algorithm} run {run + 1}/{runs}")
+                    try:
+                        mlctl_runs.append(mlctl_run(args.mlctl, work, data, algorithm, params, run))
+                    except RuntimeError as e:
+                        if "unknown algorithm" not in str(e):
+                            raise
                         log(f"this mlctl has no {algorithm}: skipped")
-                        break
-                    raise
+                        has_algorithm = False
+                if run < sk_runs:
+                    log(f"{rows} rows: scikit-learn {kind} run {run + 1}/{sk_runs}")
+                    sk.append(sklearn_run(args.python, kind, work, data))
             if mlctl_runs:
                 check_split(args.mlctl, work, mlctl_runs[0]["project"], mlctl_runs[0]["roc_auc"])
                 for r in mlctl_runs:
@@ -217,10 +224,6 @@ def main():
                 per[f"mlctl {algorithm}"] = summarise(mlctl_runs, rows)
                 per[f"mlctl {algorithm}"]["artifact_bytes"] = mlctl_runs[0]["artifact_bytes"]
                 per[f"mlctl {algorithm}"]["predict_peak_rss_mib"] = median(mlctl_runs, "predict_peak_rss_mib")
-            sk = []
-            for run in range(sk_runs):
-                log(f"{rows} rows: scikit-learn {kind} run {run + 1}/{sk_runs}")
-                sk.append(sklearn_run(args.python, kind, work, data))
             name = "sklearn RandomForestClassifier" if kind == "rf" else "sklearn HistGradientBoostingClassifier"
             per[name] = summarise(sk, rows)
             if kind == "hgb":
