@@ -10,6 +10,7 @@ pub mod fitting;
 pub mod init;
 pub mod inspect;
 pub mod predict;
+pub mod prediction_log;
 pub mod promote;
 pub mod prune;
 pub mod train;

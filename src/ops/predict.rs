@@ -3,18 +3,18 @@
 //! JSON line for monitoring (`logs/predictions/<name>/<YYYY-MM-DD>.jsonl`), which `drift --logs` reads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::OpenOptions;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::data::frame::{ColumnData, Frame};
+use crate::data::frame::Frame;
 use crate::data::schema::ColumnType;
 use crate::data::stream::{InputFormat, RecordStream, TextBatch};
 use crate::error::{Error, IoContext, Result};
 use crate::models::{Predictions, Task};
+use crate::ops::prediction_log::{self, LineContext, Logged, PredictionLog};
 use crate::pipeline::TransformStats;
 use crate::registry::atomic::temp_path;
 use crate::registry::loaded::{load, LoadedModel};
@@ -200,7 +200,7 @@ pub fn predict(
     let out_label = opts.output.clone().unwrap_or_else(|| PathBuf::from("<stdout>"));
     let mut sink = Sink::open(opts.output.as_deref(), stdout)?;
     let out = Output::new(format, &header, &passthrough, classes, task, opts.explain.is_some());
-    let mut log = opts.log_dir.as_ref().map(|dir| PredictionLog::open(dir, &model)).transpose()?;
+    let mut log = opts.log_dir.as_ref().map(|dir| PredictionLog::open(dir, model.name.as_str())).transpose()?;
     let mut report = PredictReport {
         model: model.name.to_string(),
         version: model.record.version.clone(),
@@ -364,8 +364,25 @@ impl BatchJob<'_> {
             None => None,
         };
         let output = self.output.format_batch(batch, &decided, factors.as_deref());
-        let log_lines = self.log.then(|| log_lines(self.model, &frame, &decided, self.threshold)).transpose()?;
+        let log_lines = self.log.then(|| self.log_lines(&frame, &decided)).transpose()?;
         Ok(BatchPredictions { stats, decided, output, log_lines })
+    }
+
+    /// The batch's prediction log lines.
+    fn log_lines(&self, frame: &Frame, decided: &Decided) -> Result<Vec<u8>> {
+        let bundle = &self.model.bundle;
+        let version = self.model.record.version.to_string();
+        let timestamp = crate::clock::now_rfc3339();
+        let context = LineContext {
+            model: self.model.name.as_str(),
+            version: &version,
+            timestamp: &timestamp,
+            classes: &bundle.classes,
+        };
+        let features: Vec<_> = bundle.pipeline.features.iter().filter_map(|f| frame.column(&f.name)).collect();
+        prediction_log::lines(&context, &features, frame.n_rows, |row| {
+            decided.logged(row, &bundle.classes, self.threshold)
+        })
     }
 }
 
@@ -438,6 +455,21 @@ impl Decided {
             Decided::Values(v) => write!(out, "{}", v[row]),
             Decided::Segments { segments, .. } => write!(out, "{}", segments[row]),
         };
+    }
+
+    /// What the prediction log says of `row`.
+    fn logged<'a>(&'a self, row: usize, classes: &'a [String], threshold: Option<f64>) -> Logged<'a> {
+        match self {
+            Decided::Classes { predicted, proba, n_classes } => Logged::Class {
+                label: classes.get(predicted[row] as usize).map(String::as_str),
+                probabilities: &proba[row * n_classes..(row + 1) * n_classes],
+                threshold,
+            },
+            Decided::Values(v) => Logged::Value(v[row]),
+            Decided::Segments { segments, distances } => {
+                Logged::Segment { segment: segments[row], distance: distances[row] }
+            }
+        }
     }
 
     /// The numbers written after the prediction: P(positive) or every class's probability; the distance to the
@@ -613,75 +645,4 @@ impl Output {
         }
         Ok(())
     }
-}
-
-/// The day's JSONL prediction log of one model, opened for appending.
-struct PredictionLog {
-    path: PathBuf,
-    file: std::fs::File,
-}
-
-impl PredictionLog {
-    fn open(dir: &Path, model: &LoadedModel) -> Result<Self> {
-        let day = crate::clock::now().format("%Y-%m-%d").to_string();
-        let folder = dir.join(model.name.as_str());
-        std::fs::create_dir_all(&folder).at(&folder)?;
-        let path = folder.join(format!("{day}.jsonl"));
-        let file = OpenOptions::new().create(true).append(true).open(&path).at(&path)?;
-        Ok(PredictionLog { path, file })
-    }
-
-    /// Appends a batch's lines with one call, so that concurrent runs do not interleave lines.
-    fn append(&mut self, lines: &[u8]) -> Result<()> {
-        self.file.write_all(lines).at(&self.path)
-    }
-}
-
-/// One JSON line per prediction of a batch.
-fn log_lines(model: &LoadedModel, frame: &Frame, decided: &Decided, threshold: Option<f64>) -> Result<Vec<u8>> {
-    let timestamp = crate::clock::now_rfc3339();
-    let classes = &model.bundle.classes;
-    let features: Vec<_> = model.bundle.pipeline.features.iter().filter_map(|f| frame.column(&f.name)).collect();
-    let mut buf = Vec::with_capacity(frame.n_rows * 400);
-    for row in 0..frame.n_rows {
-        let mut values = Map::new();
-        for col in &features {
-            let v = match &col.data {
-                ColumnData::Numeric(xs) => {
-                    let x = xs[row];
-                    if x.is_nan() {
-                        Value::Null
-                    } else {
-                        json!(x)
-                    }
-                }
-                ColumnData::Categorical { .. } => col.text(row).map_or(Value::Null, |t| Value::String(t.into_owned())),
-            };
-            values.insert(col.name.clone(), v);
-        }
-        let mut line = json!({
-            "timestamp": timestamp,
-            "model": model.name.as_str(),
-            "version": model.record.version.to_string(),
-            "features": values,
-        });
-        match decided {
-            Decided::Classes { predicted, proba, n_classes } => {
-                let k = *n_classes;
-                let probabilities: Map<String, Value> =
-                    classes.iter().zip(&proba[row * k..(row + 1) * k]).map(|(c, p)| (c.clone(), json!(p))).collect();
-                line["prediction"] = json!(classes.get(predicted[row] as usize));
-                line["probabilities"] = Value::Object(probabilities);
-                line["threshold"] = json!(threshold);
-            }
-            Decided::Values(v) => line["prediction"] = json!(v[row]),
-            Decided::Segments { segments, distances } => {
-                line["segment"] = json!(segments[row]);
-                line["distance"] = json!(distances[row]);
-            }
-        }
-        serde_json::to_writer(&mut buf, &line).map_err(|e| Error::Model(e.to_string()))?;
-        buf.push(b'\n');
-    }
-    Ok(buf)
 }
