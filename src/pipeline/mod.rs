@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::frame::{Column, ColumnData, Frame, MISSING_CODE};
@@ -62,25 +63,28 @@ pub struct TransformStats {
 impl FittedPipeline {
     /// Fits on `rows` of `frame` for the named feature columns.
     pub fn fit(frame: &Frame, feature_names: &[String], rows: &[usize]) -> Result<Self> {
-        let mut features = Vec::with_capacity(feature_names.len());
-        for name in feature_names {
-            let column =
-                frame.column(name).ok_or_else(|| Error::data(&frame.source, None, Some(name), "no such column"))?;
-            let transform = match &column.data {
-                ColumnData::Numeric(values) => fit_numeric(values, rows),
-                ColumnData::Categorical { codes, levels } => fit_categorical(codes, levels, rows),
-            }
-            .ok_or_else(|| {
-                Error::data(
-                    &frame.source,
-                    None,
-                    Some(name),
-                    "has no values in the training rows: drop the column or fill it",
-                )
-            })?;
-            features.push(FittedFeature { name: name.clone(), transform });
-        }
-        Ok(FittedPipeline { features })
+        // Features are fitted independently, in parallel; the first error in feature order is the one reported.
+        let fitted: Vec<Result<FittedFeature>> = feature_names
+            .par_iter()
+            .map(|name| {
+                let column =
+                    frame.column(name).ok_or_else(|| Error::data(&frame.source, None, Some(name), "no such column"))?;
+                let transform = match &column.data {
+                    ColumnData::Numeric(values) => fit_numeric(values, rows),
+                    ColumnData::Categorical { codes, levels } => fit_categorical(codes, levels, rows),
+                }
+                .ok_or_else(|| {
+                    Error::data(
+                        &frame.source,
+                        None,
+                        Some(name),
+                        "has no values in the training rows: drop the column or fill it",
+                    )
+                })?;
+                Ok(FittedFeature { name: name.clone(), transform })
+            })
+            .collect();
+        Ok(FittedPipeline { features: fitted.into_iter().collect::<Result<_>>()? })
     }
 
     /// Names of the matrix columns: numeric features by name, one-hot columns as `name=level`.
@@ -210,9 +214,16 @@ fn fit_numeric(values: &[f64], rows: &[usize]) -> Option<FeatureTransform> {
     if present.is_empty() {
         return None;
     }
-    present.sort_by(f64::total_cmp);
+    // The middle value(s) of the sorted values, found without sorting them all (the same values: both orders
+    // are `total_cmp`'s).
     let n = present.len();
-    let median = if n % 2 == 1 { present[n / 2] } else { (present[n / 2 - 1] + present[n / 2]) / 2.0 };
+    let (below, &mut upper, _) = present.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let median = if n % 2 == 1 {
+        upper
+    } else {
+        let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+        (lower + upper) / 2.0
+    };
     // Mean and population standard deviation of the imputed column (StandardScaler, ddof = 0).
     let imputed = || rows.iter().map(|&r| if values[r].is_nan() { median } else { values[r] });
     let count = rows.len() as f64;
@@ -283,6 +294,18 @@ mod tests {
         assert_eq!(m.n_cols(), 3);
         assert_eq!(&m.row(2)[1..], &[1.0, 0.0]); // missing → most frequent "a"
         assert_eq!(stats.imputed.get("n"), Some(&1));
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        let median = |values: &[f64]| match fit_numeric(values, &(0..values.len()).collect::<Vec<_>>()) {
+            Some(FeatureTransform::Numeric { median, .. }) => median,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(median(&[10.0, f64::NAN, 4.0, 1.0, 3.0]), 3.5);
+        assert_eq!(median(&[2.0, 2.0, 7.0, -1.0, 2.0, 9.0]), 2.0);
+        assert_eq!(median(&[5.0]), 5.0);
+        assert_eq!(median(&[8.0, -2.0]), 3.0);
     }
 
     #[test]
