@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::psi::{quantile_sorted, NumericBins};
@@ -137,29 +138,35 @@ impl ReferenceProfile {
         seed: u64,
     ) -> Result<Self> {
         let rows = sample_rows(frame.n_rows, MAX_SAMPLE_ROWS, seed);
-        let mut features = Vec::with_capacity(pipeline.features.len());
-        for f in &pipeline.features {
-            let column = frame
-                .column(&f.name)
-                .ok_or_else(|| Error::data(&frame.source, None, Some(&f.name), "no such column"))?;
-            let missing = rows.iter().filter(|&&r| column.is_missing(r)).count();
-            let data = match (&column.data, f.column_type()) {
-                (ColumnData::Numeric(v), crate::data::schema::ColumnType::Numeric) => {
-                    let values: Vec<Option<f64>> = rows.iter().map(|&r| Some(v[r]).filter(|x| !x.is_nan())).collect();
-                    numeric(values)
-                }
-                _ => {
-                    let cells: Vec<Option<String>> =
-                        rows.iter().map(|&r| column.text(r).map(std::borrow::Cow::into_owned)).collect();
-                    categorical(&cells)
-                }
-            };
-            features.push(FeatureProfile {
-                name: f.name.clone(),
-                missing_rate: if rows.is_empty() { 0.0 } else { missing as f64 / rows.len() as f64 },
-                data,
-            });
-        }
+        // Features are profiled independently, in parallel; the first error in feature order is reported.
+        let features: Vec<Result<FeatureProfile>> = pipeline
+            .features
+            .par_iter()
+            .map(|f| {
+                let column = frame
+                    .column(&f.name)
+                    .ok_or_else(|| Error::data(&frame.source, None, Some(&f.name), "no such column"))?;
+                let missing = rows.iter().filter(|&&r| column.is_missing(r)).count();
+                let data = match (&column.data, f.column_type()) {
+                    (ColumnData::Numeric(v), crate::data::schema::ColumnType::Numeric) => {
+                        let values: Vec<Option<f64>> =
+                            rows.iter().map(|&r| Some(v[r]).filter(|x| !x.is_nan())).collect();
+                        numeric(values)
+                    }
+                    _ => {
+                        let cells: Vec<Option<String>> =
+                            rows.iter().map(|&r| column.text(r).map(std::borrow::Cow::into_owned)).collect();
+                        categorical(&cells)
+                    }
+                };
+                Ok(FeatureProfile {
+                    name: f.name.clone(),
+                    missing_rate: if rows.is_empty() { 0.0 } else { missing as f64 / rows.len() as f64 },
+                    data,
+                })
+            })
+            .collect();
+        let features = features.into_iter().collect::<Result<Vec<_>>>()?;
         Ok(ReferenceProfile {
             format: PROFILE_FORMAT,
             seed,
