@@ -33,21 +33,28 @@ pub const MISSING_TOKENS: &[&str] = &["", "NA", "N/A", "NaN", "nan", "null", "NU
 
 /// A text column at least this share of whose values are numbers is taken to be numeric with stray tokens.
 const STRAY_TOKEN_SHARE: f64 = 0.9;
+/// How many of a column's levels are looked up by a scan before a map takes over.
+const SCANNED_LEVELS: usize = 8;
 /// How many offending cells an error lists before it summarises.
 const SHOWN_OFFENDERS: usize = 5;
 
 pub fn is_missing_token(s: &str) -> bool {
-    let t = s.trim();
-    MISSING_TOKENS.contains(&t)
+    MISSING_TOKENS.contains(&trim_cell(s))
 }
 
 /// A finite number, or None. Surrounding spaces are allowed; "inf", "1e400" and friends are not numbers here.
+/// (The only words `f64`'s parser takes are spellings of infinity and NaN, which the finiteness check refuses.)
 pub fn parse_number(s: &str) -> Option<f64> {
-    let t = s.trim();
-    if t.is_empty() || t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
-        return None;
+    trim_cell(s).parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// `s.trim()`, with a shortcut for the usual cell that has nothing to trim: two byte checks instead of
+/// decoding characters at both ends. (Unicode whitespace starts with a byte above ASCII, so it takes `trim`.)
+fn trim_cell(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
-    t.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
 /// Builds a typed column from text cells (row order), inferring the type unless `declared`. `cells` gives the
@@ -105,19 +112,22 @@ fn read_numbers<'a>(cells: impl Iterator<Item = Option<&'a str>>) -> Numbers<'a>
         present: 0,
     };
     for (i, cell) in cells.enumerate() {
-        let Some(text) = cell.filter(|s| !is_missing_token(s)) else {
+        // A number first: no missing token is a finite number, so a cell that parses needs no other check.
+        let Some(text) = cell else {
             out.values.push(f64::NAN);
             continue;
         };
-        out.present += 1;
-        match parse_number(text) {
-            Some(x) => out.values.push(x),
-            None => {
-                out.values.push(f64::NAN);
-                out.offender_count += 1;
-                if out.offenders.len() < SHOWN_OFFENDERS {
-                    out.offenders.push((i, text));
-                }
+        if let Some(x) = parse_number(text) {
+            out.present += 1;
+            out.values.push(x);
+            continue;
+        }
+        out.values.push(f64::NAN);
+        if !is_missing_token(text) {
+            out.present += 1;
+            out.offender_count += 1;
+            if out.offenders.len() < SHOWN_OFFENDERS {
+                out.offenders.push((i, text));
             }
         }
     }
@@ -128,17 +138,30 @@ fn read_numbers<'a>(cells: impl Iterator<Item = Option<&'a str>>) -> Numbers<'a>
 fn read_levels<'a>(cells: impl Iterator<Item = Option<&'a str>>) -> (Vec<u32>, Vec<String>) {
     let mut codes = Vec::with_capacity(cells.size_hint().0);
     let mut levels: Vec<String> = Vec::new();
-    let mut level_index: HashMap<&'a str, u32> = HashMap::new();
+    // The first levels are found by a scan, which for a handful of short strings is faster than hashing each
+    // cell; only the levels after them go into a map.
+    let mut later_levels: HashMap<&'a str, u32> = HashMap::new();
     for cell in cells {
         let Some(text) = cell.filter(|s| !is_missing_token(s)) else {
             codes.push(MISSING_CODE);
             continue;
         };
-        let next = u32::try_from(levels.len()).unwrap_or(MISSING_CODE - 1);
-        let code = *level_index.entry(text).or_insert_with(|| {
-            levels.push(text.to_owned());
-            next
-        });
+        let scanned = &levels[..levels.len().min(SCANNED_LEVELS)];
+        let code = match scanned.iter().position(|level| level == text) {
+            Some(code) => u32::try_from(code).unwrap_or(MISSING_CODE - 1),
+            None => {
+                let next = u32::try_from(levels.len()).unwrap_or(MISSING_CODE - 1);
+                if levels.len() < SCANNED_LEVELS {
+                    levels.push(text.to_owned());
+                    next
+                } else {
+                    *later_levels.entry(text).or_insert_with(|| {
+                        levels.push(text.to_owned());
+                        next
+                    })
+                }
+            }
+        };
         codes.push(code);
     }
     (codes, levels)
@@ -207,6 +230,29 @@ mod tests {
         assert!(err.contains("d.csv: row 7, column \"x\""), "{err}");
         assert!(err.contains("row 7: \"?\"") && err.contains("row 21: \"inf\""), "{err}");
         assert!(err.contains("--categorical x"), "{err}");
+    }
+
+    #[test]
+    fn numbers_are_trimmed_and_only_finite_ones_count() {
+        assert_eq!(parse_number("2.5"), Some(2.5));
+        assert_eq!(parse_number(" -3e2\t"), Some(-300.0));
+        assert_eq!(parse_number("\u{a0}7\u{2003}"), Some(7.0), "Unicode spaces are trimmed too");
+        for word in ["inf", "-Infinity", "nan", "NaN", "1e400", "", " ", "1,5", "e", "2x"] {
+            assert_eq!(parse_number(word), None, "{word:?}");
+        }
+        assert!(is_missing_token(" NA ") && is_missing_token("\u{a0}null") && !is_missing_token("0"));
+    }
+
+    #[test]
+    fn many_levels_keep_first_appearance_codes() {
+        // More levels than are scanned, repeated: the codes must not depend on where a level was looked up.
+        let names: Vec<String> = (0..40).map(|i| format!("level{i}")).collect();
+        let cells: Vec<&str> = names.iter().chain(names.iter().rev()).map(String::as_str).collect();
+        let c = col(&cells, None).unwrap();
+        let ColumnData::Categorical { codes, levels } = c.data else { panic!("expected categorical") };
+        assert_eq!(levels, names);
+        let expected: Vec<u32> = (0..40).chain((0..40).rev()).collect();
+        assert_eq!(codes, expected);
     }
 
     #[test]
