@@ -151,18 +151,37 @@ impl FittedPipeline {
                 }
                 FeatureTransform::Categorical { levels, most_frequent } => {
                     let mut unknown = 0usize;
-                    for (i, &row) in rows.iter().enumerate() {
-                        let text = column.text(row);
-                        let value = match &text {
-                            Some(t) => t.as_ref(),
-                            None => {
-                                imputed += 1;
-                                most_frequent.as_str()
-                            }
-                        };
-                        match levels.binary_search_by(|l| l.as_str().cmp(value)) {
-                            Ok(k) => data[i * width + offset + k] = 1.0,
-                            Err(_) => unknown += 1,
+                    // Each cell's one-hot slot (None: a category unseen in training); a missing cell takes
+                    // the most frequent category's.
+                    let slot_of = |value: &str| levels.binary_search_by(|l| l.as_str().cmp(value)).ok();
+                    let fill = slot_of(most_frequent);
+                    let mut set = |i: usize, slot: Option<usize>| match slot {
+                        Some(k) => data[i * width + offset + k] = 1.0,
+                        None => unknown += 1,
+                    };
+                    if let ColumnData::Categorical { codes, levels: column_levels } = &column.data {
+                        // Looked up once per distinct text, not once per row.
+                        let slots: Vec<Option<usize>> = column_levels.iter().map(|l| slot_of(l)).collect();
+                        for (i, &row) in rows.iter().enumerate() {
+                            let slot = match codes[row] {
+                                MISSING_CODE => {
+                                    imputed += 1;
+                                    fill
+                                }
+                                code => slots[code as usize],
+                            };
+                            set(i, slot);
+                        }
+                    } else {
+                        for (i, &row) in rows.iter().enumerate() {
+                            let slot = match column.text(row) {
+                                Some(text) => slot_of(&text),
+                                None => {
+                                    imputed += 1;
+                                    fill
+                                }
+                            };
+                            set(i, slot);
                         }
                     }
                     if unknown > 0 {
@@ -324,6 +343,24 @@ mod tests {
         bad.columns[0].data = ColumnData::Categorical { codes: vec![0, 1, 0, 0], levels: vec!["1".into(), "x".into()] };
         let err = p.transform(&bad, None).unwrap_err().to_string();
         assert!(err.contains("row 2, column \"n\": expected a number, found \"x\""), "{err}");
+
+        // A column the data typed as numbers, for a feature fitted as categories: cells are matched by text.
+        let mut spelled = frame();
+        spelled.columns[1].data = ColumnData::Categorical {
+            codes: vec![1, MISSING_CODE, 0, 2],
+            levels: vec!["1".into(), "2".into(), "5".into()],
+        };
+        let mut numbers = frame();
+        numbers.columns[1].data = ColumnData::Numeric(vec![2.0, f64::NAN, 1.0, 5.0]);
+        let q = FittedPipeline::fit(&spelled, &["c".into()], &[0, 1, 2]).unwrap();
+        let (by_code, code_stats) = q.transform(&spelled, None).unwrap();
+        let (by_text, text_stats) = q.transform(&numbers, None).unwrap();
+        assert_eq!(by_text, by_code);
+        assert_eq!(by_code.row(0), &[0.0, 1.0]);
+        assert_eq!(by_code.row(1), &[1.0, 0.0], "missing: the most frequent of \"1\", \"2\" (a tie: the first)");
+        assert_eq!(by_code.row(3), &[0.0, 0.0], "\"5\" was not in the fitted rows");
+        assert_eq!((code_stats.unknown_categories.get("c"), code_stats.imputed.get("c")), (Some(&1), Some(&1)));
+        assert_eq!(text_stats, code_stats);
 
         let mut gone = frame();
         gone.columns.clear();
