@@ -27,7 +27,7 @@ pub fn stratified_split(labels: &[u32], n_classes: usize, test_size: f64, seed: 
         return Err(Error::Config(format!("--test-size must be between 0 and 1 (exclusive), got {test_size}")));
     }
     let mut rng = Rng::new(seed);
-    let mut split = Split { train: Vec::new(), test: Vec::new() };
+    let mut in_test = vec![false; labels.len()];
     for (class, mut rows) in rows_by_class(labels, n_classes).into_iter().enumerate() {
         if rows.len() < 2 {
             return Err(Error::Config(format!(
@@ -37,12 +37,13 @@ pub fn stratified_split(labels: &[u32], n_classes: usize, test_size: f64, seed: 
         }
         rng.shuffle(&mut rows);
         let n_test = ((rows.len() as f64 * test_size).round() as usize).clamp(1, rows.len() - 1);
-        split.test.extend_from_slice(&rows[..n_test]);
-        split.train.extend_from_slice(&rows[n_test..]);
+        for &row in &rows[..n_test] {
+            in_test[row] = true;
+        }
     }
-    split.train.sort_unstable();
-    split.test.sort_unstable();
-    Ok(split)
+    // Both lists ascending: read off in row order rather than sorted (a sort was most of a 100k-row split).
+    let (test, train) = (0..labels.len()).partition(|&row| in_test[row]);
+    Ok(Split { train, test })
 }
 
 /// Stratified k-fold: each class's shuffled rows are dealt round-robin to the folds. Fold i tests on its rows
