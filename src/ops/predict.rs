@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::data::frame::Frame;
 use crate::data::schema::ColumnType;
-use crate::data::stream::{InputFormat, RecordStream, TextBatch};
+use crate::data::stream::{Batch, InputFormat, RecordStream, TextBatch};
 use crate::error::{Error, IoContext, Result};
 use crate::models::{Predictions, Task};
 use crate::ops::prediction_log::{self, LineContext, Logged, PredictionLog};
@@ -276,7 +276,7 @@ pub fn predict(
             let (sender, number) = (sender.clone(), spawned);
             spawned += 1;
             scope.spawn(move |_| {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&batch)));
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(batch)));
                 // Sending fails only if an error has ended the loop, and then nobody waits for this result.
                 let _ = sender.send((number, result));
             });
@@ -354,7 +354,8 @@ struct BatchPredictions {
 }
 
 impl BatchJob<'_> {
-    fn run(&self, batch: &TextBatch) -> Result<BatchPredictions> {
+    fn run(&self, batch: Batch) -> Result<BatchPredictions> {
+        let batch = batch.into_text(self.source)?;
         let frame = batch.to_frame(self.source, self.header, self.types)?;
         let (x, stats) = self.model.bundle.pipeline.transform(&frame, None)?;
         let predictions = self.model.bundle.predict(&x);
@@ -363,7 +364,7 @@ impl BatchJob<'_> {
             Some(top) => Some(crate::ops::explain::key_factors(&self.model.bundle, &frame, &predictions, top)?),
             None => None,
         };
-        let output = self.output.format_batch(batch, &decided, factors.as_deref());
+        let output = self.output.format_batch(&batch, &decided, factors.as_deref());
         let log_lines = self.log.then(|| self.log_lines(&frame, &decided)).transpose()?;
         Ok(BatchPredictions { stats, decided, output, log_lines })
     }

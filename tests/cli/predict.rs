@@ -165,3 +165,44 @@ fn an_earlier_batchs_error_comes_before_a_later_ones() {
     assert!(!stderr.contains("fields"), "{stderr}");
     assert!(!p.path("out.csv").exists());
 }
+
+#[test]
+fn crlf_blank_lines_and_a_late_quoted_field_predict_alike_in_any_batches() {
+    let p = trained();
+    let data = std::fs::read_to_string(p.path("data/train.csv")).unwrap();
+    let lines: Vec<&str> = data.lines().collect();
+    // Windows line ends, blank lines here and there, and from row 40 on a quoted category (CSV read record by
+    // record from there): the rows and their predictions are the same as the plain file's.
+    let mut odd = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i >= 41 {
+            odd.push_str(&line.replacen(",available,", ",\"available\",", 1));
+        } else {
+            odd.push_str(line);
+        }
+        odd.push_str(if i % 5 == 0 { "\r\n\r\n" } else { "\r\n" });
+    }
+    assert!(odd.contains(",\"available\","), "the quoted rows are there");
+    p.write("plain.csv", &data);
+    p.write("odd.csv", &odd);
+    let predict = |file: &str, batch: &str| {
+        let out =
+            p.mlctl().args(["predict", "m", "--input", file, "--no-log", "--batch-size", batch]).output().unwrap();
+        assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+        out.stdout
+    };
+    let plain = predict("plain.csv", "100000");
+    assert_eq!(String::from_utf8_lossy(&plain).lines().count(), 1001);
+    for batch in ["1", "7", "64", "100000"] {
+        assert_eq!(predict("odd.csv", batch), plain, "batches of {batch}");
+    }
+    // A short row after the first batches is named by its data-row number.
+    let mut ragged = lines[..30].join("\n");
+    ragged.push_str("\n1,2\n");
+    p.write("ragged.csv", &ragged);
+    p.mlctl()
+        .args(["predict", "m", "--input", "ragged.csv", "--no-log", "--batch-size", "4"])
+        .assert()
+        .code(1)
+        .stderr(contains("ragged.csv: row 30: has 2 fields but the header has"));
+}
