@@ -189,7 +189,7 @@ impl RecordStream {
                 Chunk::Quoted(bytes) => {
                     // From here on, record by record: the bytes not yet returned, then the rest of the input.
                     let rest: Box<dyn Read> =
-                        Box::new(std::io::Cursor::new(bytes).chain(std::mem::replace(&mut chunks.reader, empty())));
+                        Box::new(std::io::Cursor::new(bytes).chain(std::mem::replace(&mut chunks.reader, exhausted())));
                     let csv = csv::ReaderBuilder::new()
                         .delimiter(chunks.delimiter)
                         .has_headers(false)
@@ -235,7 +235,7 @@ impl RecordStream {
 }
 
 /// An exhausted reader, to take the place of one moved out.
-fn empty() -> Box<dyn BufRead> {
+fn exhausted() -> Box<dyn BufRead> {
     Box::new(std::io::empty())
 }
 
