@@ -357,6 +357,7 @@ enum Chunk {
 }
 
 impl CsvChunks {
+    /// The bytes of the next `max_rows` records (fewer at the end of the input).
     fn next_chunk(&mut self, max_rows: usize) -> std::io::Result<Chunk> {
         let mut bytes = std::mem::take(&mut self.pending);
         let (mut scanned, mut rows, mut in_line) = (0, 0, false);
