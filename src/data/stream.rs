@@ -203,35 +203,39 @@ impl RecordStream {
                 let text = read_records(csv, &self.source, width, first_row, max_rows)?;
                 (text.len > 0).then_some(Batch::Text(text))
             }
-            Inner::Lines(..) | Inner::Objects(_) => {
-                let mut columns: Vec<TextColumn> = vec![TextColumn::default(); width];
-                let mut len = 0;
-                while len < max_rows {
-                    let row = first_row + len;
-                    let got = match &mut self.inner {
-                        Inner::Lines(lines, pending) => {
-                            let object = match pending.take() {
-                                Some(o) => Some(o),
-                                None => next_object(&self.source, lines, row)?,
-                            };
-                            object.is_some_and(|o| push_object(&self.header, &mut columns, o, &mut self.ignored_keys))
-                        }
-                        Inner::Objects(objects) => objects
-                            .next()
-                            .is_some_and(|o| push_object(&self.header, &mut columns, o, &mut self.ignored_keys)),
-                        Inner::CsvChunks(_) | Inner::Csv(_) => false,
-                    };
-                    if !got {
-                        break;
-                    }
-                    len += 1;
-                }
-                (len > 0).then_some(Batch::Text(TextBatch { first_row, columns, len }))
+            Inner::Lines(lines, pending) => {
+                let source = &self.source;
+                let next = |row| match pending.take() {
+                    Some(object) => Ok(Some(object)),
+                    None => next_object(source, lines, row),
+                };
+                read_objects(&self.header, &mut self.ignored_keys, first_row, max_rows, next)?
+            }
+            Inner::Objects(objects) => {
+                read_objects(&self.header, &mut self.ignored_keys, first_row, max_rows, |_| Ok(objects.next()))?
             }
         };
         self.next_row += batch.as_ref().map_or(0, Batch::rows);
         Ok(batch)
     }
+}
+
+/// Up to `max_rows` JSON objects from `next` (given the row number, for its errors) as a text batch.
+fn read_objects(
+    header: &[String],
+    ignored_keys: &mut usize,
+    first_row: usize,
+    max_rows: usize,
+    mut next: impl FnMut(usize) -> Result<Option<serde_json::Map<String, serde_json::Value>>>,
+) -> Result<Option<Batch>> {
+    let mut columns: Vec<TextColumn> = vec![TextColumn::default(); header.len()];
+    let mut len = 0;
+    while len < max_rows {
+        let Some(object) = next(first_row + len)? else { break };
+        push_object(header, &mut columns, object, ignored_keys);
+        len += 1;
+    }
+    Ok((len > 0).then_some(Batch::Text(TextBatch { first_row, columns, len })))
 }
 
 /// An exhausted reader, to take the place of one moved out.
@@ -437,12 +441,11 @@ fn push_object(
     columns: &mut [TextColumn],
     mut object: serde_json::Map<String, serde_json::Value>,
     ignored: &mut usize,
-) -> bool {
+) {
     for (name, col) in header.iter().zip(columns.iter_mut()) {
         col.push(object.remove(name).and_then(json_cell).as_deref());
     }
     *ignored += object.len();
-    true
 }
 
 fn json_cell(v: serde_json::Value) -> Option<String> {

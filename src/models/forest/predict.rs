@@ -316,8 +316,8 @@ impl CompiledForest {
     }
 }
 
-/// The distinct (feature, threshold) pairs of `tree`'s splits as [`pack_key`]s, ascending, after checking that its width is
-/// `width` and its splits are on features below `n_features` at thresholds that are not NaN.
+/// The distinct (feature, threshold) pairs of `tree`'s splits as [`pack_key`]s, ascending, after checking that
+/// its width is `width` and its splits are on features below `n_features` at thresholds that are not NaN.
 fn tree_thresholds(tree: &Tree, n_features: usize, width: usize) -> Result<Vec<u128>, String> {
     if tree.width() != width {
         return Err("a tree's leaves do not have the forest's number of outputs".to_owned());
