@@ -15,6 +15,7 @@
 pub mod binning;
 pub mod boosting;
 mod grower;
+mod leaf_bits;
 mod predict;
 #[cfg(test)]
 mod test_data;

@@ -26,6 +26,7 @@ use std::fmt;
 use rayon::prelude::*;
 
 use crate::data::matrix::Matrix;
+use crate::models::forest::leaf_bits::{self, BitTree};
 use crate::models::forest::tree::{index_u32, Tree};
 
 /// Rows walked through a tree together.
@@ -58,7 +59,24 @@ pub(crate) struct CompiledForest {
     width: usize,
     /// Per feature: the distinct thresholds the trees split it at, ascending.
     thresholds: Vec<Vec<f64>>,
-    trees: Vec<CompiledTree>,
+    trees: Trees,
+}
+
+/// The trees in the form that predicts them fastest.
+#[derive(Clone, PartialEq)]
+enum Trees {
+    /// Walked level by level: any size.
+    Walked(Vec<CompiledTree>),
+    /// Bit vectors ([`leaf_bits`]): when every tree has at most [`leaf_bits::MAX_LEAVES`] leaves, as in
+    /// gradient boosting. Measured on the reference boosting model (31 leaves), a 100k-row predict process
+    /// took 1.81 G → 1.12 G instructions: the trees' part ~0.85 G → 0.17 G (with AVX2).
+    Bits(Vec<BitTree>),
+}
+
+impl Default for Trees {
+    fn default() -> Self {
+        Trees::Walked(Vec::new())
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -74,7 +92,11 @@ struct CompiledTree {
 impl fmt::Debug for CompiledForest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Derived from the trees, which are printed already: a summary is enough.
-        f.debug_struct("CompiledForest").field("trees", &self.trees.len()).finish_non_exhaustive()
+        let (form, n_trees) = match &self.trees {
+            Trees::Walked(trees) => ("walked", trees.len()),
+            Trees::Bits(trees) => ("bits", trees.len()),
+        };
+        f.debug_struct("CompiledForest").field("trees", &n_trees).field("form", &form).finish_non_exhaustive()
     }
 }
 
@@ -211,18 +233,32 @@ impl CompiledForest {
         let narrow_ranks =
             n_features <= NARROW_FEATURES && thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK));
         // Independent per tree, and collected in tree order.
-        let trees = trees
-            .par_iter()
-            .map(|tree| compile_tree(tree, &thresholds, narrow_ranks && tree.n_nodes() <= NARROW_NODES))
-            .collect();
+        let rank_of = |feature: usize, threshold: f64| rank(&thresholds[feature], threshold);
+        let bit_trees: Option<Vec<BitTree>> = trees.par_iter().map(|tree| BitTree::new(tree, rank_of)).collect();
+        let trees = match bit_trees {
+            Some(bit_trees) => Trees::Bits(bit_trees),
+            None => Trees::Walked(
+                trees
+                    .par_iter()
+                    .map(|tree| compile_tree(tree, &thresholds, narrow_ranks && tree.n_nodes() <= NARROW_NODES))
+                    .collect(),
+            ),
+        };
         Ok(CompiledForest { n_features, width, thresholds, trees })
     }
 
     /// The mean of the trees' leaf outputs for every row of `x`, row-major `n_rows × width`.
     pub(crate) fn predict(&self, x: &Matrix) -> Vec<f64> {
         #[allow(clippy::cast_precision_loss)]
-        let scale = 1.0 / self.trees.len() as f64;
+        let scale = 1.0 / self.n_trees() as f64;
         self.predict_scaled(x, scale)
+    }
+
+    fn n_trees(&self) -> usize {
+        match &self.trees {
+            Trees::Walked(trees) => trees.len(),
+            Trees::Bits(trees) => trees.len(),
+        }
     }
 
     /// The sum of the trees' leaf outputs for every row of `x` (what boosting adds up), row-major.
@@ -238,30 +274,9 @@ impl CompiledForest {
         out.par_chunks_mut(CHUNK_ROWS * width).enumerate().for_each(|(chunk, out)| {
             let first_row = chunk * CHUNK_ROWS;
             let rows = first_row..first_row + out.len() / width;
-            // Whole groups: the spare lanes of the last one walk an all-zero encoding, and their leaves are
-            // ignored.
-            let n_groups = rows.len().div_ceil(LANES);
-            let mut leaves = vec![0u32; n_groups * LANES];
-            let row_width = self.n_features.next_power_of_two().max(MIN_ROW_WIDTH);
-            if row_width <= ROW_WIDTH {
-                macro_rules! by_width {
-                    ($($w:literal)*) => {
-                        $(if row_width == $w {
-                            self.add_fixed_width_outputs::<$w>(x, rows.clone(), &mut leaves, out);
-                        })*
-                    };
-                }
-                by_width!(8 16 32 64 128 256);
-            } else {
-                let mut codes = vec![0u16; n_groups * LANES * self.n_features];
-                for (row, code) in rows.zip(codes.chunks_exact_mut(self.n_features)) {
-                    self.encode(x.row(row), code);
-                }
-                let groups: Vec<Strided<'_>> = codes
-                    .chunks_exact(LANES * self.n_features)
-                    .map(|codes| Strided { codes, n_features: self.n_features })
-                    .collect();
-                self.add_outputs(&groups, &mut leaves, out);
+            match &self.trees {
+                Trees::Walked(trees) => self.add_walked_outputs(trees, x, rows, out),
+                Trees::Bits(trees) => self.add_bit_outputs(trees, x, rows, out),
             }
             for v in out.iter_mut() {
                 *v *= scale;
@@ -270,9 +285,63 @@ impl CompiledForest {
         out
     }
 
+    /// Adds the outputs of walked `trees` for `rows` of `x` to `out`.
+    fn add_walked_outputs(&self, trees: &[CompiledTree], x: &Matrix, rows: std::ops::Range<usize>, out: &mut [f64]) {
+        // Whole groups: the spare lanes of the last one walk an all-zero encoding, and their leaves are
+        // ignored.
+        let n_groups = rows.len().div_ceil(LANES);
+        let mut leaves = vec![0u32; n_groups * LANES];
+        let row_width = self.n_features.next_power_of_two().max(MIN_ROW_WIDTH);
+        if row_width <= ROW_WIDTH {
+            macro_rules! by_width {
+                    ($($w:literal)*) => {
+                        $(if row_width == $w {
+                            self.add_fixed_width_outputs::<$w>(trees, x, rows.clone(), &mut leaves, out);
+                        })*
+                    };
+                }
+            by_width!(8 16 32 64 128 256);
+        } else {
+            let mut codes = vec![0u16; n_groups * LANES * self.n_features];
+            for (row, code) in rows.zip(codes.chunks_exact_mut(self.n_features)) {
+                self.encode(x.row(row), code);
+            }
+            let groups: Vec<Strided<'_>> = codes
+                .chunks_exact(LANES * self.n_features)
+                .map(|codes| Strided { codes, n_features: self.n_features })
+                .collect();
+            self.add_outputs(trees, &groups, &mut leaves, out);
+        }
+    }
+
+    /// Adds the outputs of bit-vector `trees` for `rows` of `x` to `out`: the rows encoded in blocks, feature
+    /// by feature, then tree by tree, each tree's leaves found a block at a time.
+    fn add_bit_outputs(&self, trees: &[BitTree], x: &Matrix, rows: std::ops::Range<usize>, out: &mut [f64]) {
+        use leaf_bits::BLOCK;
+        // A forest of leaves only has no features; a block still takes one (unread) column.
+        let stride = self.n_features.max(1);
+        let n_blocks = rows.len().div_ceil(BLOCK);
+        // The spare rows of the last block keep code 0, and their leaves are ignored.
+        let mut codes = vec![[0i32; BLOCK]; n_blocks * stride];
+        for (i, row) in rows.enumerate() {
+            let block = &mut codes[i / BLOCK * stride..][..self.n_features];
+            for ((column, &value), thresholds) in block.iter_mut().zip(x.row(row)).zip(&self.thresholds) {
+                column[i % BLOCK] = i32::from(rank(thresholds, value));
+            }
+        }
+        let mut leaves = vec![0u32; n_blocks * BLOCK];
+        for tree in trees {
+            for (block, leaves) in codes.chunks_exact(stride).zip(leaves.as_chunks_mut::<BLOCK>().0) {
+                tree.leaves(block, leaves);
+            }
+            add_tree_outputs(self.width, &tree.outputs, &leaves, out);
+        }
+    }
+
     /// [`Self::add_outputs`] for `rows` of `x` encoded as fixed-size rows of `W` codes.
     fn add_fixed_width_outputs<const W: usize>(
         &self,
+        trees: &[CompiledTree],
         x: &Matrix,
         rows: std::ops::Range<usize>,
         leaves: &mut [u32],
@@ -282,7 +351,7 @@ impl CompiledForest {
         for (row, code) in rows.zip(&mut codes) {
             self.encode(x.row(row), code);
         }
-        self.add_outputs(codes.as_chunks::<LANES>().0, leaves, out);
+        self.add_outputs(trees, codes.as_chunks::<LANES>().0, leaves, out);
     }
 
     /// Writes the rank of each value of `row` into `codes`.
@@ -293,23 +362,29 @@ impl CompiledForest {
     }
 
     /// Adds every tree's outputs for the encoded row `groups` to `out`, tree by tree; `leaves` is scratch.
-    fn add_outputs<G: GroupCodes>(&self, groups: &[G], leaves: &mut [u32], out: &mut [f64]) {
-        for tree in &self.trees {
+    fn add_outputs<G: GroupCodes>(&self, trees: &[CompiledTree], groups: &[G], leaves: &mut [u32], out: &mut [f64]) {
+        for tree in trees {
             match &tree.words {
                 Words::Wide(words) => walk(words, tree.depth, groups, leaves),
                 Words::Narrow(words) => walk(words, tree.depth, groups, leaves),
             }
-            // Known widths get their own loop, unrolled, rather than a short loop per row.
-            match self.width {
-                1 => add_leaf_outputs::<1>(&tree.outputs, leaves, out),
-                2 => add_leaf_outputs::<2>(&tree.outputs, leaves, out),
-                width => {
-                    for (row_out, &leaf) in out.chunks_exact_mut(width).zip(leaves.iter()) {
-                        let start = leaf as usize * width;
-                        for (acc, &value) in row_out.iter_mut().zip(&tree.outputs[start..start + width]) {
-                            *acc += f64::from(value);
-                        }
-                    }
+            add_tree_outputs(self.width, &tree.outputs, leaves, out);
+        }
+    }
+}
+
+/// Adds the `width` outputs of each row's leaf (`outputs` holds `width` per leaf number) to the row's values in
+/// `out`; `leaves` may be longer than the rows of `out` (its spare entries are ignored).
+fn add_tree_outputs(width: usize, outputs: &[f32], leaves: &[u32], out: &mut [f64]) {
+    // Known widths get their own loop, unrolled, rather than a short loop per row.
+    match width {
+        1 => add_leaf_outputs::<1>(outputs, leaves, out),
+        2 => add_leaf_outputs::<2>(outputs, leaves, out),
+        width => {
+            for (row_out, &leaf) in out.chunks_exact_mut(width).zip(leaves) {
+                let start = leaf as usize * width;
+                for (acc, &value) in row_out.iter_mut().zip(&outputs[start..start + width]) {
+                    *acc += f64::from(value);
                 }
             }
         }
@@ -511,6 +586,20 @@ mod tests {
     }
 
     #[test]
+    fn small_trees_predict_by_bit_vectors_as_by_walking() {
+        let mut rng = Rng::new(5);
+        for n_features in [1, 3, 300] {
+            // 1 to 32 leaves: all bit-vector trees.
+            let trees: Vec<Tree> =
+                (0..9).map(|i| random_tree(&mut rng, [0, 1, 4, 10, 20, 25, 30, 31, 31][i], n_features)).collect();
+            let x = rows(&mut rng, 2 * CHUNK_ROWS + 5, n_features);
+            let compiled = CompiledForest::new(&trees, n_features, 2).expect("compiles");
+            assert!(matches!(compiled.trees, Trees::Bits(_)), "{n_features} features");
+            assert_eq!(compiled.predict(&x), reference(&trees, &x), "{n_features} features");
+        }
+    }
+
+    #[test]
     fn wide_narrow_fixed_and_slice_tables_walk_alike() {
         let mut rng = Rng::new(2);
         let trees = vec![random_tree(&mut rng, 100, 4)];
@@ -521,7 +610,8 @@ mod tests {
             compiled.encode(x.row(r), code);
         }
         let groups = codes.as_chunks::<LANES>().0;
-        let CompiledTree { words, depth, .. } = &compiled.trees[0];
+        let Trees::Walked(compiled_trees) = &compiled.trees else { panic!("101 splits are walked") };
+        let CompiledTree { words, depth, .. } = &compiled_trees[0];
         let Words::Narrow(narrow) = words else { panic!("a small tree on 4 features is narrow") };
         let wide = match compile_tree(&trees[0], &compiled.thresholds, false).words {
             Words::Wide(wide) => wide,
