@@ -2,10 +2,11 @@
 //! object per line), a JSON array (read whole: arrays are for small inputs), or a single JSON object. Every
 //! cell stays text here; typing happens per batch with the training schema.
 //!
-//! CSV is cut into batches of whole lines while it has no quotes, and each batch is parsed by the csv crate
-//! where it is predicted ([`Batch::into_text`]), on the thread pool: reading record by record on the one
-//! reading thread was an eighth of a 100k-row prediction, and the part that did not run in parallel. From the
-//! first quote on (a quoted field may hold a line break) the csv crate reads record by record.
+//! CSV is cut into batches of whole lines while it has no quotes, and each batch is split into fields where it
+//! is predicted ([`Batch::into_text`]), on the thread pool: reading record by record on the one reading thread
+//! was an eighth of a 100k-row prediction, and the part that did not run in parallel. Without quotes, fields
+//! are split by hand; from the first quote on (a quoted field may hold a line break) the csv crate reads record
+//! by record.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Read};
@@ -43,6 +44,11 @@ pub struct TextColumn {
 }
 
 impl TextColumn {
+    /// An empty column with room for `cells` cells of `bytes` bytes of text in all.
+    fn with_capacity(bytes: usize, cells: usize) -> Self {
+        TextColumn { text: String::with_capacity(bytes), cells: Vec::with_capacity(cells) }
+    }
+
     pub fn push(&mut self, cell: Option<&str>) {
         self.text.push_str(cell.unwrap_or(""));
         self.cells.push((self.text.len(), cell.is_none()));
@@ -275,6 +281,12 @@ impl Batch {
         match self {
             Batch::Text(text) => Ok(text),
             Batch::Csv(CsvBatch { bytes, rows, first_row, delimiter, width }) => {
+                // Invalid UTF-8 (or a delimiter that is not ASCII) takes the csv crate, for its row and message.
+                if let (true, Ok(text)) = (delimiter.is_ascii(), std::str::from_utf8(&bytes)) {
+                    let text = split_quote_free(text, source, delimiter, width, first_row, rows)?;
+                    debug_assert_eq!(text.len, rows, "the chunker and the splitter count records alike");
+                    return Ok(text);
+                }
                 let mut csv = csv::ReaderBuilder::new()
                     .delimiter(delimiter)
                     .has_headers(false)
@@ -313,12 +325,7 @@ fn read_records<R: Read>(
             break;
         }
         if record.len() != width {
-            return Err(Error::data(
-                source,
-                Some(row),
-                None,
-                format!("has {} fields but the header has {width}; every row needs one field per column", record.len()),
-            ));
+            return Err(wrong_width(source, row, record.len(), width));
         }
         for (col, cell) in columns.iter_mut().zip(record.iter()) {
             col.push(Some(cell));
@@ -326,6 +333,55 @@ fn read_records<R: Read>(
         len += 1;
     }
     Ok(TextBatch { first_row, columns, len })
+}
+
+/// The `rows` records of quote-free CSV `text` as text columns, each checked to have `width` fields. Without
+/// quotes, a record is a non-empty run of bytes between line terminators (`\n`, `\r` or both, as the csv
+/// crate reads them) and its fields are what the delimiter separates, so one scan for the three bytes splits
+/// the batch: on the reference 100k rows, in a quarter fewer instructions than the csv crate (218 M → 163 M).
+fn split_quote_free(
+    text: &str,
+    source: &Path,
+    delimiter: u8,
+    width: usize,
+    first_row: usize,
+    rows: usize,
+) -> Result<TextBatch> {
+    // Not `vec![…; width]`: a clone does not keep the capacity.
+    let mut columns: Vec<TextColumn> =
+        (0..width).map(|_| TextColumn::with_capacity(text.len() / width.max(1), rows)).collect();
+    let (mut len, mut field, mut start) = (0, 0, 0);
+    let bytes = text.as_bytes();
+    // The three bytes are ASCII, so every cut is at a character boundary. A byte loop: fields are short, and
+    // memchr3 spent more per field found than this spends per byte.
+    let is_end = |byte: u8| byte == delimiter || byte == b'\n' || byte == b'\r';
+    let ends = bytes.iter().enumerate().filter(|&(_, &byte)| is_end(byte)).map(|(i, _)| i);
+    for end in ends.chain(std::iter::once(bytes.len())) {
+        let at_delimiter = bytes.get(end) == Some(&delimiter);
+        // A terminator right after another one (or at the start) ends an empty line, which is no record.
+        if !at_delimiter && field == 0 && end == start {
+            start = end + 1;
+            continue;
+        }
+        if let Some(column) = columns.get_mut(field) {
+            column.push(Some(&text[start..end]));
+        }
+        field += 1;
+        start = end + 1;
+        if !at_delimiter {
+            if field != width {
+                return Err(wrong_width(source, first_row + len, field, width));
+            }
+            (len, field) = (len + 1, 0);
+        }
+    }
+    Ok(TextBatch { first_row, columns, len })
+}
+
+/// A record's wrong field count, as an error naming its row.
+fn wrong_width(source: &Path, row: usize, fields: usize, width: usize) -> Error {
+    let msg = format!("has {fields} fields but the header has {width}; every row needs one field per column");
+    Error::data(source, Some(row), None, msg)
 }
 
 /// Reads through to `inner`, keeping a copy of what it read.
@@ -504,6 +560,8 @@ mod tests {
     fn line_batches_read_as_the_csv_crate_does() -> Result<()> {
         let inputs = [
             "a,b\n1,2\n3,4\n5,6\n",
+            "a,b\n,\n\n,\r\n1,\n\n",
+            "a,b\n\n\r\n,x",
             "a,b\r\n1,2\r\n3,4\r\n\r\n5,6",
             "a,b\r1,2\r\r3,4\n\n\n5,6\n\n",
             "\u{feff}a,b\n1,\n,4\n 5,6 \n",
