@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod export;
 pub mod fitting;
+mod float_text;
 pub mod init;
 pub mod inspect;
 pub mod predict;

@@ -453,7 +453,10 @@ impl Decided {
                 out.push_str(classes.get(predicted[row] as usize).map_or("", String::as_str));
                 Ok(())
             }
-            Decided::Values(v) => write!(out, "{}", v[row]),
+            Decided::Values(v) => {
+                crate::ops::float_text::push_f64(out, v[row]);
+                Ok(())
+            }
             Decided::Segments { segments, .. } => write!(out, "{}", segments[row]),
         };
     }
@@ -589,7 +592,7 @@ impl Output {
                     decided.write_label(row, &self.classes, &mut text);
                     ends.push(text.len());
                     for x in decided.extra(row) {
-                        std::fmt::Write::write_fmt(&mut text, format_args!("{x}")).map_err(std::io::Error::other)?;
+                        crate::ops::float_text::push_f64(&mut text, *x);
                         ends.push(text.len());
                     }
                     if let Some(f) = factors {
