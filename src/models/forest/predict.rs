@@ -6,8 +6,8 @@
 //!   is deep. A single walk is a chain of dependent loads with a hard-to-predict branch per level; sixteen
 //!   independent walks interleaved keep the core busy, and the step has no branch. A leaf sends a row back to
 //!   itself, so rows that arrive early just wait, which costs less than checking whether all have arrived.
-//! - A node is one `u64` word (left child, threshold, feature), or four bytes of fields where they fit (every
-//!   forest of this engine: [`NarrowNode`]), and a threshold is replaced by its rank among
+//! - A node is eight bytes of fields (left child, threshold, feature), or four where they fit (every forest of
+//!   this engine: [`NarrowNode`]), and a threshold is replaced by its rank among
 //!   the distinct thresholds the forest uses on that feature, so that a row, encoded once as the rank of each
 //!   of its values (`u16`), is compared in integers. `x > threshold` exactly when `rank(x) > rank(threshold)`,
 //!   where `rank(v)` counts the thresholds below `v`, so predictions are unchanged (NaN, below nothing, goes
@@ -105,8 +105,8 @@ impl fmt::Debug for CompiledForest {
 /// split's left child, a leaf itself; the right child is the left one plus 1), the rank and the feature.
 #[derive(Clone, PartialEq)]
 enum Words {
-    /// Bits 0–31 the next node, 32–47 the rank, 48–63 the feature ([`pack`]).
-    Wide(Vec<u64>),
+    /// Any size.
+    Wide(Vec<WideNode>),
     /// Half the size, so twice the nodes in cache, for trees of at most 2^16 nodes in forests of at most
     /// [`NARROW_FEATURES`] features whose ranks fit a byte (every forest of this engine: 254 thresholds at
     /// most).
@@ -122,13 +122,18 @@ const NARROW_NODES: usize = 1 << 16;
 /// The rank of a narrow leaf: above every row's rank in a forest whose features have at most 254 thresholds.
 const NARROW_LEAF_RANK: u8 = u8::MAX;
 
-fn pack(next: u32, rank: u16, feature: u16) -> u64 {
-    u64::from(next) | u64::from(rank) << 32 | u64::from(feature) << 48
+/// A node of any tree: eight bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[repr(C, align(8))]
+struct WideNode {
+    next: u32,
+    rank: u16,
+    feature: u16,
 }
 
-/// A narrow node: fields rather than a packed word, so that the walk loads each with one instruction instead
-/// of loading the word and shifting and masking it apart: 10 → 7 instructions a step, and the reference
-/// forest's walk of 100k rows took 2.27 G → 1.75 G instructions.
+/// A narrow node: four bytes. Nodes are fields rather than a packed word, so that the walk loads each with one
+/// instruction instead of loading the word and shifting and masking it apart: 10 → 7 instructions a step, and
+/// the reference forest's walk of 100k rows took 2.27 G → 1.75 G instructions.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C, align(4))]
 struct NarrowNode {
@@ -142,12 +147,10 @@ trait Word: Copy {
     fn unpack(&self) -> (u32, u16, usize);
 }
 
-impl Word for u64 {
+impl Word for WideNode {
     #[inline]
     fn unpack(&self) -> (u32, u16, usize) {
-        let word = *self;
-        #[allow(clippy::cast_possible_truncation)] // Unpacking the fields of `pack`.
-        (word as u32, (word >> 32) as u16, (word >> 48) as usize)
+        (self.next, self.rank, usize::from(self.feature))
     }
 }
 
@@ -454,7 +457,7 @@ fn sort_distinct(keys: &mut Vec<u128>) {
 /// `narrow` (the caller checked that they fit).
 fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>], narrow: bool) -> CompiledTree {
     let width = tree.width();
-    let mut wide = vec![0u64; tree.n_nodes().next_power_of_two().max(16)];
+    let mut wide = vec![WideNode::default(); tree.n_nodes().next_power_of_two().max(16)];
     let mut depths = vec![0; tree.n_nodes()];
     let mut outputs = vec![0.0; tree.n_nodes() * width];
     for node in 0..tree.n_nodes() {
@@ -464,11 +467,15 @@ fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>], narrow: bool) -> CompiledT
                 depths[left] = depths[node] + 1;
                 depths[left + 1] = depths[node] + 1;
                 // `CompiledForest::new` checked that features fit a `u16`.
-                pack(index_u32(left), rank(&thresholds[feature], threshold), u16::try_from(feature).unwrap_or(0))
+                WideNode {
+                    next: index_u32(left),
+                    rank: rank(&thresholds[feature], threshold),
+                    feature: u16::try_from(feature).unwrap_or(0),
+                }
             }
             None => {
                 outputs[node * width..(node + 1) * width].copy_from_slice(tree.leaf_values(node));
-                pack(index_u32(node), LEAF_RANK, 0)
+                WideNode { next: index_u32(node), rank: LEAF_RANK, feature: 0 }
             }
         };
     }
@@ -478,7 +485,7 @@ fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>], narrow: bool) -> CompiledT
 }
 
 /// The narrow form of a wide word whose fields fit (padding, all zero, stays zero).
-fn narrow_word(word: u64) -> NarrowNode {
+fn narrow_word(word: WideNode) -> NarrowNode {
     let (next, rank, feature) = word.unpack();
     let rank = if rank == LEAF_RANK { NARROW_LEAF_RANK } else { u8::try_from(rank).unwrap_or(NARROW_LEAF_RANK) };
     NarrowNode { next: u16::try_from(next).unwrap_or(0), rank, feature: u8::try_from(feature).unwrap_or(0) }
@@ -627,7 +634,7 @@ mod tests {
             Words::Narrow(_) => panic!("asked for wide words"),
         };
         let expected: Vec<u32> = (0..6 * LANES).map(|r| index_u32(trees[0].leaf_of(x.row(r)))).collect();
-        let table = <&[u64; 256]>::try_from(wide.as_slice()).expect("101 splits pad to 256 nodes");
+        let table = <&[WideNode; 256]>::try_from(wide.as_slice()).expect("101 splits pad to 256 nodes");
         let narrow_table = <&[NarrowNode; 256]>::try_from(narrow.as_slice()).expect("as narrow words too");
         let mut walks = vec![vec![0; 6 * LANES]; 4];
         walk_groups(table, *depth, groups, &mut walks[0]);
