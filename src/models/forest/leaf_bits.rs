@@ -29,7 +29,7 @@ pub(crate) type BlockCodes = [[i32; BLOCK]];
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct BitTree {
     splits: Vec<BitSplit>,
-    /// `width` outputs per leaf, leaves left to right.
+    /// `width` outputs per leaf, leaves left to right, then zeros up to [`MAX_LEAVES`] leaves.
     pub(crate) outputs: Vec<f32>,
 }
 
@@ -60,7 +60,8 @@ impl BitTree {
         // The number of the leftmost leaf under each node, parents before children.
         let mut first_leaf = vec![0u32; n];
         let mut splits = Vec::new();
-        let mut outputs = vec![0.0; tree.n_leaves() * tree.width()];
+        // Room for every leaf number, so that a tree of one output per leaf is a fixed-size table.
+        let mut outputs = vec![0.0; MAX_LEAVES * tree.width()];
         for node in 0..n {
             match tree.split(node) {
                 Some((feature, threshold, left)) => {
