@@ -625,6 +625,30 @@ mod tests {
     }
 
     #[test]
+    fn one_output_bit_vector_trees_sum_as_walked() {
+        let mut rng = Rng::new(6);
+        // The two-output trees, keeping each leaf's first output: the width of boosting.
+        let trees: Vec<Tree> = (0..6)
+            .map(|i| {
+                let two = random_tree(&mut rng, 5 * i + 1, 4);
+                let json = serde_json::to_value(&two).expect("serialises");
+                let mut one = json.clone();
+                one["width"] = 1.into();
+                let values = json["values"].as_array().expect("values");
+                one["values"] = values.iter().step_by(2).cloned().collect();
+                serde_json::from_value(one).expect("a valid one-output tree")
+            })
+            .collect();
+        let x = rows(&mut rng, CHUNK_ROWS + 70, 4);
+        let compiled = CompiledForest::new(&trees, 4, 1).expect("compiles");
+        assert!(matches!(compiled.trees, Trees::Bits(_)));
+        let expected: Vec<f64> = (0..x.n_rows())
+            .map(|r| trees.iter().map(|t| f64::from(t.leaf_values(t.leaf_of(x.row(r)))[0])).sum())
+            .collect();
+        assert_eq!(compiled.predict_sum(&x), expected);
+    }
+
+    #[test]
     fn wide_narrow_fixed_and_slice_tables_walk_alike() {
         let mut rng = Rng::new(2);
         let trees = vec![random_tree(&mut rng, 100, 4)];
