@@ -312,9 +312,8 @@ impl CompiledForest {
             by_width!(8 16 32 64 128 256);
         } else {
             let mut codes = vec![0u16; n_groups * LANES * self.n_features];
-            for (row, code) in rows.zip(codes.chunks_exact_mut(self.n_features)) {
-                self.encode(x.row(row), code);
-            }
+            let n_features = self.n_features;
+            self.encode_rows(x, rows, |i, feature, code| codes[i * n_features + feature] = code);
             let groups: Vec<Strided<'_>> = codes
                 .chunks_exact(LANES * self.n_features)
                 .map(|codes| Strided { codes, n_features: self.n_features })
@@ -332,12 +331,7 @@ impl CompiledForest {
         let n_blocks = rows.len().div_ceil(BLOCK);
         // The spare rows of the last block keep code 0, and their leaves are ignored.
         let mut codes = vec![[0i32; BLOCK]; n_blocks * stride];
-        for (i, row) in rows.enumerate() {
-            let block = &mut codes[i / BLOCK * stride..][..self.n_features];
-            for ((column, &value), thresholds) in block.iter_mut().zip(x.row(row)).zip(&self.thresholds) {
-                column[i % BLOCK] = i32::from(rank(thresholds, value));
-            }
-        }
+        self.encode_rows(x, rows, |i, feature, code| codes[i / BLOCK * stride + feature][i % BLOCK] = i32::from(code));
         let mut leaves = [0u32; BLOCK];
         for tree in trees {
             // One output per leaf (boosting): a fixed-size table, indexed without a bounds check, as every leaf
@@ -367,16 +361,29 @@ impl CompiledForest {
         out: &mut [f64],
     ) {
         let mut codes = vec![[0u16; W]; leaves.len()];
-        for (row, code) in rows.zip(&mut codes) {
-            self.encode(x.row(row), code);
-        }
+        self.encode_rows(x, rows, |i, feature, code| codes[i][feature] = code);
         self.add_outputs(trees, codes.as_chunks::<LANES>().0, leaves, out);
     }
 
-    /// Writes the rank of each value of `row` into `codes`.
-    fn encode(&self, row: &[f64], codes: &mut [u16]) {
-        for ((code, &value), thresholds) in codes.iter_mut().zip(row).zip(&self.thresholds) {
-            *code = rank(thresholds, value);
+    /// Calls `put(i, feature, code)` with the rank of each feature's value in each row `rows.start + i` of `x`.
+    /// Rows are ranked [`RANK_LANES`] at a time, feature by feature: one binary search waits for each load
+    /// before its next step, and searches side by side overlap those waits.
+    fn encode_rows(&self, x: &Matrix, rows: std::ops::Range<usize>, mut put: impl FnMut(usize, usize, u16)) {
+        let n_rows = rows.len();
+        let whole = n_rows - n_rows % RANK_LANES;
+        for first in (0..whole).step_by(RANK_LANES) {
+            let lanes: [&[f64]; RANK_LANES] = std::array::from_fn(|lane| x.row(rows.start + first + lane));
+            for (feature, thresholds) in self.thresholds.iter().enumerate() {
+                let values = lanes.map(|row| row[feature]);
+                for (lane, code) in ranks(thresholds, &values).into_iter().enumerate() {
+                    put(first + lane, feature, code);
+                }
+            }
+        }
+        for i in whole..n_rows {
+            for (feature, (thresholds, &value)) in self.thresholds.iter().zip(x.row(rows.start + i)).enumerate() {
+                put(i, feature, rank(thresholds, value));
+            }
         }
     }
 
@@ -542,6 +549,32 @@ fn rank(thresholds: &[f64], value: f64) -> u16 {
     u16::try_from(thresholds.partition_point(|&t| t < value)).unwrap_or(LEAF_RANK - 1)
 }
 
+/// Rows ranked side by side by [`CompiledForest::encode_rows`].
+const RANK_LANES: usize = 8;
+
+/// [`rank`] of each of `values`: the same branch-free search as `partition_point`'s, its steps taken in
+/// lockstep for all the values (their searches are the same length), so that their loads are independent.
+fn ranks<const K: usize>(thresholds: &[f64], values: &[f64; K]) -> [u16; K] {
+    if thresholds.is_empty() {
+        return [0; K];
+    }
+    let mut base = [0usize; K];
+    let mut size = thresholds.len();
+    while size > 1 {
+        let half = size / 2;
+        for (base, &value) in base.iter_mut().zip(values) {
+            let mid = *base + half;
+            // Which way a search goes is a coin toss: a branch here would be mispredicted half the time.
+            *base = std::hint::select_unpredictable(thresholds[mid] < value, mid, *base);
+        }
+        size -= half;
+    }
+    std::array::from_fn(|k| {
+        let count = base[k] + usize::from(thresholds[base[k]] < values[k]);
+        u16::try_from(count).unwrap_or(LEAF_RANK - 1)
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::cast_precision_loss)] // Small test numbers.
 mod tests {
@@ -653,9 +686,7 @@ mod tests {
         let compiled = CompiledForest::new(&trees, 4, 2).expect("compiles");
         let x = rows(&mut rng, 6 * LANES, 4);
         let mut codes = vec![[0u16; ROW_WIDTH]; 6 * LANES];
-        for (r, code) in codes.iter_mut().enumerate() {
-            compiled.encode(x.row(r), code);
-        }
+        compiled.encode_rows(&x, 0..6 * LANES, |r, feature, code| codes[r][feature] = code);
         let groups = codes.as_chunks::<LANES>().0;
         let Trees::Walked(compiled_trees) = &compiled.trees else { panic!("101 splits are walked") };
         let CompiledTree { words, depth, .. } = &compiled_trees[0];
@@ -698,6 +729,39 @@ mod tests {
         assert_eq!(rank(&thresholds, 1.0), 2);
         assert_eq!(rank(&thresholds, f64::INFINITY), 3);
         assert_eq!(rank(&thresholds, f64::NAN), 0, "NaN goes left");
+    }
+
+    #[test]
+    fn side_by_side_ranks_are_each_values_rank() {
+        let mut rng = Rng::new(5);
+        for n in [0, 1, 2, 3, 7, 8, 9, 100, 254] {
+            let thresholds: Vec<f64> = (0..n).map(|i| i as f64 / 4.0 - 5.0).collect();
+            for _ in 0..50 {
+                // Values on, between and beyond the thresholds, and NaN.
+                let values: [f64; RANK_LANES] = std::array::from_fn(|_| match rng.below(10) {
+                    0 => f64::NAN,
+                    1 => thresholds.get(rng.below(n.max(1))).copied().unwrap_or(0.0),
+                    _ => (rng.next_f64() - 0.5) * 80.0,
+                });
+                let expected = values.map(|v| rank(&thresholds, v));
+                assert_eq!(ranks(&thresholds, &values), expected, "{n} thresholds, values {values:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_encode_alike_in_lanes_and_in_the_remainder() {
+        let mut rng = Rng::new(6);
+        let trees: Vec<Tree> = (0..5).map(|_| random_tree(&mut rng, 60, 3)).collect();
+        let compiled = CompiledForest::new(&trees, 3, 2).expect("compiles");
+        let x = rows(&mut rng, 3 * RANK_LANES + 5, 3);
+        let mut codes = vec![[u16::MAX; 3]; x.n_rows()];
+        compiled.encode_rows(&x, 2..x.n_rows(), |i, feature, code| codes[i][feature] = code);
+        for (i, code) in codes.iter().take(x.n_rows() - 2).enumerate() {
+            let expected: Vec<u16> = x.row(i + 2).iter().zip(&compiled.thresholds).map(|(&v, t)| rank(t, v)).collect();
+            assert_eq!(code.as_slice(), expected.as_slice(), "row {}", i + 2);
+        }
+        assert_eq!(codes[x.n_rows() - 1], [u16::MAX; 3], "rows past the range are not written");
     }
 
     #[test]
