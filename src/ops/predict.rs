@@ -23,8 +23,10 @@ use crate::reporter::Reporter;
 
 pub const DEFAULT_BATCH_ROWS: usize = 8192;
 
-/// Batches predicted at the same time while the next is read: enough to keep two cores busy.
-const BATCHES_IN_FLIGHT: usize = 2;
+/// Batches predicted at the same time while the next is read. Results are taken in input order, so with two
+/// in flight a worker that finished the newer batch sat idle until the older one was done; with four it takes
+/// the next (100k-row boosting predict, 41 alternating runs: 59 → 56 ms median; peak RSS 24 → 26 MB).
+const BATCHES_IN_FLIGHT: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
