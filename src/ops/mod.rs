@@ -2,6 +2,7 @@
 //! source → frame → pipeline → matrix → model → artifact → registry → report.
 
 pub mod compare;
+mod csv_text;
 pub mod drift;
 pub mod evaluate;
 pub mod explain;

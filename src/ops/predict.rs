@@ -14,6 +14,7 @@ use crate::data::schema::ColumnType;
 use crate::data::stream::{Batch, InputFormat, RecordStream, TextBatch};
 use crate::error::{Error, IoContext, Result};
 use crate::models::{Predictions, Task};
+use crate::ops::csv_text;
 use crate::ops::prediction_log::{self, LineContext, Logged, PredictionLog};
 use crate::pipeline::TransformStats;
 use crate::registry::atomic::temp_path;
@@ -583,30 +584,29 @@ impl Output {
         let extra_names = &self.names[self.passthrough.len() + 1..self.names.len() - usize::from(self.explain)];
         match self.format {
             OutputFormat::Csv => {
-                // One writer per batch: the csv crate quotes fields that need it (commas, quotes, newlines).
-                // Fields are borrowed, and the numbers written into one reused buffer: no allocation per row.
-                let mut csv = csv::WriterBuilder::new().from_writer(w);
+                // Written field by field into the batch's buffer, as the csv crate would write them (see
+                // `csv_text`), the numbers through one reused string: no allocation per row.
                 let mut text = String::new();
-                let mut ends: Vec<usize> = Vec::new();
                 for row in 0..rows {
+                    for &c in &self.passthrough {
+                        csv_text::push_field(&mut w, cells[c].get(row).unwrap_or("").as_bytes());
+                        w.push(b',');
+                    }
                     text.clear();
-                    ends.clear();
                     decided.write_label(row, &self.classes, &mut text);
-                    ends.push(text.len());
+                    csv_text::push_field(&mut w, text.as_bytes());
                     for x in decided.extra(row) {
+                        text.clear();
                         crate::ops::float_text::push_f64(&mut text, *x);
-                        ends.push(text.len());
+                        w.push(b',');
+                        w.extend_from_slice(text.as_bytes());
                     }
                     if let Some(f) = factors {
-                        text.push_str(&crate::ops::explain::as_text(&f[row]));
-                        ends.push(text.len());
+                        w.push(b',');
+                        csv_text::push_field(&mut w, crate::ops::explain::as_text(&f[row]).as_bytes());
                     }
-                    let passthrough = self.passthrough.iter().map(|&c| cells[c].get(row).unwrap_or(""));
-                    let starts = std::iter::once(0).chain(ends.iter().copied());
-                    let computed = starts.zip(&ends).map(|(start, &end)| &text[start..end]);
-                    csv.write_record(passthrough.chain(computed)).map_err(std::io::Error::other)?;
+                    w.push(b'\n');
                 }
-                w = csv.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
             }
             OutputFormat::Json | OutputFormat::Ndjson => {
                 for row in 0..rows {

@@ -47,6 +47,30 @@ fn csv_in_csv_out_with_ids_passed_through_and_a_log() {
 }
 
 #[test]
+fn passed_through_fields_that_need_quotes_are_quoted_and_read_back_the_same() {
+    let p = trained();
+    let row = "4,0.5,3.5,5,available,high,3,12,0.7,0.9,0.6";
+    let ids = ["Smith, Bob", "say \"hi\"", "two\nlines", "plain", ""];
+    let mut input = csv::Writer::from_writer(Vec::new());
+    input.write_record(std::iter::once("id").chain(FEATURES.split(','))).unwrap();
+    for id in ids {
+        input.write_record(std::iter::once(id).chain(row.split(','))).unwrap();
+    }
+    p.write("quoted.csv", &String::from_utf8(input.into_inner().unwrap()).unwrap());
+    let out = p.mlctl().args(["predict", "m", "--input", "quoted.csv", "--no-log"]).output().unwrap();
+    assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"Smith, Bob\",") && text.contains("\"say \"\"hi\"\"\","), "{text}");
+    let mut read = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(read.headers().unwrap(), vec!["id", "prediction", "probability"]);
+    let records: Vec<csv::StringRecord> = read.records().map(|r| r.unwrap()).collect();
+    let back: Vec<&str> = records.iter().map(|r| &r[0]).collect();
+    assert_eq!(back, ids, "every id comes back as it went in");
+    // The same features give the same prediction, whatever the id.
+    assert!(records.windows(2).all(|w| w[0][1] == w[1][1] && w[0][2] == w[1][2]), "{text}");
+}
+
+#[test]
 fn threshold_changes_decisions_and_is_recorded() {
     let p = trained();
     p.write("new.csv", &csv_rows());
