@@ -562,9 +562,15 @@ impl Output {
     fn begin(&self, w: &mut dyn Write) -> std::io::Result<()> {
         match self.format {
             OutputFormat::Csv => {
-                let mut csv = csv::WriterBuilder::new().from_writer(Vec::new());
-                csv.write_record(&self.names).map_err(std::io::Error::other)?;
-                w.write_all(&csv.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?)
+                let mut header = Vec::new();
+                for (i, name) in self.names.iter().enumerate() {
+                    if i > 0 {
+                        header.push(b',');
+                    }
+                    csv_text::push_field(&mut header, name.as_bytes());
+                }
+                header.push(b'\n');
+                w.write_all(&header)
             }
             OutputFormat::Json => w.write_all(b"["),
             OutputFormat::Ndjson => Ok(()),
