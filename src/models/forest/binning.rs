@@ -193,6 +193,27 @@ impl BinnedMatrix {
         &self.bins[feature * self.n_rows..(feature + 1) * self.n_rows]
     }
 
+    /// Every row's bins, row by row: `n_features` bytes a row, in parallel over blocks of rows.
+    pub fn row_major(&self) -> Vec<u8> {
+        use rayon::prelude::*;
+
+        const BLOCK_ROWS: usize = 1 << 14;
+        let width = self.n_features();
+        let mut out = vec![0u8; self.n_rows * width];
+        if width > 0 {
+            out.par_chunks_mut(BLOCK_ROWS * width).enumerate().for_each(|(block, out)| {
+                let first = block * BLOCK_ROWS;
+                for f in 0..width {
+                    let column = &self.column(f)[first..];
+                    for (row, &bin) in out.chunks_exact_mut(width).zip(column) {
+                        row[f] = bin;
+                    }
+                }
+            });
+        }
+        out
+    }
+
     pub fn mapper(&self, feature: usize) -> &BinMapper {
         &self.mappers[feature]
     }

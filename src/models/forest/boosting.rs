@@ -22,9 +22,9 @@
 //! of the smaller child only and gets the larger one by subtracting it from the parent's (the trick
 //! `grower`'s module docs explain the forest does without).
 //!
-//! Reproducible bit for bit for any number of threads: the threads split the work by feature (histograms and
-//! split search) or by row (gradients, scores), and every sum is taken in a fixed order: by one thread, or
-//! over blocks of a fixed size whose sums are then added in order.
+//! Reproducible bit for bit for any number of threads: the threads split the work by feature (split search)
+//! or by row (histograms, gradients, scores), and every sum is taken in a fixed order: by one thread, or over
+//! blocks whose size depends only on the row count and whose sums are then added in order.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,7 @@ const HESSIAN_FLOOR: f64 = 1e-15;
 /// With `EarlyStopping::Auto`, early stopping is on above this many training rows (scikit-learn's rule).
 const AUTO_EARLY_STOPPING_ROWS: usize = 10_000;
 
-/// Nodes with fewer rows than this build their histogram on one thread: below it, handing out the features
+/// Nodes with fewer rows than this search their splits on one thread: below it, handing out the features
 /// costs more than it saves.
 const PARALLEL_HISTOGRAM_ROWS: usize = 4096;
 
@@ -819,45 +819,127 @@ struct Bin {
     count: u32,
 }
 
-/// Features with at most this many bins get their histogram summed in [`LANES`] interleaved copies.
-const SPLIT_BINS: usize = 64;
+/// One feature's bins in a histogram: room for any bin a `u8` names, so that filling needs no bounds check;
+/// only the first `n_bins` of the feature are used.
+type FeatureBins = [Bin; 256];
 
-/// Interleaved histogram copies for features with few bins.
-const LANES: usize = 4;
+/// A histogram: one [`FeatureBins`] per feature.
+type Histogram = Vec<FeatureBins>;
 
 /// A node's rows with their gradient pairs, in the node's row order, as a histogram reads them.
 struct NodeRows<'a> {
     /// `None` for the root, which holds every row in order: its bins are read straight, without indices.
     rows: Option<&'a [u32]>,
     /// Gradient and hessian of each of the node's rows, rounded to f32 as scikit-learn keeps them: half the
-    /// bytes to stream once per feature. Sums are taken in f64.
+    /// bytes to stream. Sums are taken in f64.
     pairs: &'a [(f32, f32)],
-    /// The pairs' sums and count, which a two-bin feature's first bin is the rest of.
-    total: Bin,
 }
 
-/// Fills `part`, one feature's histogram of `column`'s bins, from `node`'s rows.
-fn fill_feature(part: &mut [Bin], column: &[u8], node: &NodeRows<'_>) {
-    match node.rows {
-        None => fill_bins(part, node, |i| column[i]),
-        Some(rows) => fill_bins(part, node, |i| {
-            prefetch_row(column, rows, i + PREFETCH_AHEAD);
-            column[rows[i] as usize]
-        }),
+/// Rows per chunk when a node's histogram is filled in parallel; a node is cut into at most
+/// [`MAX_FILL_CHUNKS`]. Both are fixed, so that a histogram's sums do not depend on the number of threads.
+const FILL_CHUNK_ROWS: usize = 4096;
+const MAX_FILL_CHUNKS: usize = 16;
+
+/// The chunks a node of `n_rows` rows is filled in: how many, and the rows of each (the last one shorter).
+fn fill_chunks(n_rows: usize) -> (usize, usize) {
+    let chunks = (n_rows / FILL_CHUNK_ROWS).clamp(1, MAX_FILL_CHUNKS);
+    (chunks, n_rows.div_ceil(chunks).max(1))
+}
+
+/// Fills `hist` (the used bins of each feature, `n_bins` of them, are cleared first) from `node`'s rows,
+/// reading their bins from `row_bins`, the bins row by row.
+///
+/// A large node is cut into chunks of rows filled in parallel: the first into `hist`, the others into
+/// `spare` histograms (grown as needed), which the caller adds into `hist` in chunk order with
+/// [`add_chunks`]; returns how many spares hold a chunk.
+///
+/// Row by row, all features at once: a scattered row's bins are one cache line, where a column at a time
+/// would miss the cache once per feature and read the node's rows and gradients once per feature.
+fn fill_histogram(
+    hist: &mut [FeatureBins],
+    spare: &mut Vec<Histogram>,
+    n_bins: &[usize],
+    row_bins: &[u8],
+    node: &NodeRows<'_>,
+) -> usize {
+    let n_rows = node.pairs.len();
+    let (chunks, size) = fill_chunks(n_rows);
+    let clear = |hist: &mut [FeatureBins]| {
+        for (bins, &n) in hist.iter_mut().zip(n_bins) {
+            bins[..n].fill(Bin::default());
+        }
+    };
+    if chunks == 1 {
+        clear(hist);
+        fill_rows(hist, row_bins, node, 0..n_rows);
+        return 0;
+    }
+    while spare.len() < chunks - 1 {
+        spare.push(vec![[Bin::default(); 256]; n_bins.len()]);
+    }
+    let targets: Vec<&mut [FeatureBins]> =
+        std::iter::once(hist).chain(spare.iter_mut().map(Vec::as_mut_slice)).take(chunks).collect();
+    targets.into_par_iter().enumerate().for_each(|(chunk, hist)| {
+        clear(hist);
+        fill_rows(hist, row_bins, node, chunk * size..((chunk + 1) * size).min(n_rows));
+    });
+    chunks - 1
+}
+
+/// Adds the spare chunks' bins of one feature into `part`, in chunk order.
+fn add_chunks(part: &mut [Bin], feature: usize, spare: &[Histogram]) {
+    for chunk in spare {
+        for (bin, add) in part.iter_mut().zip(&chunk[feature]) {
+            bin.g += add.g;
+            bin.h += add.h;
+            bin.count += add.count;
+        }
     }
 }
 
-/// How many rows ahead a gather from a column is prefetched: enough to cover a miss to L3 at a few
-/// nanoseconds a row.
+/// Adds the node's rows at positions `range` to `hist`.
+fn fill_rows(hist: &mut [FeatureBins], row_bins: &[u8], node: &NodeRows<'_>, range: std::ops::Range<usize>) {
+    let width = hist.len();
+    let pairs = &node.pairs[range.clone()];
+    match node.rows {
+        None => {
+            for (bins, &pair) in row_bins[range.start * width..range.end * width].chunks_exact(width).zip(pairs) {
+                add_row(hist, bins, pair);
+            }
+        }
+        Some(rows) => {
+            for (i, &pair) in range.zip(pairs) {
+                prefetch_row(row_bins, width, rows, i + PREFETCH_AHEAD);
+                let at = rows[i] as usize * width;
+                add_row(hist, &row_bins[at..at + width], pair);
+            }
+        }
+    }
+}
+
+/// Adds one row's gradient pair to the bin it falls in of every feature.
+#[inline(always)]
+fn add_row(hist: &mut [FeatureBins], bins: &[u8], (g, h): (f32, f32)) {
+    let (g, h) = (f64::from(g), f64::from(h));
+    for (feature, &b) in hist.iter_mut().zip(bins) {
+        let bin = &mut feature[usize::from(b)];
+        bin.g += g;
+        bin.h += h;
+        bin.count += 1;
+    }
+}
+
+/// How many rows ahead a gather of a row is prefetched: enough to cover a miss to L3 at a few nanoseconds
+/// a row.
 const PREFETCH_AHEAD: usize = 32;
 
-/// Asks the CPU to fetch `column[rows[i]]` into cache, if `i` is in range. A large node's rows are scattered
-/// over a column too big for the L2 cache, so without this each gather waits for its load; the hardware
-/// prefetcher does not see through the index.
+/// Asks the CPU to fetch the `width` bytes at `rows[i] * width` of `bytes` into cache, if `i` is in range. A
+/// large node's rows are scattered over data too big for the L2 cache, so without this each gather waits for
+/// its load; the hardware prefetcher does not see through the index.
 #[inline(always)]
-fn prefetch_row(column: &[u8], rows: &[u32], i: usize) {
+fn prefetch_row(bytes: &[u8], width: usize, rows: &[u32], i: usize) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(byte) = rows.get(i).and_then(|&row| column.get(row as usize)) {
+    if let Some(byte) = rows.get(i).and_then(|&row| bytes.get(row as usize * width)) {
         // SAFETY: a prefetch is a hint that reads nothing and cannot fault; SSE is baseline on x86_64.
         unsafe {
             std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
@@ -866,78 +948,7 @@ fn prefetch_row(column: &[u8], rows: &[u32], i: usize) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (column, rows, i);
-}
-
-/// [`fill_feature`] with `bin_of(i)` the bin of the node's `i`-th row.
-///
-/// A histogram update is a load, an add and a store, and with few bins consecutive rows often land in the same
-/// bin, each update then waiting for the one before (a binary one-hot feature is one long chain). So:
-/// - two bins (one-hot columns): bin 1's sums are a plain running sum in registers, bin 0 is the node's total
-///   minus them;
-/// - at most [`SPLIT_BINS`]: four copies, each taking every fourth row, four chains in flight, added up at
-///   the end in a fixed order;
-/// - more bins: one pass, consecutive rows seldom colliding.
-#[inline]
-fn fill_bins(part: &mut [Bin], node: &NodeRows<'_>, bin_of: impl Fn(usize) -> u8) {
-    let pairs = node.pairs;
-    let add = |bin: &mut Bin, (g, h): (f32, f32)| {
-        bin.g += f64::from(g);
-        bin.h += f64::from(h);
-        bin.count += 1;
-    };
-    if part.len() == 2 {
-        // Four running sums, each every fourth row, so that the additions do not wait on each other.
-        let mut sums = [[0.0f64; 2]; LANES];
-        let mut count1 = 0u32;
-        let whole = pairs.len() - pairs.len() % LANES;
-        for (start, chunk) in (0..whole).step_by(LANES).zip(pairs.chunks_exact(LANES)) {
-            for (lane, (sum, &(g, h))) in sums.iter_mut().zip(chunk).enumerate() {
-                let b = bin_of(start + lane) & 1;
-                let m = f64::from(b);
-                sum[0] += m * f64::from(g);
-                sum[1] += m * f64::from(h);
-                count1 += u32::from(b);
-            }
-        }
-        for (i, &(g, h)) in pairs.iter().enumerate().skip(whole) {
-            let b = bin_of(i) & 1;
-            sums[0][0] += f64::from(b) * f64::from(g);
-            sums[0][1] += f64::from(b) * f64::from(h);
-            count1 += u32::from(b);
-        }
-        let (g1, h1) = sums.iter().fold((0.0, 0.0), |(g, h), s| (g + s[0], h + s[1]));
-        let t = node.total;
-        part[0] = Bin { g: t.g - g1, h: t.h - h1, count: t.count - count1 };
-        part[1] = Bin { g: g1, h: h1, count: count1 };
-        return;
-    }
-    part.fill(Bin::default());
-    // Small nodes are not worth zeroing the copies for.
-    if part.len() > SPLIT_BINS || pairs.len() < 8 * SPLIT_BINS {
-        for (i, &pair) in pairs.iter().enumerate() {
-            add(&mut part[usize::from(bin_of(i))], pair);
-        }
-        return;
-    }
-    let mut copies = [[Bin::default(); SPLIT_BINS]; LANES];
-    let whole = pairs.len() - pairs.len() % LANES;
-    for (start, chunk) in (0..whole).step_by(LANES).zip(pairs.chunks_exact(LANES)) {
-        for (lane, (copy, &pair)) in copies.iter_mut().zip(chunk).enumerate() {
-            // The mask changes nothing (bins are below `part.len()` ≤ SPLIT_BINS) but drops the bounds check.
-            add(&mut copy[usize::from(bin_of(start + lane)) & (SPLIT_BINS - 1)], pair);
-        }
-    }
-    for (i, &pair) in pairs.iter().enumerate().skip(whole) {
-        add(&mut copies[0][usize::from(bin_of(i)) & (SPLIT_BINS - 1)], pair);
-    }
-    for (bin, out) in part.iter_mut().enumerate() {
-        for copy in &copies {
-            out.g += copy[bin].g;
-            out.h += copy[bin].h;
-            out.count += copy[bin].count;
-        }
-    }
+    let _ = (bytes, width, rows, i);
 }
 
 /// The best split of a leaf.
@@ -1037,11 +1048,15 @@ struct FinalLeaf {
 struct BoostGrower<'a> {
     binned: &'a BinnedMatrix,
     params: &'a BoostingParams,
-    /// Where each feature's bins start in a histogram, and the total (a histogram's length).
-    offsets: Vec<usize>,
-    /// Histogram slots, each `offsets[n_features]` bins; `free` lists the unused ones.
-    histograms: Vec<Vec<Bin>>,
+    /// The bins of every row, row by row (`n_features` bytes a row), as histograms read them.
+    row_bins: Vec<u8>,
+    /// How many bins each feature has.
+    n_bins: Vec<usize>,
+    /// Histogram slots; `free` lists the unused ones.
+    histograms: Vec<Histogram>,
     free: Vec<usize>,
+    /// Histograms for the chunks of a node filled in parallel (see [`fill_histogram`]).
+    spare: Vec<Histogram>,
     /// Every training row, partitioned so that each leaf's rows are contiguous and ascending.
     rows: Vec<u32>,
     spill: Vec<(u32, (f32, f32))>,
@@ -1059,16 +1074,15 @@ struct BoostGrower<'a> {
 
 impl<'a> BoostGrower<'a> {
     fn new(binned: &'a BinnedMatrix, params: &'a BoostingParams) -> Self {
-        let mut offsets = vec![0];
-        for f in 0..binned.n_features() {
-            offsets.push(offsets[f] + binned.mapper(f).n_bins());
-        }
+        let n_bins = (0..binned.n_features()).map(|f| binned.mapper(f).n_bins()).collect();
         BoostGrower {
             binned,
             params,
-            offsets,
+            row_bins: binned.row_major(),
+            n_bins,
             histograms: Vec::new(),
             free: Vec::new(),
+            spare: Vec::new(),
             rows: Vec::new(),
             spill: Vec::new(),
             ordered: Vec::new(),
@@ -1080,7 +1094,7 @@ impl<'a> BoostGrower<'a> {
 
     fn take_histogram(&mut self) -> usize {
         self.free.pop().unwrap_or_else(|| {
-            self.histograms.push(vec![Bin::default(); self.offsets[self.offsets.len() - 1]]);
+            self.histograms.push(vec![[Bin::default(); 256]; self.n_bins.len()]);
             self.histograms.len() - 1
         })
     }
@@ -1219,13 +1233,12 @@ impl<'a> BoostGrower<'a> {
         p.max_depth.is_none_or(|max| leaf.depth < max) && leaf.end - leaf.start >= 2 * p.min_samples_leaf
     }
 
-    /// The node whose rows are `rows[range]` and whose sums are `stats`, as a histogram reads them.
-    fn node_rows(&self, range: std::ops::Range<usize>, stats: LeafStats) -> NodeRows<'_> {
+    /// The node whose rows are `rows[range]`, as a histogram reads them.
+    fn node_rows(&self, range: std::ops::Range<usize>) -> NodeRows<'_> {
         let rows = &self.rows[range.clone()];
         let pairs = &self.ordered[range];
-        let total = Bin { g: stats.sum_g, h: stats.sum_h, count: super::tree::index_u32(rows.len()) };
         // Before the first partition, `rows` is every row in order and can be read straight.
-        NodeRows { rows: (!self.rows_in_order).then_some(rows), pairs, total }
+        NodeRows { rows: (!self.rows_in_order).then_some(rows), pairs }
     }
 
     /// Fills the root's histogram `slot` from every row and returns its best split, if `root` asks for one.
@@ -1250,24 +1263,24 @@ impl<'a> BoostGrower<'a> {
         let n_rows = range.len();
         let mut small_hist = std::mem::take(&mut self.histograms[small_slot]);
         let mut large_hist = large_slot.map(|slot| std::mem::take(&mut self.histograms[slot]));
-        let node = self.node_rows(range, small_stats);
+        let mut spare = std::mem::take(&mut self.spare);
+        let node = self.node_rows(range);
+        let used = fill_histogram(&mut small_hist, &mut spare, &self.n_bins, &self.row_bins, &node);
+        let spare_chunks = &spare[..used];
         let small = search_small.then_some(small_stats);
-        let (binned, params, offsets) = (self.binned, self.params, &self.offsets);
-        let mut jobs: Vec<FeatureJob<'_>> = Vec::with_capacity(binned.n_features());
-        let (mut rest_small, mut rest_large) = (small_hist.as_mut_slice(), large_hist.as_deref_mut());
-        for f in 0..binned.n_features() {
-            let width = offsets[f + 1] - offsets[f];
-            let (part, tail) = rest_small.split_at_mut(width);
-            rest_small = tail;
-            let large_part = rest_large.take().map(|rest| {
-                let (part, tail) = rest.split_at_mut(width);
-                rest_large = Some(tail);
-                part
-            });
-            jobs.push(FeatureJob { feature: f, small: part, large: large_part });
-        }
+        let (params, n_bins) = (self.params, &self.n_bins);
+        let mut large_parts = large_hist.as_mut().map(|hist| hist.iter_mut());
+        let jobs: Vec<FeatureJob<'_>> = small_hist
+            .iter_mut()
+            .zip(n_bins)
+            .enumerate()
+            .map(|(feature, (bins, &n))| {
+                let large = large_parts.as_mut().and_then(Iterator::next).map(|bins| &mut bins[..n]);
+                FeatureJob { feature, small: &mut bins[..n], large }
+            })
+            .collect();
         let job = |FeatureJob { feature, small: part, large: large_part }: FeatureJob<'_>| {
-            fill_feature(part, binned.column(feature), &node);
+            add_chunks(part, feature, spare_chunks);
             let small_best = small.and_then(|stats| best_in_feature(feature, part, stats, params));
             let large_best = large_part.and_then(|large_part| {
                 for (t, s) in large_part.iter_mut().zip(part.iter()) {
@@ -1284,6 +1297,7 @@ impl<'a> BoostGrower<'a> {
         } else {
             jobs.into_iter().map(job).collect()
         };
+        self.spare = spare;
         self.histograms[small_slot] = small_hist;
         if let (Some(slot), Some(hist)) = (large_slot, large_hist) {
             self.histograms[slot] = hist;
@@ -1360,7 +1374,7 @@ fn partition_part(
     let (mut left, mut right) = (0, 0);
     for i in 0..rows.len() {
         let (row, pair) = (rows[i], pairs[i]);
-        prefetch_row(column, rows, i + PREFETCH_AHEAD);
+        prefetch_row(column, 1, rows, i + PREFETCH_AHEAD);
         let go = column[row as usize] <= bin;
         // `left <= i` and `right <= i`: both writes are in bounds and position `left` was read already.
         rows[left] = row;
@@ -1487,39 +1501,55 @@ mod tests {
         }
     }
 
-    /// Every kernel of `fill_bins` (two bins, few bins in interleaved copies, many bins), on the root (rows
-    /// read straight) and on a node of scattered rows, against a plain per-row sum.
+    /// A node's histogram, in one chunk or several (added up by `add_chunks`), for the root (rows read
+    /// straight) and for a node of scattered rows, against a plain per-row sum; features of 2 to 255 bins.
     #[test]
-    fn histogram_kernels_match_a_plain_sum() {
-        let n = 3000;
+    fn histograms_match_a_plain_sum() {
+        let n_bins = [2usize, 10, 64, 65, 255, 2];
         let mut rng = Rng::new(3);
-        let pairs: Vec<(f32, f32)> = (0..n).map(|_| (rng.normal() as f32, rng.next_f64() as f32)).collect();
-        for n_bins in [2usize, 10, 64, 65, 255] {
-            let column: Vec<u8> = (0..n).map(|_| u8::try_from(rng.below(n_bins)).unwrap_or(0)).collect();
+        for n in [3000, 5 * FILL_CHUNK_ROWS + 123] {
+            let pairs: Vec<(f32, f32)> = (0..n).map(|_| (rng.normal() as f32, rng.next_f64() as f32)).collect();
+            let row_bins: Vec<u8> =
+                (0..n * n_bins.len()).map(|i| u8::try_from(rng.below(n_bins[i % n_bins.len()])).unwrap_or(0)).collect();
             let scattered: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 1).collect();
             for rows in [None, Some(scattered.as_slice())] {
                 let node_pairs: Vec<(f32, f32)> = match rows {
                     None => pairs.clone(),
                     Some(rows) => rows.iter().map(|&r| pairs[r as usize]).collect(),
                 };
-                let mut expected = vec![Bin::default(); n_bins];
-                let mut total = Bin::default();
+                let mut expected: Histogram = vec![[Bin::default(); 256]; n_bins.len()];
                 for (i, &(g, h)) in node_pairs.iter().enumerate() {
                     let row = rows.map_or(i, |rows| rows[i] as usize);
-                    for bin in [&mut expected[usize::from(column[row])], &mut total] {
+                    for (f, bins) in expected.iter_mut().enumerate() {
+                        let bin = &mut bins[usize::from(row_bins[row * n_bins.len() + f])];
                         bin.g += f64::from(g);
                         bin.h += f64::from(h);
                         bin.count += 1;
                     }
                 }
-                let node = NodeRows { rows, pairs: &node_pairs, total };
-                let mut part = vec![Bin { g: 9.0, h: 9.0, count: 9 }; n_bins];
-                fill_feature(&mut part, &column, &node);
-                for (bin, (a, b)) in part.iter().zip(&expected).enumerate() {
-                    assert_eq!(a.count, b.count, "{n_bins} bins, bin {bin}");
-                    assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9, "{n_bins} bins, bin {bin}");
+                let node = NodeRows { rows, pairs: &node_pairs };
+                let mut hist: Histogram = vec![[Bin { g: 9.0, h: 9.0, count: 9 }; 256]; n_bins.len()];
+                let mut spare = Vec::new();
+                let used = fill_histogram(&mut hist, &mut spare, &n_bins, &row_bins, &node);
+                assert_eq!(used + 1, fill_chunks(node_pairs.len()).0, "{n} rows");
+                for (f, (bins, want)) in hist.iter_mut().zip(&expected).enumerate() {
+                    let part = &mut bins[..n_bins[f]];
+                    add_chunks(part, f, &spare[..used]);
+                    for (bin, (a, b)) in part.iter().zip(want).enumerate() {
+                        assert_eq!(a.count, b.count, "{n} rows, feature {f}, bin {bin}");
+                        assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9, "feature {f}, bin {bin}");
+                    }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn chunks_cover_a_node_and_depend_only_on_its_size() {
+        for n in [0, 1, FILL_CHUNK_ROWS - 1, FILL_CHUNK_ROWS, 3 * FILL_CHUNK_ROWS + 7, 1_000_003] {
+            let (chunks, size) = fill_chunks(n);
+            assert!((1..=MAX_FILL_CHUNKS).contains(&chunks));
+            assert!(chunks * size >= n && (chunks - 1) * size < n.max(1), "{n} rows: {chunks} chunks of {size}");
         }
     }
 
@@ -1565,9 +1595,11 @@ mod tests {
         let (from_built, _) = grower.build_and_search_pair(large, None, (right, true), None, mid..5000);
         let (small_best, from_subtracted) =
             grower.build_and_search_pair(small, Some(parent), (left, true), Some(right), 0..mid);
-        for (a, b) in grower.histograms[parent].iter().zip(&grower.histograms[large]) {
-            assert_eq!(a.count, b.count);
-            assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9);
+        for ((a, b), &n) in grower.histograms[parent].iter().zip(&grower.histograms[large]).zip(&grower.n_bins) {
+            for (a, b) in a[..n].iter().zip(&b[..n]) {
+                assert_eq!(a.count, b.count);
+                assert!((a.g - b.g).abs() < 1e-9 && (a.h - b.h).abs() < 1e-9);
+            }
         }
         let (built, subtracted) = (from_built.expect("a split"), from_subtracted.expect("a split"));
         assert_eq!(
