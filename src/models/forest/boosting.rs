@@ -1341,22 +1341,26 @@ fn partition_rows(
         finish_partition(rows, pairs, left, &spill[..rows.len() - left]);
         return left;
     }
-    let mid = rows.len() / 2;
+    // The first half's left rows stay at its front and its right rows go to the spill; the second half's right
+    // rows go to its back and its left rows to the spill. What lies between is rows already moved out, which
+    // the two spills fill: one copy each, at once.
+    let n = rows.len();
+    let mid = n / 2;
     let (rows_a, rows_b) = rows.split_at_mut(mid);
     let (pairs_a, pairs_b) = pairs.split_at_mut(mid);
-    let (spill_a, spill_b) = spill.split_at_mut(mid + 1);
+    let (spill_a, spill_b) = spill[..n].split_at_mut(mid);
     let (left_a, left_b) = rayon::join(
         || partition_part(column, bin, rows_a, pairs_a, spill_a),
-        || partition_part(column, bin, rows_b, pairs_b, spill_b),
+        || partition_part_from_back(column, bin, rows_b, pairs_b, spill_b),
     );
-    let (right_a, right_b) = (mid - left_a, rows.len() - mid - left_b);
-    // Left parts together, then the right parts from the spill.
-    rows.copy_within(mid..mid + left_b, left_a);
-    pairs.copy_within(mid..mid + left_b, left_a);
-    let left = left_a + left_b;
-    finish_partition(rows, pairs, left, &spill_a[..right_a]);
-    finish_partition(rows, pairs, left + right_a, &spill_b[..right_b]);
-    left
+    let (right_a, right_b) = (mid - left_a, n - mid - left_b);
+    let (rows_left, rows_right) = rows[left_a..n - right_b].split_at_mut(left_b);
+    let (pairs_left, pairs_right) = pairs[left_a..n - right_b].split_at_mut(left_b);
+    rayon::join(
+        || finish_partition(rows_left, pairs_left, 0, &spill_b[n - mid - left_b..]),
+        || finish_partition(rows_right, pairs_right, 0, &spill_a[..right_a]),
+    );
+    left_a + left_b
 }
 
 /// Moves the rows going left (`column[row] <= bin`) to the front of `rows`, in order, and the others to
@@ -1380,6 +1384,34 @@ fn partition_part(
         rows[left] = row;
         pairs[left] = pair;
         spill[right] = (row, pair);
+        left += usize::from(go);
+        right += usize::from(!go);
+    }
+    left
+}
+
+/// [`partition_part`] from the back: moves the rows going right to the back of `rows`, in order, and the
+/// others to the back of `spill` (as long as `rows`), in order, their pairs with them; returns how many went
+/// left.
+fn partition_part_from_back(
+    column: &[u8],
+    bin: u8,
+    rows: &mut [u32],
+    pairs: &mut [(f32, f32)],
+    spill: &mut [(u32, (f32, f32))],
+) -> usize {
+    let n = rows.len();
+    let (mut left, mut right) = (0, 0);
+    for i in (0..n).rev() {
+        let (row, pair) = (rows[i], pairs[i]);
+        if let Some(ahead) = i.checked_sub(PREFETCH_AHEAD) {
+            prefetch_row(column, 1, rows, ahead);
+        }
+        let go = column[row as usize] <= bin;
+        // `left + i < n` and `right + i < n`: both writes are in bounds and position `n - 1 - right` was read.
+        rows[n - 1 - right] = row;
+        pairs[n - 1 - right] = pair;
+        spill[n - 1 - left] = (row, pair);
         left += usize::from(go);
         right += usize::from(!go);
     }
@@ -1556,19 +1588,24 @@ mod tests {
     #[test]
     fn a_large_node_is_partitioned_as_one_stably() {
         // Above PARALLEL_PARTITION_ROWS the halves are partitioned apart and put together.
+        // The front half goes forward, the back half from the back; split bins 0 and 3 send every row of the
+        // second column one way.
         let n = PARALLEL_PARTITION_ROWS + 1001;
         let mut rng = Rng::new(5);
-        let column: Vec<u8> = (0..n).map(|_| u8::try_from(rng.below(4)).unwrap_or(0)).collect();
-        let mut rows: Vec<u32> = (0..n as u32).collect();
-        let mut pairs: Vec<(f32, f32)> = (0..n).map(|r| (r as f32, 1.0)).collect();
-        let left = partition_rows(&column, 1, &mut rows, &mut pairs, &mut Vec::new());
-        let expected: Vec<u32> = (0..n as u32)
-            .filter(|&r| column[r as usize] <= 1)
-            .chain((0..n as u32).filter(|&r| column[r as usize] > 1))
-            .collect();
-        assert_eq!(left, column.iter().filter(|&&b| b <= 1).count());
-        assert_eq!(rows, expected);
-        assert!(rows.iter().zip(&pairs).all(|(&r, &(g, _))| g == r as f32), "pairs move with their rows");
+        let mixed: Vec<u8> = (0..n).map(|_| u8::try_from(rng.below(4)).unwrap_or(0)).collect();
+        let no_zeros: Vec<u8> = mixed.iter().map(|&b| b.max(1)).collect();
+        for (column, bin) in [(&mixed, 1), (&mixed, 0), (&no_zeros, 0), (&no_zeros, 3)] {
+            let mut rows: Vec<u32> = (0..n as u32).collect();
+            let mut pairs: Vec<(f32, f32)> = (0..n).map(|r| (r as f32, 1.0)).collect();
+            let left = partition_rows(column, bin, &mut rows, &mut pairs, &mut Vec::new());
+            let expected: Vec<u32> = (0..n as u32)
+                .filter(|&r| column[r as usize] <= bin)
+                .chain((0..n as u32).filter(|&r| column[r as usize] > bin))
+                .collect();
+            assert_eq!(left, column.iter().filter(|&&b| b <= bin).count());
+            assert_eq!(rows, expected, "split at bin {bin}");
+            assert!(rows.iter().zip(&pairs).all(|(&r, &(g, _))| g == r as f32), "pairs move with their rows");
+        }
     }
 
     #[test]
