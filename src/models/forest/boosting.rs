@@ -1321,7 +1321,7 @@ impl<'a> BoostGrower<'a> {
 }
 
 /// Nodes with at least this many rows are partitioned in two halves in parallel.
-const PARALLEL_PARTITION_ROWS: usize = 1 << 16;
+const PARALLEL_PARTITION_ROWS: usize = 1 << 14;
 
 /// [`BoostGrower::partition`] of the rows and their gradient pairs, in two halves at once when there are
 /// many. `spill` is scratch.
