@@ -131,71 +131,138 @@ impl FittedPipeline {
             }
         };
         let width = self.n_outputs();
-        let mut data = vec![0.0; rows.len() * width];
-        let mut stats = TransformStats::default();
+        let mut encoders = Vec::with_capacity(self.features.len());
         let mut offset = 0;
         for feature in &self.features {
             let column = frame.column(&feature.name).ok_or_else(|| Error::Model("column vanished".into()))?;
-            let mut imputed = 0usize;
-            match &feature.transform {
-                FeatureTransform::Numeric { median, mean, scale } => {
-                    let values = numeric_cells(frame, column)?;
-                    for (i, &row) in rows.iter().enumerate() {
-                        let mut x = values[row];
-                        if x.is_nan() {
-                            x = *median;
-                            imputed += 1;
-                        }
-                        data[i * width + offset] = (x - mean) / scale;
-                    }
-                }
-                FeatureTransform::Categorical { levels, most_frequent } => {
-                    let mut unknown = 0usize;
-                    // Each cell's one-hot slot (None: a category unseen in training); a missing cell takes
-                    // the most frequent category's.
-                    let slot_of = |value: &str| levels.binary_search_by(|l| l.as_str().cmp(value)).ok();
-                    let fill = slot_of(most_frequent);
-                    let mut set = |i: usize, slot: Option<usize>| match slot {
-                        Some(k) => data[i * width + offset + k] = 1.0,
-                        None => unknown += 1,
-                    };
-                    if let ColumnData::Categorical { codes, levels: column_levels } = &column.data {
-                        // Looked up once per distinct text, not once per row.
-                        let slots: Vec<Option<usize>> = column_levels.iter().map(|l| slot_of(l)).collect();
-                        for (i, &row) in rows.iter().enumerate() {
-                            let slot = match codes[row] {
-                                MISSING_CODE => {
-                                    imputed += 1;
-                                    fill
-                                }
-                                code => slots[code as usize],
-                            };
-                            set(i, slot);
-                        }
-                    } else {
-                        for (i, &row) in rows.iter().enumerate() {
-                            let slot = match column.text(row) {
-                                Some(text) => slot_of(&text),
-                                None => {
-                                    imputed += 1;
-                                    fill
-                                }
-                            };
-                            set(i, slot);
-                        }
-                    }
-                    if unknown > 0 {
-                        stats.unknown_categories.insert(feature.name.clone(), unknown);
-                    }
-                }
-            }
+            encoders.push((Encoder::new(frame, column, &feature.transform)?, offset));
+            offset += feature.width();
+        }
+        // In blocks of rows, in parallel: a block's rows of the matrix stay in cache while every feature writes
+        // its cells. Each block counts its imputed and unknown cells per feature.
+        let mut data = vec![0.0; rows.len() * width];
+        let counts: Vec<Vec<(usize, usize)>> = if width == 0 {
+            Vec::new()
+        } else {
+            data.par_chunks_mut(TRANSFORM_BLOCK_ROWS * width)
+                .zip(rows.par_chunks(TRANSFORM_BLOCK_ROWS))
+                .map(|(out, rows)| {
+                    encoders.iter().map(|(encoder, offset)| encoder.encode(rows, &mut out[*offset..], width)).collect()
+                })
+                .collect()
+        };
+        let mut stats = TransformStats::default();
+        for (f, feature) in self.features.iter().enumerate() {
+            let (imputed, unknown) = counts.iter().fold((0, 0), |(i, u), block| (i + block[f].0, u + block[f].1));
             if imputed > 0 {
                 stats.imputed.insert(feature.name.clone(), imputed);
             }
-            offset += feature.width();
+            if unknown > 0 {
+                stats.unknown_categories.insert(feature.name.clone(), unknown);
+            }
         }
         Ok((Matrix::from_row_major(rows.len(), width, data), stats))
     }
+}
+
+/// Rows per block of [`FittedPipeline::transform`].
+const TRANSFORM_BLOCK_ROWS: usize = 4096;
+
+/// One feature's column as `transform` reads it, with what it needs looked up once per column.
+enum Encoder<'a> {
+    Numeric {
+        values: std::borrow::Cow<'a, [f64]>,
+        median: f64,
+        mean: f64,
+        scale: f64,
+    },
+    /// A categorical column: the one-hot slot of each of its own levels (None: a category unseen in training),
+    /// and of a missing cell (the most frequent category's).
+    Codes {
+        codes: &'a [u32],
+        slots: Vec<Option<usize>>,
+        fill: Option<usize>,
+    },
+    /// A column typed otherwise, read cell by cell as text.
+    Text {
+        column: &'a Column,
+        levels: &'a [String],
+        fill: Option<usize>,
+    },
+}
+
+impl<'a> Encoder<'a> {
+    fn new(frame: &Frame, column: &'a Column, transform: &'a FeatureTransform) -> Result<Self> {
+        Ok(match transform {
+            &FeatureTransform::Numeric { median, mean, scale } => {
+                Encoder::Numeric { values: numeric_cells(frame, column)?, median, mean, scale }
+            }
+            FeatureTransform::Categorical { levels, most_frequent } => {
+                let fill = slot_of(levels, most_frequent);
+                match &column.data {
+                    // Looked up once per distinct text, not once per row.
+                    ColumnData::Categorical { codes, levels: column_levels } => Encoder::Codes {
+                        codes,
+                        slots: column_levels.iter().map(|l| slot_of(levels, l)).collect(),
+                        fill,
+                    },
+                    ColumnData::Numeric(_) => Encoder::Text { column, levels, fill },
+                }
+            }
+        })
+    }
+
+    /// Writes the feature's cells of `rows`, row `i` at `out[i * width..]`; returns how many cells were imputed
+    /// and how many were of unseen categories.
+    fn encode(&self, rows: &[usize], out: &mut [f64], width: usize) -> (usize, usize) {
+        let (mut imputed, mut unknown) = (0, 0);
+        let mut one_hot = |i: usize, slot: Option<usize>| match slot {
+            Some(k) => out[i * width + k] = 1.0,
+            None => unknown += 1,
+        };
+        match self {
+            Encoder::Numeric { values, median, mean, scale } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    let mut x = values[row];
+                    if x.is_nan() {
+                        x = *median;
+                        imputed += 1;
+                    }
+                    out[i * width] = (x - mean) / scale;
+                }
+            }
+            Encoder::Codes { codes, slots, fill } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    let slot = match codes[row] {
+                        MISSING_CODE => {
+                            imputed += 1;
+                            *fill
+                        }
+                        code => slots[code as usize],
+                    };
+                    one_hot(i, slot);
+                }
+            }
+            Encoder::Text { column, levels, fill } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    let slot = match column.text(row) {
+                        Some(text) => slot_of(levels, &text),
+                        None => {
+                            imputed += 1;
+                            *fill
+                        }
+                    };
+                    one_hot(i, slot);
+                }
+            }
+        }
+        (imputed, unknown)
+    }
+}
+
+/// The one-hot slot of `value` among the sorted `levels`, if it is one.
+fn slot_of(levels: &[String], value: &str) -> Option<usize> {
+    levels.binary_search_by(|l| l.as_str().cmp(value)).ok()
 }
 
 /// The column as numbers: a categorical column (text that did not parse as a whole) is parsed cell by cell, and
@@ -366,5 +433,35 @@ mod tests {
         gone.columns.clear();
         let err = p.transform(&gone, None).unwrap_err().to_string();
         assert!(err.contains("n, c"), "{err}");
+    }
+
+    /// Many rows, picked out of order, are transformed in blocks: each row as alone, the counts summed.
+    #[test]
+    fn blocks_of_rows_give_each_row_and_the_summed_counts() {
+        let n = 3 * TRANSFORM_BLOCK_ROWS + 5;
+        let mut f = frame();
+        f.n_rows = n;
+        f.columns[0].data = ColumnData::Numeric((0..n).map(|i| if i % 7 == 0 { f64::NAN } else { i as f64 }).collect());
+        let codes = (0..n).map(|i| if i % 5 == 0 { MISSING_CODE } else { (i % 3) as u32 }).collect();
+        f.columns[1].data = ColumnData::Categorical { codes, levels: vec!["b".into(), "a".into(), "new".into()] };
+        let p = FittedPipeline::fit(&frame(), &["n".into(), "c".into()], &[0, 1, 2, 3]).unwrap();
+        let rows: Vec<usize> = (0..n).rev().collect();
+        let (m, stats) = p.transform(&f, Some(&rows)).unwrap();
+        for (i, &row) in rows.iter().enumerate() {
+            let mut one = f.clone();
+            one.n_rows = 1;
+            for column in &mut one.columns {
+                column.data = match &column.data {
+                    ColumnData::Numeric(v) => ColumnData::Numeric(vec![v[row]]),
+                    ColumnData::Categorical { codes, levels } => {
+                        ColumnData::Categorical { codes: vec![codes[row]], levels: levels.clone() }
+                    }
+                };
+            }
+            assert_eq!(m.row(i), p.transform(&one, None).unwrap().0.row(0), "row {row}");
+        }
+        assert_eq!(stats.imputed.get("n"), Some(&(0..n).filter(|i| i % 7 == 0).count()));
+        assert_eq!(stats.imputed.get("c"), Some(&(0..n).filter(|i| i % 5 == 0).count()));
+        assert_eq!(stats.unknown_categories.get("c"), Some(&(0..n).filter(|i| i % 5 != 0 && i % 3 == 2).count()));
     }
 }
