@@ -676,8 +676,8 @@ fn boost<L: Loss + Sync>(
     validation: Option<&Validation<L>>,
 ) -> Fitted {
     // On a pool thread, the serial steps between two parallel ones run there: a parallel step then hands work
-    // to the other threads directly, instead of waking a pool thread and putting the caller to sleep.
-    rayon::scope(|_| boost_on_pool(binned, loss, params, validation))
+    // to the other threads directly, which stay awake for it meanwhile.
+    super::awake::with_threads_awake(|| boost_on_pool(binned, loss, params, validation))
 }
 
 fn boost_on_pool<L: Loss>(

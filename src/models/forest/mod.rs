@@ -12,6 +12,7 @@
 //! combined across trees or rows is combined in a fixed order, so a model and its predictions are bit for
 //! bit the same whatever the number of threads.
 
+mod awake;
 pub mod binning;
 pub mod boosting;
 mod grower;
