@@ -47,7 +47,7 @@ const AUTO_EARLY_STOPPING_ROWS: usize = 10_000;
 
 /// Nodes with fewer rows than this search their splits on one thread: below it, handing out the features
 /// costs more than it saves.
-const PARALLEL_HISTOGRAM_ROWS: usize = 4096;
+const PARALLEL_SEARCH_ROWS: usize = 4096;
 
 /// Whether to stop when the validation loss stops improving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1292,7 +1292,7 @@ impl<'a> BoostGrower<'a> {
             });
             (small_best, large_best)
         };
-        let found: Vec<(Option<Candidate>, Option<Candidate>)> = if n_rows >= PARALLEL_HISTOGRAM_ROWS {
+        let found: Vec<(Option<Candidate>, Option<Candidate>)> = if n_rows >= PARALLEL_SEARCH_ROWS {
             jobs.into_par_iter().map(job).collect()
         } else {
             jobs.into_iter().map(job).collect()
@@ -1338,7 +1338,8 @@ fn partition_rows(
     }
     if rows.len() < PARALLEL_PARTITION_ROWS {
         let left = partition_part(column, bin, rows, pairs, spill);
-        finish_partition(rows, pairs, left, &spill[..rows.len() - left]);
+        let right = rows.len() - left;
+        finish_partition(&mut rows[left..], &mut pairs[left..], &spill[..right]);
         return left;
     }
     // The first half's left rows stay at its front and its right rows go to the spill; the second half's right
@@ -1357,8 +1358,8 @@ fn partition_rows(
     let (rows_left, rows_right) = rows[left_a..n - right_b].split_at_mut(left_b);
     let (pairs_left, pairs_right) = pairs[left_a..n - right_b].split_at_mut(left_b);
     rayon::join(
-        || finish_partition(rows_left, pairs_left, 0, &spill_b[n - mid - left_b..]),
-        || finish_partition(rows_right, pairs_right, 0, &spill_a[..right_a]),
+        || finish_partition(rows_left, pairs_left, &spill_b[n - mid - left_b..]),
+        || finish_partition(rows_right, pairs_right, &spill_a[..right_a]),
     );
     left_a + left_b
 }
@@ -1418,9 +1419,9 @@ fn partition_part_from_back(
     left
 }
 
-/// Writes the spilled `right` rows and pairs at position `at` of `rows` and `pairs`.
-fn finish_partition(rows: &mut [u32], pairs: &mut [(f32, f32)], at: usize, right: &[(u32, (f32, f32))]) {
-    for ((row, pair), &(r, p)) in rows[at..].iter_mut().zip(pairs[at..].iter_mut()).zip(right) {
+/// Writes the spilled `right` rows and pairs at the front of `rows` and `pairs`.
+fn finish_partition(rows: &mut [u32], pairs: &mut [(f32, f32)], right: &[(u32, (f32, f32))]) {
+    for ((row, pair), &(r, p)) in rows.iter_mut().zip(pairs.iter_mut()).zip(right) {
         *row = r;
         *pair = p;
     }
