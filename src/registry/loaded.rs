@@ -41,7 +41,15 @@ pub fn load_record(store: &Store, name: &ModelName, record: VersionRecord) -> Re
     if len > artifact::MAX_ARTIFACT_BYTES {
         return Err(Error::artifact(&path, format!("{len} bytes is larger than any mlctl model; refusing to load it")));
     }
-    let bytes = std::fs::read(&path).at(&path)?;
+    // Mapped, not read: copying a large forest's file into fresh memory took a serial ~15 ms before anything
+    // else could start.
+    let file = std::fs::File::open(&path).at(&path)?;
+    // SAFETY: the mapping is only read, by the hash and the decoding below, which copy what they need. mlctl never
+    // writes a model file in place (a version is written to a temporary file and renamed in; retention unlinks,
+    // which leaves a mapping intact), so only another program writing into the file during these milliseconds
+    // could change the bytes under us. Then the hash check fails, a truncation ends the process (SIGBUS), or at
+    // worst the decoder sees bytes the hash did not; the decoded model is still checked for consistency.
+    let bytes = unsafe { memmap2::Mmap::map(&file) }.at(&path)?;
     // The hash and the decoding side by side: for a large forest each takes tens of milliseconds, and the
     // decoded value is only used once the hash has matched.
     let (actual, decoded) =
