@@ -18,6 +18,7 @@ pub mod boosting;
 mod grower;
 mod leaf_bits;
 mod predict;
+mod split_keys;
 #[cfg(test)]
 mod test_data;
 pub mod tree;

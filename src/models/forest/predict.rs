@@ -28,6 +28,7 @@ use rayon::prelude::*;
 
 use crate::data::matrix::Matrix;
 use crate::models::forest::leaf_bits::{self, BitTree};
+use crate::models::forest::split_keys::{KeySet, RankTable};
 use crate::models::forest::tree::{index_u32, Tree};
 
 /// Rows walked through a tree together.
@@ -230,13 +231,16 @@ impl CompiledForest {
         if u16::try_from(n_features).is_err() {
             return Err(format!("{n_features} features is more than the forest engine supports (65,535)"));
         }
-        // Each tree's distinct (feature, threshold) pairs, then their union, merged pairwise: in parallel, as a
-        // large forest has over a million splits. Merging sorted lists of at most a few thousand pairs (a
-        // tree's, bounded by the bins) beat sorting all of them together again.
+        // The distinct (feature, threshold) pairs: a set per thread, then their union, in parallel as a large
+        // forest has over a million splits.
         let keys = trees
             .par_iter()
-            .map(|tree| tree_thresholds(tree, n_features, width))
-            .try_reduce(Vec::new, |a, b| Ok(union_of_sorted(&a, &b)))?;
+            .try_fold(KeySet::default, |mut set, tree| {
+                add_thresholds(tree, n_features, width, &mut set)?;
+                Ok::<_, String>(set)
+            })
+            .try_reduce(KeySet::default, |a, b| Ok(a.union(b)))?
+            .into_sorted();
         let mut thresholds = vec![Vec::<f64>::new(); n_features];
         for key in keys {
             let (feature, threshold) = unpack_key(key);
@@ -251,15 +255,28 @@ impl CompiledForest {
         }
         let narrow_ranks =
             n_features <= NARROW_FEATURES && thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK));
+        // Every split's threshold is one of its feature's, so its rank is its position there: looked up rather
+        // than searched for. The key of 0.0 stands for -0.0 too, as `rank` does not tell them apart.
+        let ranks = RankTable::new(
+            thresholds
+                .iter()
+                .enumerate()
+                .flat_map(|(feature, t)| t.iter().enumerate().map(move |(i, &t)| (rank_key(feature, t), i)))
+                .map(|(key, i)| (key, u16::try_from(i).unwrap_or(LEAF_RANK - 1)))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        );
+        let rank_of = |feature: usize, threshold: f64| {
+            ranks.get(rank_key(feature, threshold)).unwrap_or_else(|| rank(&thresholds[feature], threshold))
+        };
         // Independent per tree, and collected in tree order.
-        let rank_of = |feature: usize, threshold: f64| rank(&thresholds[feature], threshold);
         let bit_trees: Option<Vec<BitTree>> = trees.par_iter().map(|tree| BitTree::new(tree, rank_of)).collect();
         let trees = match bit_trees {
             Some(bit_trees) => Trees::Bits(bit_trees),
             None => Trees::Walked(
                 trees
                     .par_iter()
-                    .map(|tree| compile_tree(tree, &thresholds, narrow_ranks && tree.n_nodes() <= NARROW_NODES))
+                    .map(|tree| compile_tree(tree, &rank_of, narrow_ranks && tree.n_nodes() <= NARROW_NODES))
                     .collect(),
             ),
         };
@@ -428,13 +445,12 @@ fn add_tree_outputs(width: usize, outputs: &[f32], leaves: &[u32], out: &mut [f6
     }
 }
 
-/// The distinct (feature, threshold) pairs of `tree`'s splits as [`pack_key`]s, ascending, after checking that
-/// its width is `width` and its splits are on features below `n_features` at thresholds that are not NaN.
-fn tree_thresholds(tree: &Tree, n_features: usize, width: usize) -> Result<Vec<u128>, String> {
+/// Adds the (feature, threshold) pairs of `tree`'s splits to `keys` as [`pack_key`]s, after checking that its
+/// width is `width` and its splits are on features below `n_features` at thresholds that are not NaN.
+fn add_thresholds(tree: &Tree, n_features: usize, width: usize, keys: &mut KeySet) -> Result<(), String> {
     if tree.width() != width {
         return Err("a tree's leaves do not have the forest's number of outputs".to_owned());
     }
-    let mut keys = Vec::new();
     for node in 0..tree.n_nodes() {
         if let Some((feature, threshold, _)) = tree.split(node) {
             if threshold.is_nan() {
@@ -443,11 +459,10 @@ fn tree_thresholds(tree: &Tree, n_features: usize, width: usize) -> Result<Vec<u
             if feature >= n_features {
                 return Err("a tree splits on a feature the forest does not have".to_owned());
             }
-            keys.push(pack_key(feature, threshold));
+            keys.insert(pack_key(feature, threshold));
         }
     }
-    sort_distinct(&mut keys);
-    Ok(keys)
+    Ok(())
 }
 
 /// A (feature, threshold) pair as one integer that sorts as the pairs do: by feature, then by threshold in
@@ -468,39 +483,41 @@ fn unpack_key(key: u128) -> (usize, f64) {
     (feature, f64::from_bits(bits))
 }
 
-/// Sorts keys and keeps one of each.
-fn sort_distinct(keys: &mut Vec<u128>) {
-    if keys.len() > 1 << 16 {
-        keys.par_sort_unstable();
+/// The key [`rank_of`] a threshold by: [`pack_key`]'s, with -0.0 as 0.0.
+fn rank_key(feature: usize, threshold: f64) -> u128 {
+    pack_key(feature, if threshold == 0.0 { 0.0 } else { threshold })
+}
+
+/// Compiles one tree given the rank of each split's threshold, into narrow words if `narrow` (the caller
+/// checked that they fit). Narrow words are written directly: a wide table first, then narrowed, cost a large
+/// forest's loading 12 MB more memory touched.
+fn compile_tree(tree: &Tree, rank_of: &impl Fn(usize, f64) -> u16, narrow: bool) -> CompiledTree {
+    let n_slots = tree.n_nodes().next_power_of_two().max(16);
+    let mut depth = 0;
+    let mut outputs = vec![0.0; tree.n_nodes() * tree.width()];
+    let words = if narrow {
+        Words::Narrow(tree_words(tree, rank_of, n_slots, &mut depth, &mut outputs, narrow_word))
     } else {
-        keys.sort_unstable();
-    }
-    keys.dedup();
+        Words::Wide(tree_words(tree, rank_of, n_slots, &mut depth, &mut outputs, |word| word))
+    };
+    CompiledTree { words, depth, outputs }
 }
 
-/// The distinct keys of `a` and `b`, both ascending and distinct, ascending.
-fn union_of_sorted(a: &[u128], b: &[u128]) -> Vec<u128> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
-        out.push(x.min(y));
-        i += usize::from(x <= y);
-        j += usize::from(y <= x);
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
-}
-
-/// Compiles one tree given each feature's distinct thresholds across the forest, into narrow words if
-/// `narrow` (the caller checked that they fit).
-fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>], narrow: bool) -> CompiledTree {
+/// `tree`'s node words, each made by `form` from the wide one, padded to `n_slots`; sets `depth` to the depth
+/// of the deepest leaf and writes each leaf's outputs at its node in `outputs`.
+fn tree_words<W: Copy + Default>(
+    tree: &Tree,
+    rank_of: &impl Fn(usize, f64) -> u16,
+    n_slots: usize,
+    depth: &mut usize,
+    outputs: &mut [f32],
+    form: impl Fn(WideNode) -> W,
+) -> Vec<W> {
     let width = tree.width();
-    let mut wide = vec![WideNode::default(); tree.n_nodes().next_power_of_two().max(16)];
-    let mut depths = vec![0; tree.n_nodes()];
-    let mut outputs = vec![0.0; tree.n_nodes() * width];
+    let mut words = vec![W::default(); n_slots];
+    let mut depths = vec![0u32; tree.n_nodes()];
     for node in 0..tree.n_nodes() {
-        wide[node] = match tree.split(node) {
+        words[node] = form(match tree.split(node) {
             Some((feature, threshold, left)) => {
                 // Children come after their parent, so in node order a parent's depth is known first.
                 depths[left] = depths[node] + 1;
@@ -508,7 +525,7 @@ fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>], narrow: bool) -> CompiledT
                 // `CompiledForest::new` checked that features fit a `u16`.
                 WideNode {
                     next: index_u32(left),
-                    rank: rank(&thresholds[feature], threshold),
+                    rank: rank_of(feature, threshold),
                     feature: u16::try_from(feature).unwrap_or(0),
                 }
             }
@@ -516,11 +533,10 @@ fn compile_tree(tree: &Tree, thresholds: &[Vec<f64>], narrow: bool) -> CompiledT
                 outputs[node * width..(node + 1) * width].copy_from_slice(tree.leaf_values(node));
                 WideNode { next: index_u32(node), rank: LEAF_RANK, feature: 0 }
             }
-        };
+        });
     }
-    let depth = depths.into_iter().max().unwrap_or(0);
-    let words = if narrow { Words::Narrow(wide.iter().map(|&w| narrow_word(w)).collect()) } else { Words::Wide(wide) };
-    CompiledTree { words, depth, outputs }
+    *depth = depths.into_iter().max().unwrap_or(0) as usize;
+    words
 }
 
 /// The narrow form of a wide word whose fields fit (padding, all zero, stays zero).
@@ -725,7 +741,8 @@ mod tests {
         let Trees::Walked(compiled_trees) = &compiled.trees else { panic!("101 splits are walked") };
         let CompiledTree { words, depth, .. } = &compiled_trees[0];
         let Words::Narrow(narrow) = words else { panic!("a small tree on 4 features is narrow") };
-        let wide = match compile_tree(&trees[0], &compiled.thresholds, false).words {
+        let rank_of = |feature: usize, threshold: f64| rank(&compiled.thresholds[feature], threshold);
+        let wide = match compile_tree(&trees[0], &rank_of, false).words {
             Words::Wide(wide) => wide,
             Words::Narrow(_) => panic!("asked for wide words"),
         };
@@ -796,23 +813,6 @@ mod tests {
             assert_eq!(code.as_slice(), expected.as_slice(), "row {}", i + 2);
         }
         assert_eq!(codes[x.n_rows() - 1], [u16::MAX; 3], "rows past the range are not written");
-    }
-
-    #[test]
-    fn unions_of_sorted_keys_are_sorted_and_distinct() {
-        let mut rng = Rng::new(7);
-        for _ in 0..200 {
-            let sorted_set = |rng: &mut Rng| {
-                let n = rng.below(30);
-                let mut keys: Vec<u128> = (0..n).map(|_| rng.below(40) as u128).collect();
-                sort_distinct(&mut keys);
-                keys
-            };
-            let (a, b) = (sorted_set(&mut rng), sorted_set(&mut rng));
-            let mut expected = [a.clone(), b.clone()].concat();
-            sort_distinct(&mut expected);
-            assert_eq!(union_of_sorted(&a, &b), expected, "{a:?} ∪ {b:?}");
-        }
     }
 
     #[test]
