@@ -257,15 +257,13 @@ impl CompiledForest {
             n_features <= NARROW_FEATURES && thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK));
         // Every split's threshold is one of its feature's, so its rank is its position there: looked up rather
         // than searched for. The key of 0.0 stands for -0.0 too, as `rank` does not tell them apart.
-        let ranks = RankTable::new(
-            thresholds
-                .iter()
-                .enumerate()
-                .flat_map(|(feature, t)| t.iter().enumerate().map(move |(i, &t)| (rank_key(feature, t), i)))
-                .map(|(key, i)| (key, u16::try_from(i).unwrap_or(LEAF_RANK - 1)))
-                .collect::<Vec<_>>()
-                .into_iter(),
-        );
+        let entries: Vec<(u128, u16)> = thresholds
+            .iter()
+            .enumerate()
+            .flat_map(|(feature, t)| t.iter().enumerate().map(move |(i, &t)| (rank_key(feature, t), i)))
+            .map(|(key, i)| (key, u16::try_from(i).unwrap_or(LEAF_RANK - 1)))
+            .collect();
+        let ranks = RankTable::new(&entries);
         let rank_of = |feature: usize, threshold: f64| {
             ranks.get(rank_key(feature, threshold)).unwrap_or_else(|| rank(&thresholds[feature], threshold))
         };

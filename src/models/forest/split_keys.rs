@@ -75,10 +75,10 @@ pub(super) struct RankTable {
 
 impl RankTable {
     /// The table of `(key, rank)` pairs, keys distinct and not 0.
-    pub(super) fn new(entries: impl ExactSizeIterator<Item = (u128, u16)>) -> RankTable {
+    pub(super) fn new(entries: &[(u128, u16)]) -> RankTable {
         let n_slots = (2 * entries.len()).next_power_of_two().max(16);
         let mut slots = vec![(0, 0); n_slots];
-        for (key, rank) in entries {
+        for &(key, rank) in entries {
             let mut slot = hash(key) & (n_slots - 1);
             while slots[slot].0 != 0 {
                 slot = (slot + 1) & (n_slots - 1);
@@ -121,7 +121,8 @@ mod tests {
     fn sets_keep_each_key_once_and_sort_them() {
         let mut rng = Rng::new(3);
         for n in [0, 1, 10, 5000, 20_000] {
-            let keys: Vec<u128> = (0..n).map(|_| (rng.below(40) as u128) << 64 | (rng.below(3000) as u128 + 1)).collect();
+            let keys: Vec<u128> =
+                (0..n).map(|_| (rng.below(40) as u128) << 64 | (rng.below(3000) as u128 + 1)).collect();
             let (a, b) = keys.split_at(n / 3);
             let mut sets = [KeySet::default(), KeySet::default()];
             for (set, keys) in sets.iter_mut().zip([a, b]) {
@@ -139,12 +140,14 @@ mod tests {
 
     #[test]
     fn rank_tables_find_every_key_and_nothing_else() {
-        let keys: Vec<u128> = (1..=3000u128).map(|k| k * 7919 << 3).collect();
-        let table = RankTable::new(keys.iter().enumerate().map(|(i, &k)| (k, u16::try_from(i).unwrap_or(0))));
+        let keys: Vec<u128> = (1..=3000u128).map(|k| (k * 7919) << 3).collect();
+        let entries: Vec<(u128, u16)> =
+            keys.iter().enumerate().map(|(i, &k)| (k, u16::try_from(i).unwrap_or(0))).collect();
+        let table = RankTable::new(&entries);
         for (i, &key) in keys.iter().enumerate() {
             assert_eq!(table.get(key), u16::try_from(i).ok());
             assert_eq!(table.get(key + 1), None);
         }
-        assert_eq!(RankTable::new(std::iter::empty()).get(5), None);
+        assert_eq!(RankTable::new(&[]).get(5), None);
     }
 }
