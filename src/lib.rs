@@ -19,3 +19,4 @@ pub mod report;
 pub mod reporter;
 pub mod rng;
 pub mod suggest;
+pub mod wire;

@@ -9,6 +9,7 @@
 //! sha256        32 bytes  SHA-256 of the payload, checked on every load
 //! payload                 postcard encoding of the serde value
 //! ```
+//! Format 2 differs from 1 only in how a tree's arrays are encoded ([`crate::wire`]); both are read.
 //! Decoding is bounded: the file must be exactly header + payload_len long (and at most MAX_ARTIFACT_BYTES), and
 //! postcard preallocates at most what the remaining input could hold, so a hostile length prefix cannot make us
 //! allocate without bound.
@@ -21,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, IoContext, Result};
 
 pub const MAGIC: &[u8; 8] = b"MLCTLBIN";
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = crate::wire::CURRENT_FORMAT;
 const HEADER_LEN: usize = 8 + 2 + 2 + 8 + 32;
 /// No model we write comes near this; anything larger is refused before it is read.
 pub const MAX_ARTIFACT_BYTES: u64 = 4 << 30;
@@ -44,11 +45,11 @@ pub fn wrap(payload: &[u8]) -> Vec<u8> {
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
-    let payload = payload(bytes, path)?;
+    let (format, payload) = payload(bytes, path)?;
     if Sha256::digest(payload).as_slice() != &bytes[20..52] {
         return Err(corrupt(path, "SHA-256 checksum mismatch (the file was modified or damaged)"));
     }
-    decode_payload(payload, path)
+    decode_payload(format, payload, path)
 }
 
 /// [`decode`] without the payload checksum, for a file whose SHA-256 as a whole is checked against the
@@ -56,19 +57,23 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
 /// the payload again (tens of milliseconds for a large forest) would only repeat that check. The caller must
 /// not use the value unless its check passes.
 pub fn decode_registered<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T> {
-    decode_payload(payload(bytes, path)?, path)
+    let (format, payload) = payload(bytes, path)?;
+    decode_payload(format, payload, path)
 }
 
 fn corrupt(path: &Path, what: &str) -> Error {
     Error::artifact(path, format!("the model file is corrupt: {what}"))
 }
 
-/// The payload of a file with a valid header and length.
-fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
+/// The format and payload of a file with a valid header and length.
+fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<(u16, &'a [u8])> {
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
         return Err(Error::artifact(path, "not an mlctl model file (bad magic bytes)"));
     }
     let format = u16::from_le_bytes([bytes[8], bytes[9]]);
+    if format == 0 {
+        return Err(corrupt(path, "artifact format 0 does not exist"));
+    }
     if format > FORMAT_VERSION {
         return Err(Error::artifact(
             path,
@@ -89,11 +94,12 @@ fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
             &format!("expected {payload_len} payload bytes, found {} (truncated?)", payload.len()),
         ));
     }
-    Ok(payload)
+    Ok((format, payload))
 }
 
-fn decode_payload<T: DeserializeOwned>(payload: &[u8], path: &Path) -> Result<T> {
-    postcard::from_bytes(payload).map_err(|e| corrupt(path, &format!("cannot decode the payload: {e}")))
+fn decode_payload<T: DeserializeOwned>(format: u16, payload: &[u8], path: &Path) -> Result<T> {
+    crate::wire::decoding(format, || postcard::from_bytes(payload))
+        .map_err(|e| corrupt(path, &format!("cannot decode the payload: {e}")))
 }
 
 /// Reads and decodes `path`, refusing oversized files before reading them.
@@ -126,6 +132,27 @@ mod tests {
     struct Payload {
         name: String,
         values: Vec<f64>,
+    }
+
+    /// A forest written by mlctl 0.1 in artifact format 1 (tree arrays as postcard sequences). Models in
+    /// registries must keep loading after the format changes, and load to the same values.
+    #[test]
+    fn a_format_1_forest_loads_to_the_same_model_as_its_format_2_rewrite() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/artifact/format1_forest.bin"));
+        let old_bytes = std::fs::read(path).unwrap();
+        assert_eq!(u16::from_le_bytes([old_bytes[8], old_bytes[9]]), 1, "the fixture must stay a format-1 file");
+        let old: crate::models::Bundle = decode(&old_bytes, path).unwrap();
+        use crate::models::TrainedModel::{RandomForestClassifier, RandomForestRegressor};
+        assert!(
+            matches!(old.model, RandomForestClassifier(_) | RandomForestRegressor(_)),
+            "the fixture holds a forest"
+        );
+
+        let new_bytes = encode(&old).unwrap();
+        assert_eq!(u16::from_le_bytes([new_bytes[8], new_bytes[9]]), FORMAT_VERSION);
+        assert_ne!(new_bytes[HEADER_LEN..], old_bytes[HEADER_LEN..], "format 2 encodes the trees differently");
+        let new: crate::models::Bundle = decode(&new_bytes, path).unwrap();
+        assert_eq!(new, old);
     }
 
     fn sample() -> Vec<u8> {

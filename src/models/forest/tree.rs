@@ -8,11 +8,12 @@
 //! `feature[n]` as its ordinal among leaves: its outputs are `values[ordinal * width..][..width]`, where
 //! `width` is the number of classes (a class distribution) or 1 (a regression value).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::wire::{self, LeSlice, LeVec};
 
 /// One fitted tree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "UncheckedTree")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tree {
     /// Per node: the feature tested by a split, or a leaf's ordinal.
     feature: Vec<u32>,
@@ -35,6 +36,66 @@ struct UncheckedTree {
     left: Vec<u32>,
     width: u32,
     values: Vec<f32>,
+}
+
+/// The fields as a binary payload stores them (artifact format 2): each array one byte string of little-endian
+/// numbers (see [`wire`]).
+#[derive(Serialize)]
+struct PackedTreeRef<'a> {
+    feature: LeSlice<'a, u32>,
+    threshold: LeSlice<'a, f64>,
+    left: LeSlice<'a, u32>,
+    width: u32,
+    values: LeSlice<'a, f32>,
+}
+
+#[derive(Deserialize)]
+struct PackedTree {
+    feature: LeVec<u32>,
+    threshold: LeVec<f64>,
+    left: LeVec<u32>,
+    width: u32,
+    values: LeVec<f32>,
+}
+
+/// The fields as plain arrays: human-readable encodings, and binary payloads of artifact format 1.
+#[derive(Serialize)]
+struct TreeRef<'a> {
+    feature: &'a [u32],
+    threshold: &'a [f64],
+    left: &'a [u32],
+    width: u32,
+    values: &'a [f32],
+}
+
+impl Serialize for Tree {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            let Tree { feature, threshold, left, width, values } = self;
+            TreeRef { feature, threshold, left, width: *width, values }.serialize(serializer)
+        } else {
+            PackedTreeRef {
+                feature: LeSlice(&self.feature),
+                threshold: LeSlice(&self.threshold),
+                left: LeSlice(&self.left),
+                width: self.width,
+                values: LeSlice(&self.values),
+            }
+            .serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Tree {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = if deserializer.is_human_readable() || wire::sequence_arrays() {
+            UncheckedTree::deserialize(deserializer)?
+        } else {
+            let PackedTree { feature, threshold, left, width, values } = PackedTree::deserialize(deserializer)?;
+            UncheckedTree { feature: feature.0, threshold: threshold.0, left: left.0, width, values: values.0 }
+        };
+        Tree::try_from(raw).map_err(serde::de::Error::custom)
+    }
 }
 
 impl TryFrom<UncheckedTree> for Tree {
