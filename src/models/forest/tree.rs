@@ -58,7 +58,8 @@ struct PackedTree {
     values: LeVec<f32>,
 }
 
-/// The fields as plain arrays: human-readable encodings, and binary payloads of artifact format 1.
+/// The fields as plain arrays, for human-readable encodings (format-1 binary payloads, also plain arrays, are
+/// only read: as [`UncheckedTree`]).
 #[derive(Serialize)]
 struct TreeRef<'a> {
     feature: &'a [u32],
