@@ -17,6 +17,11 @@
 //!   to the array sizes, which the compiler can then prove in bounds. (Trees beyond 2^20 nodes or rows beyond
 //!   256 features take the same code over plain, bounds-checked slices.)
 //! - Leaf outputs are stored per node, so a row's leaf index is directly where its outputs are.
+//! - While a chunk walks one tree, the next tree's nodes and outputs are prefetched into L2, a slice per group
+//!   ([`Prefetch`]). A large forest does not fit in cache, so every tree's pass over a chunk used to start from
+//!   misses: adding the leaves' outputs was 15% of a 100k-row predict's CPU, nearly all of it waiting on them.
+//!   With the prefetch it is 3%, and the process took 0.31 → 0.24 s of user CPU, 185 → 155 ms (7 alternating
+//!   runs).
 //!
 //! Chunks of rows go to threads; within a chunk the loop is tree-major so a tree is fetched into cache once
 //! per chunk, and each row still adds its trees' outputs in tree order, so results are bit-identical for any
@@ -415,10 +420,11 @@ impl CompiledForest {
 
     /// Adds every tree's outputs for the encoded row `groups` to `out`, tree by tree; `leaves` is scratch.
     fn add_outputs<G: GroupCodes>(&self, trees: &[CompiledTree], groups: &[G], leaves: &mut [u32], out: &mut [f64]) {
-        for tree in trees {
+        for (i, tree) in trees.iter().enumerate() {
+            let next = Prefetch::new(trees.get(i + 1), groups.len());
             match &tree.words {
-                Words::Wide(words) => walk(words, tree.depth, groups, leaves),
-                Words::Narrow(words) => walk(words, tree.depth, groups, leaves),
+                Words::Wide(words) => walk(words, tree.depth, groups, leaves, &next),
+                Words::Narrow(words) => walk(words, tree.depth, groups, leaves, &next),
             }
             add_tree_outputs(self.width, &tree.outputs, leaves, out);
         }
@@ -546,21 +552,28 @@ fn narrow_word(word: WideNode) -> NarrowNode {
 
 /// Writes the leaf each row of `groups` falls into in `leaves`, walking the tree with node `words` as a
 /// fixed-size array if its (power-of-two) length is one of the sizes compiled in, as a plain slice otherwise.
-fn walk<W: Word, G: GroupCodes>(words: &[W], depth: usize, groups: &[G], leaves: &mut [u32]) {
+fn walk<W: Word, G: GroupCodes>(words: &[W], depth: usize, groups: &[G], leaves: &mut [u32], next: &Prefetch) {
     macro_rules! by_size {
         ($($len:literal)*) => {
             $(if let Ok(table) = <&[W; $len]>::try_from(words) {
-                return walk_groups(table, depth, groups, leaves);
+                return walk_groups(table, depth, groups, leaves, next);
             })*
         };
     }
     by_size!(16 32 64 128 256 512 1024 2048 4096 8192 16384 32768 65536 131_072 262_144 524_288 1_048_576);
-    walk_groups(words, depth, groups, leaves);
+    walk_groups(words, depth, groups, leaves, next);
 }
 
 /// The walk itself: each group's [`LANES`] rows go down together, one level per round, for `depth` rounds.
-fn walk_groups<T: NodeTable + ?Sized, G: GroupCodes>(table: &T, depth: usize, groups: &[G], leaves: &mut [u32]) {
-    for (group, group_leaves) in groups.iter().zip(leaves.chunks_exact_mut(LANES)) {
+fn walk_groups<T: NodeTable + ?Sized, G: GroupCodes>(
+    table: &T,
+    depth: usize,
+    groups: &[G],
+    leaves: &mut [u32],
+    next: &Prefetch,
+) {
+    for (i, (group, group_leaves)) in groups.iter().zip(leaves.chunks_exact_mut(LANES)).enumerate() {
+        next.part(i);
         let mut nodes = [0u32; LANES];
         for _ in 0..depth {
             for (lane, node) in nodes.iter_mut().enumerate() {
@@ -569,6 +582,51 @@ fn walk_groups<T: NodeTable + ?Sized, G: GroupCodes>(table: &T, depth: usize, gr
             }
         }
         group_leaves.copy_from_slice(&nodes);
+    }
+}
+
+/// The next tree's nodes and outputs, fetched into cache a part per group while the current tree is walked:
+/// otherwise a chunk's walk of each tree starts from cache misses, as the forest is larger than the cache.
+struct Prefetch {
+    /// (start, bytes) of the node words and of the outputs.
+    regions: [(*const u8, usize); 2],
+    /// Cache lines of each region to fetch per group.
+    lines_per_group: usize,
+}
+
+/// Bytes in a cache line.
+const CACHE_LINE: usize = 64;
+
+impl Prefetch {
+    fn new(tree: Option<&CompiledTree>, n_groups: usize) -> Self {
+        let Some(tree) = tree else { return Prefetch { regions: [(std::ptr::null(), 0); 2], lines_per_group: 0 } };
+        let words: (*const u8, usize) = match &tree.words {
+            Words::Wide(w) => (w.as_ptr().cast(), std::mem::size_of_val(w.as_slice())),
+            Words::Narrow(w) => (w.as_ptr().cast(), std::mem::size_of_val(w.as_slice())),
+        };
+        let outputs = (tree.outputs.as_ptr().cast(), std::mem::size_of_val(tree.outputs.as_slice()));
+        let longest = words.1.max(outputs.1);
+        Prefetch { regions: [words, outputs], lines_per_group: longest.div_ceil(CACHE_LINE).div_ceil(n_groups.max(1)) }
+    }
+
+    /// Fetches part `i` of each region.
+    #[inline]
+    fn part(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        for &(start, len) in &self.regions {
+            let first = i * self.lines_per_group * CACHE_LINE;
+            let end = len.min(first + self.lines_per_group * CACHE_LINE);
+            for offset in (first..end).step_by(CACHE_LINE) {
+                // Into L2: the walk of the current tree keeps L1 busy. A prefetch never faults, and the address
+                // is inside the region anyway.
+                // SAFETY: SSE, which `_mm_prefetch` needs, is part of every x86_64 CPU.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
+                        start.wrapping_add(offset).cast(),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -748,10 +806,12 @@ mod tests {
         let table = <&[WideNode; 256]>::try_from(wide.as_slice()).expect("101 splits pad to 256 nodes");
         let narrow_table = <&[NarrowNode; 256]>::try_from(narrow.as_slice()).expect("as narrow words too");
         let mut walks = vec![vec![0; 6 * LANES]; 4];
-        walk_groups(table, *depth, groups, &mut walks[0]);
-        walk_groups(wide.as_slice(), *depth, groups, &mut walks[1]);
-        walk_groups(narrow_table, *depth, groups, &mut walks[2]);
-        walk_groups(narrow.as_slice(), *depth, groups, &mut walks[3]);
+        // Fetching a tree ahead changes nothing but what is in cache.
+        let fetch = Prefetch::new(Some(&compiled_trees[0]), groups.len());
+        walk_groups(table, *depth, groups, &mut walks[0], &fetch);
+        walk_groups(wide.as_slice(), *depth, groups, &mut walks[1], &fetch);
+        walk_groups(narrow_table, *depth, groups, &mut walks[2], &fetch);
+        walk_groups(narrow.as_slice(), *depth, groups, &mut walks[3], &fetch);
         for walked in &walks {
             assert_eq!(walked, &expected);
         }
