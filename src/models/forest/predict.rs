@@ -99,7 +99,7 @@ impl Default for Trees {
 
 #[derive(Clone, PartialEq)]
 struct CompiledTree {
-    /// Node words, padded with zeros to a power-of-two length of at least 16.
+    /// Node words.
     words: Words,
     /// The depth of the deepest leaf: the number of rounds that take every row to its leaf.
     depth: usize,
@@ -120,11 +120,11 @@ impl fmt::Debug for CompiledForest {
 #[derive(Clone, PartialEq)]
 enum Words {
     /// Any size.
-    Wide(Vec<WideNode>),
+    Wide(NodeWords<WideNode>),
     /// Half the size, so twice the nodes in cache, for trees of at most 2^16 nodes in forests of at most
     /// [`NARROW_FEATURES`] features whose ranks fit a byte (every forest of this engine: 254 thresholds at
     /// most).
-    Narrow(Vec<NarrowNode>),
+    Narrow(NodeWords<NarrowNode>),
 }
 
 /// Features a narrow node can name.
@@ -175,24 +175,41 @@ impl Word for NarrowNode {
     }
 }
 
-/// A tree's node words, indexed by node.
-trait NodeTable {
-    fn node(&self, node: u32) -> (u32, u16, usize);
-}
+/// A tree's node words, checked when made so that a walk reads them without a bounds check: a walk starts at
+/// word 0 and goes from a word to its `next` or `next + 1`, and every word's `next + 1` is one of the words.
+/// A bounds check, or masking the index into a power-of-two table instead, made the step an instruction longer
+/// and short of registers: a 100k-row predict took 152 → 138 ms without it (11 alternating runs).
+#[derive(Clone, PartialEq)]
+struct NodeWords<W>(Vec<W>);
 
-impl<W: Word, const N: usize> NodeTable for [W; N] {
-    #[inline]
-    fn node(&self, node: u32) -> (u32, u16, usize) {
-        // N is a power of two and every node index is below it: the mask changes nothing but lets the
-        // compiler drop the bounds check.
-        self[node as usize & (N - 1)].unpack()
+impl<W: Word> NodeWords<W> {
+    /// `words`, if every walk over them stays inside them.
+    fn new(words: Vec<W>) -> Option<Self> {
+        let n = words.len();
+        (n > 0 && words.iter().all(|word| (word.unpack().0 as usize) < n - 1)).then_some(NodeWords(words))
     }
-}
 
-impl<W: Word> NodeTable for [W] {
-    #[inline]
-    fn node(&self, node: u32) -> (u32, u16, usize) {
-        self[node as usize].unpack()
+    fn as_slice(&self) -> &[W] {
+        &self.0
+    }
+
+    /// Writes the leaf each row of `groups` falls into in `leaves`: each group's [`LANES`] rows go down
+    /// together, one level per round, for `depth` rounds. Fetches a part of the `next` tree per group.
+    fn walk<G: GroupCodes>(&self, depth: usize, groups: &[G], leaves: &mut [u32], next: &Prefetch) {
+        let words = self.0.as_slice();
+        for (i, (group, group_leaves)) in groups.iter().zip(leaves.chunks_exact_mut(LANES)).enumerate() {
+            next.part(i);
+            let mut nodes = [0u32; LANES];
+            for _ in 0..depth {
+                for (lane, node) in nodes.iter_mut().enumerate() {
+                    // SAFETY: `node` is 0 or the `next` or `next + 1` of a word, all of them below the number of
+                    // words, as `new` checked.
+                    let (next, rank, feature) = unsafe { words.get_unchecked(*node as usize) }.unpack();
+                    *node = next + u32::from(group.code(lane, feature) > rank);
+                }
+            }
+            group_leaves.copy_from_slice(&nodes);
+        }
     }
 }
 
@@ -204,7 +221,7 @@ trait GroupCodes {
 /// Up to `W` (a power of two, at most [`ROW_WIDTH`]) features: fixed-size rows, one group of them contiguous,
 /// so that a lane's row is a constant offset from the group's address (no per-lane pointer to keep in a
 /// register) and no index needs a bounds check (the lane index is a constant of the unrolled loop; the feature
-/// is masked as in `NodeTable`, changing nothing as every feature is below `W`).
+/// is masked, which changes nothing as every feature is below `W`).
 impl<const W: usize> GroupCodes for [[u16; W]; LANES] {
     #[inline]
     fn code(&self, lane: usize, feature: usize) -> u16 {
@@ -280,7 +297,7 @@ impl CompiledForest {
                 trees
                     .par_iter()
                     .map(|tree| compile_tree(tree, &rank_of, narrow_ranks && tree.n_nodes() <= NARROW_NODES))
-                    .collect(),
+                    .collect::<Result<_, _>>()?,
             ),
         };
         Ok(CompiledForest { n_features, width, thresholds, trees })
@@ -423,8 +440,8 @@ impl CompiledForest {
         for (i, tree) in trees.iter().enumerate() {
             let next = Prefetch::new(trees.get(i + 1), groups.len());
             match &tree.words {
-                Words::Wide(words) => walk(words, tree.depth, groups, leaves, &next),
-                Words::Narrow(words) => walk(words, tree.depth, groups, leaves, &next),
+                Words::Wide(words) => words.walk(tree.depth, groups, leaves, &next),
+                Words::Narrow(words) => words.walk(tree.depth, groups, leaves, &next),
             }
             add_tree_outputs(self.width, &tree.outputs, leaves, out);
         }
@@ -495,20 +512,26 @@ fn rank_key(feature: usize, threshold: f64) -> u128 {
 /// Compiles one tree given the rank of each split's threshold, into narrow words if `narrow` (the caller
 /// checked that they fit). Narrow words are written directly: a wide table first, then narrowed, cost a large
 /// forest's loading 12 MB more memory touched.
-fn compile_tree(tree: &Tree, rank_of: &impl Fn(usize, f64) -> u16, narrow: bool) -> CompiledTree {
-    let n_slots = tree.n_nodes().next_power_of_two().max(16);
+///
+/// # Errors
+/// If a node links outside the tree (a tree of this engine never does).
+fn compile_tree(tree: &Tree, rank_of: &impl Fn(usize, f64) -> u16, narrow: bool) -> Result<CompiledTree, String> {
+    // One spare word (zero, linking to the root) after the nodes, so that even the last node's `next + 1` is a
+    // word.
+    let n_slots = tree.n_nodes() + 1;
     let mut depth = 0;
     let mut outputs = vec![0.0; tree.n_nodes() * tree.width()];
     let words = if narrow {
-        Words::Narrow(tree_words(tree, rank_of, n_slots, &mut depth, &mut outputs, narrow_word))
+        NodeWords::new(tree_words(tree, rank_of, n_slots, &mut depth, &mut outputs, narrow_word)).map(Words::Narrow)
     } else {
-        Words::Wide(tree_words(tree, rank_of, n_slots, &mut depth, &mut outputs, |word| word))
+        NodeWords::new(tree_words(tree, rank_of, n_slots, &mut depth, &mut outputs, |word| word)).map(Words::Wide)
     };
-    CompiledTree { words, depth, outputs }
+    let words = words.ok_or_else(|| "a tree links to a node it does not have".to_owned())?;
+    Ok(CompiledTree { words, depth, outputs })
 }
 
-/// `tree`'s node words, each made by `form` from the wide one, padded to `n_slots`; sets `depth` to the depth
-/// of the deepest leaf and writes each leaf's outputs at its node in `outputs`.
+/// `tree`'s node words, each made by `form` from the wide one, then zeros up to `n_slots`; sets `depth` to the
+/// depth of the deepest leaf and writes each leaf's outputs at its node in `outputs`.
 fn tree_words<W: Copy + Default>(
     tree: &Tree,
     rank_of: &impl Fn(usize, f64) -> u16,
@@ -550,41 +573,6 @@ fn narrow_word(word: WideNode) -> NarrowNode {
     NarrowNode { next: u16::try_from(next).unwrap_or(0), rank, feature: u8::try_from(feature).unwrap_or(0) }
 }
 
-/// Writes the leaf each row of `groups` falls into in `leaves`, walking the tree with node `words` as a
-/// fixed-size array if its (power-of-two) length is one of the sizes compiled in, as a plain slice otherwise.
-fn walk<W: Word, G: GroupCodes>(words: &[W], depth: usize, groups: &[G], leaves: &mut [u32], next: &Prefetch) {
-    macro_rules! by_size {
-        ($($len:literal)*) => {
-            $(if let Ok(table) = <&[W; $len]>::try_from(words) {
-                return walk_groups(table, depth, groups, leaves, next);
-            })*
-        };
-    }
-    by_size!(16 32 64 128 256 512 1024 2048 4096 8192 16384 32768 65536 131_072 262_144 524_288 1_048_576);
-    walk_groups(words, depth, groups, leaves, next);
-}
-
-/// The walk itself: each group's [`LANES`] rows go down together, one level per round, for `depth` rounds.
-fn walk_groups<T: NodeTable + ?Sized, G: GroupCodes>(
-    table: &T,
-    depth: usize,
-    groups: &[G],
-    leaves: &mut [u32],
-    next: &Prefetch,
-) {
-    for (i, (group, group_leaves)) in groups.iter().zip(leaves.chunks_exact_mut(LANES)).enumerate() {
-        next.part(i);
-        let mut nodes = [0u32; LANES];
-        for _ in 0..depth {
-            for (lane, node) in nodes.iter_mut().enumerate() {
-                let (next, rank, feature) = table.node(*node);
-                *node = next + u32::from(group.code(lane, feature) > rank);
-            }
-        }
-        group_leaves.copy_from_slice(&nodes);
-    }
-}
-
 /// The next tree's nodes and outputs, fetched into cache a part per group while the current tree is walked:
 /// otherwise a chunk's walk of each tree starts from cache misses, as the forest is larger than the cache.
 struct Prefetch {
@@ -601,8 +589,8 @@ impl Prefetch {
     fn new(tree: Option<&CompiledTree>, n_groups: usize) -> Self {
         let Some(tree) = tree else { return Prefetch { regions: [(std::ptr::null(), 0); 2], lines_per_group: 0 } };
         let words: (*const u8, usize) = match &tree.words {
-            Words::Wide(w) => (w.as_ptr().cast(), std::mem::size_of_val(w.as_slice())),
-            Words::Narrow(w) => (w.as_ptr().cast(), std::mem::size_of_val(w.as_slice())),
+            Words::Wide(w) => (w.as_slice().as_ptr().cast(), std::mem::size_of_val(w.as_slice())),
+            Words::Narrow(w) => (w.as_slice().as_ptr().cast(), std::mem::size_of_val(w.as_slice())),
         };
         let outputs = (tree.outputs.as_ptr().cast(), std::mem::size_of_val(tree.outputs.as_slice()));
         let longest = words.1.max(outputs.1);
@@ -786,7 +774,7 @@ mod tests {
     }
 
     #[test]
-    fn wide_narrow_fixed_and_slice_tables_walk_alike() {
+    fn wide_and_narrow_words_walk_alike() {
         let mut rng = Rng::new(2);
         let trees = vec![random_tree(&mut rng, 100, 4)];
         let compiled = CompiledForest::new(&trees, 4, 2).expect("compiles");
@@ -798,23 +786,28 @@ mod tests {
         let CompiledTree { words, depth, .. } = &compiled_trees[0];
         let Words::Narrow(narrow) = words else { panic!("a small tree on 4 features is narrow") };
         let rank_of = |feature: usize, threshold: f64| rank(&compiled.thresholds[feature], threshold);
-        let wide = match compile_tree(&trees[0], &rank_of, false).words {
+        let wide = match compile_tree(&trees[0], &rank_of, false).expect("compiles").words {
             Words::Wide(wide) => wide,
             Words::Narrow(_) => panic!("asked for wide words"),
         };
         let expected: Vec<u32> = (0..6 * LANES).map(|r| index_u32(trees[0].leaf_of(x.row(r)))).collect();
-        let table = <&[WideNode; 256]>::try_from(wide.as_slice()).expect("101 splits pad to 256 nodes");
-        let narrow_table = <&[NarrowNode; 256]>::try_from(narrow.as_slice()).expect("as narrow words too");
-        let mut walks = vec![vec![0; 6 * LANES]; 4];
+        let mut walks = vec![vec![0; 6 * LANES]; 2];
         // Fetching a tree ahead changes nothing but what is in cache.
         let fetch = Prefetch::new(Some(&compiled_trees[0]), groups.len());
-        walk_groups(table, *depth, groups, &mut walks[0], &fetch);
-        walk_groups(wide.as_slice(), *depth, groups, &mut walks[1], &fetch);
-        walk_groups(narrow_table, *depth, groups, &mut walks[2], &fetch);
-        walk_groups(narrow.as_slice(), *depth, groups, &mut walks[3], &fetch);
+        wide.walk(*depth, groups, &mut walks[0], &fetch);
+        narrow.walk(*depth, groups, &mut walks[1], &fetch);
         for walked in &walks {
             assert_eq!(walked, &expected);
         }
+    }
+
+    #[test]
+    fn node_words_that_a_walk_could_leave_are_refused() {
+        let word = |next| NarrowNode { next, rank: 0, feature: 0 };
+        assert!(NodeWords::new(vec![word(1), word(0), word(0)]).is_some(), "1 and its right, 2, are words");
+        assert!(NodeWords::new(vec![word(1), word(0)]).is_none(), "the right of 1 is past the end");
+        assert!(NodeWords::new(vec![word(0)]).is_none(), "a lone word's right is past the end");
+        assert!(NodeWords::<NarrowNode>::new(Vec::new()).is_none(), "a walk starts at word 0");
     }
 
     #[test]
