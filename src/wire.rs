@@ -5,7 +5,8 @@
 //! element through serde. Format 2 writes them as byte strings of little-endian values, which decode as one
 //! length check and a copy: with the 100k-row reference forest (100 trees), a one-row predict took 83 → 64 ms
 //! (median of 15 alternating runs). Human-readable encodings (JSON, which tests use to corrupt models by hand)
-//! keep plain arrays.
+//! keep plain arrays. Format 3 adds to a forest the rank of each split's threshold (see
+//! `models::forest::stored_ranks`), which loading used to recompute.
 
 use std::cell::Cell;
 use std::fmt;
@@ -15,10 +16,13 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 
 /// The artifact format written now.
-pub const CURRENT_FORMAT: u16 = 2;
+pub const CURRENT_FORMAT: u16 = 3;
 
 /// The last format whose arrays are postcard sequences.
 pub const SEQUENCE_ARRAYS_FORMAT: u16 = 1;
+
+/// The first format whose forests store their split ranks.
+pub const SPLIT_RANKS_FORMAT: u16 = 3;
 
 thread_local! {
     static DECODING_FORMAT: Cell<u16> = const { Cell::new(CURRENT_FORMAT) };
@@ -40,6 +44,11 @@ pub fn decoding<R>(format: u16, decode: impl FnOnce() -> R) -> R {
 /// Whether arrays being decoded on this thread are postcard sequences (format 1) rather than byte strings.
 pub fn sequence_arrays() -> bool {
     DECODING_FORMAT.with(Cell::get) <= SEQUENCE_ARRAYS_FORMAT
+}
+
+/// Whether a forest being decoded on this thread has its split ranks (format 3 on).
+pub fn split_ranks() -> bool {
+    DECODING_FORMAT.with(Cell::get) >= SPLIT_RANKS_FORMAT
 }
 
 /// A number stored as its little-endian bytes.
@@ -66,7 +75,7 @@ macro_rules! le_number {
     )*};
 }
 
-le_number!(u32, f32, f64);
+le_number!(u8, u32, f32, f64);
 
 /// A `Vec<T>` read from a byte string of little-endian numbers, as [`LeSlice`] writes it.
 pub struct LeVec<T>(pub Vec<T>);

@@ -9,7 +9,8 @@
 //! sha256        32 bytes  SHA-256 of the payload, checked on every load
 //! payload                 postcard encoding of the serde value
 //! ```
-//! Format 2 differs from 1 only in how a tree's arrays are encoded ([`crate::wire`]); both are read.
+//! Format 2 differs from 1 only in how a tree's arrays are encoded ([`crate::wire`]); format 3 adds a forest's
+//! split ranks. All three are read.
 //! Decoding is bounded: the file must be exactly header + payload_len long (and at most MAX_ARTIFACT_BYTES), and
 //! postcard preallocates at most what the remaining input could hold, so a hostile length prefix cannot make us
 //! allocate without bound.
@@ -134,25 +135,32 @@ mod tests {
         values: Vec<f64>,
     }
 
-    /// A forest written by mlctl 0.1 in artifact format 1 (tree arrays as postcard sequences). Models in
-    /// registries must keep loading after the format changes, and load to the same values.
+    /// The same forest as written by mlctl 0.1 in artifact format 1 (tree arrays as postcard sequences) and in
+    /// format 2 (arrays as byte strings, no split ranks). Models in registries must keep loading after the
+    /// format changes, and load to the same values, compiled forest included (format 3 stores what formats 1
+    /// and 2 recompute).
     #[test]
-    fn a_format_1_forest_loads_to_the_same_model_as_its_format_2_rewrite() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/artifact/format1_forest.bin"));
-        let old_bytes = std::fs::read(path).unwrap();
-        assert_eq!(u16::from_le_bytes([old_bytes[8], old_bytes[9]]), 1, "the fixture must stay a format-1 file");
-        let old: crate::models::Bundle = decode(&old_bytes, path).unwrap();
-        use crate::models::TrainedModel::{RandomForestClassifier, RandomForestRegressor};
-        assert!(
-            matches!(old.model, RandomForestClassifier(_) | RandomForestRegressor(_)),
-            "the fixture holds a forest"
-        );
-
-        let new_bytes = encode(&old).unwrap();
-        assert_eq!(u16::from_le_bytes([new_bytes[8], new_bytes[9]]), FORMAT_VERSION);
-        assert_ne!(new_bytes[HEADER_LEN..], old_bytes[HEADER_LEN..], "format 2 encodes the trees differently");
-        let new: crate::models::Bundle = decode(&new_bytes, path).unwrap();
-        assert_eq!(new, old);
+    fn format_1_and_2_forests_load_to_the_same_model_as_their_current_rewrite() {
+        let fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/artifact").join(name);
+        let mut decoded = Vec::new();
+        for (format, name) in [(1u16, "format1_forest.bin"), (2, "format2_forest.bin")] {
+            let path = fixture(name);
+            let old_bytes = std::fs::read(&path).unwrap();
+            assert_eq!(u16::from_le_bytes([old_bytes[8], old_bytes[9]]), format, "the fixture must stay as written");
+            let old: crate::models::Bundle = decode(&old_bytes, &path).unwrap();
+            use crate::models::TrainedModel::{RandomForestClassifier, RandomForestRegressor};
+            assert!(
+                matches!(old.model, RandomForestClassifier(_) | RandomForestRegressor(_)),
+                "the fixture holds a forest"
+            );
+            let new_bytes = encode(&old).unwrap();
+            assert_eq!(u16::from_le_bytes([new_bytes[8], new_bytes[9]]), FORMAT_VERSION);
+            assert!(new_bytes.len() > old_bytes.len(), "format 3 adds the split ranks");
+            let new: crate::models::Bundle = decode(&new_bytes, &path).unwrap();
+            assert_eq!(new, old);
+            decoded.push(old);
+        }
+        assert_eq!(decoded[0], decoded[1], "the fixtures hold the same forest");
     }
 
     fn sample() -> Vec<u8> {

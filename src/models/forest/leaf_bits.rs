@@ -43,9 +43,9 @@ struct BitSplit {
 }
 
 impl BitTree {
-    /// `tree` with each split's threshold replaced by `rank_of(feature, threshold)`, or `None` if it has more
+    /// `tree` with each split's threshold replaced by `rank_of(node, feature, threshold)`, or `None` if it has more
     /// than [`MAX_LEAVES`] leaves or nodes shared by two parents.
-    pub(crate) fn new(tree: &Tree, rank_of: impl Fn(usize, f64) -> u16) -> Option<Self> {
+    pub(crate) fn new(tree: &Tree, rank_of: impl Fn(usize, usize, f64) -> u16) -> Option<Self> {
         if tree.n_leaves() > MAX_LEAVES || !is_proper_tree(tree) {
             return None;
         }
@@ -73,7 +73,7 @@ impl BitTree {
                     #[allow(clippy::cast_possible_truncation)] // The forest has at most 65,535 features.
                     splits.push(BitSplit {
                         feature: feature as u32,
-                        rank: i32::from(rank_of(feature, threshold)),
+                        rank: i32::from(rank_of(node, feature, threshold)),
                         keep,
                     });
                 }
@@ -175,7 +175,7 @@ mod tests {
             for _ in 0..20 {
                 let tree = random_tree(&mut rng, n_leaves, n_features);
                 // Thresholds are integers, so the rank of integer x among thresholds 0..10 is x clamped.
-                let bit_tree = BitTree::new(&tree, |_, threshold| {
+                let bit_tree = BitTree::new(&tree, |_, _, threshold| {
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     let rank = threshold as u16;
                     rank
@@ -203,14 +203,14 @@ mod tests {
     #[test]
     fn trees_of_more_than_32_leaves_or_shared_nodes_are_left_to_the_walk() {
         let mut rng = Rng::new(4);
-        assert!(BitTree::new(&random_tree(&mut rng, 33, 2), |_, _| 0).is_none());
+        assert!(BitTree::new(&random_tree(&mut rng, 33, 2), |_, _, _| 0).is_none());
         // Nodes 1 and 2 both split into 3 and 4: children after parents, as a loaded tree is checked, but no tree.
         let json = serde_json::json!({
             "feature": [0, 0, 0, 0, 1], "threshold": [0.0, 1.0, 2.0, 0.0, 0.0], "left": [1, 3, 3, 0, 0],
             "width": 1, "values": [0.0, 1.0],
         });
         let shared: Tree = serde_json::from_value(json).expect("passes the loader's checks");
-        assert!(BitTree::new(&shared, |_, _| 0).is_none());
-        assert!(BitTree::new(&random_tree(&mut rng, 32, 2), |_, _| 0).is_some());
+        assert!(BitTree::new(&shared, |_, _, _| 0).is_none());
+        assert!(BitTree::new(&random_tree(&mut rng, 32, 2), |_, _, _| 0).is_some());
     }
 }

@@ -19,6 +19,7 @@ mod grower;
 mod leaf_bits;
 mod predict;
 mod split_keys;
+mod stored_ranks;
 #[cfg(test)]
 mod test_data;
 pub mod tree;
@@ -33,6 +34,7 @@ use crate::rng::Rng;
 use binning::{BinnedMatrix, MAX_BINS};
 use grower::{Classification, GrowParams, Grower, Objective, Regression};
 use predict::CompiledForest;
+use stored_ranks::SplitRanks;
 use tree::Tree;
 
 pub use boosting::{BoostingParams, EarlyStopping, GradientBoostingClassifier, GradientBoostingRegressor};
@@ -219,16 +221,75 @@ pub struct RandomForestRegressor {
 
 /// What both kinds of forest store. Impurity importances are computed while fitting, so trees keep only
 /// what prediction needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct Forest {
     n_features: usize,
     /// Outputs per leaf: the number of classes, or 1 for regression.
     width: usize,
     trees: Vec<Tree>,
     importances: Vec<f64>,
-    /// The trees compiled for prediction: derived, so not stored, and rebuilt on loading (`TryFrom`).
-    #[serde(skip)]
+    /// The trees compiled for prediction: derived, so rebuilt on loading, from the stored split ranks.
     compiled: CompiledForest,
+}
+
+/// A forest as stored: its fields, then (artifact format 3 on) its split ranks, which spare loading finding
+/// them ([`stored_ranks`]).
+#[derive(Serialize)]
+struct StoredForestRef<'a> {
+    n_features: usize,
+    width: usize,
+    trees: &'a [Tree],
+    importances: &'a [f64],
+    split_ranks: Option<SplitRanks>,
+}
+
+#[derive(Deserialize)]
+struct StoredForest {
+    n_features: usize,
+    width: usize,
+    trees: Vec<Tree>,
+    importances: Vec<f64>,
+    /// Absent from JSON written before format 3.
+    #[serde(default)]
+    split_ranks: Option<SplitRanks>,
+}
+
+/// A forest as formats 1 and 2 store it.
+#[derive(Deserialize)]
+struct StoredForestWithoutRanks {
+    n_features: usize,
+    width: usize,
+    trees: Vec<Tree>,
+    importances: Vec<f64>,
+}
+
+impl Serialize for Forest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StoredForestRef {
+            n_features: self.n_features,
+            width: self.width,
+            trees: &self.trees,
+            importances: &self.importances,
+            split_ranks: self.compiled.split_ranks(&self.trees),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Forest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (stored, split_ranks) = if deserializer.is_human_readable() || crate::wire::split_ranks() {
+            let StoredForest { n_features, width, trees, importances, split_ranks } =
+                StoredForest::deserialize(deserializer)?;
+            (StoredForestWithoutRanks { n_features, width, trees, importances }, split_ranks)
+        } else {
+            (StoredForestWithoutRanks::deserialize(deserializer)?, None)
+        };
+        let StoredForestWithoutRanks { n_features, width, trees, importances } = stored;
+        let mut forest = Forest { n_features, width, trees, importances, compiled: CompiledForest::default() };
+        forest.compile(split_ranks).map_err(serde::de::Error::custom)?;
+        Ok(forest)
+    }
 }
 
 // Both serialise as the bare `Forest` their deserialisation checks (`try_from`), so the formats agree.
@@ -244,11 +305,11 @@ impl Serialize for RandomForestRegressor {
     }
 }
 
+// A deserialised `Forest` is compiled already.
 impl TryFrom<Forest> for RandomForestClassifier {
     type Error = String;
 
-    fn try_from(mut forest: Forest) -> Result<Self, String> {
-        forest.compile()?;
+    fn try_from(forest: Forest) -> Result<Self, String> {
         Ok(RandomForestClassifier { forest })
     }
 }
@@ -256,8 +317,7 @@ impl TryFrom<Forest> for RandomForestClassifier {
 impl TryFrom<Forest> for RandomForestRegressor {
     type Error = String;
 
-    fn try_from(mut forest: Forest) -> Result<Self, String> {
-        forest.compile()?;
+    fn try_from(forest: Forest) -> Result<Self, String> {
         if forest.width != 1 {
             return Err("a regression forest has one output per leaf".to_owned());
         }
@@ -445,7 +505,7 @@ impl Forest {
             compiled: CompiledForest::default(),
         };
         // Cannot fail here: binning gives every feature at most 254 thresholds, the only limit left.
-        forest.compile().map_err(|_| ForestError::TooLarge)?;
+        forest.compile(None).map_err(|_| ForestError::TooLarge)?;
         Ok(forest)
     }
 
@@ -456,12 +516,15 @@ impl Forest {
     }
 
     /// Checks what each tree's own validation (see `Tree`'s deserialisation) cannot, and builds the
-    /// prediction form of the trees.
-    fn compile(&mut self) -> Result<(), String> {
+    /// prediction form of the trees, with `split_ranks` if stored.
+    fn compile(&mut self, split_ranks: Option<SplitRanks>) -> Result<(), String> {
         if self.trees.is_empty() || self.importances.len() != self.n_features || self.width == 0 {
             return Err("a forest needs trees, one importance per feature and leaf outputs".to_owned());
         }
-        self.compiled = CompiledForest::new(&self.trees, self.n_features, self.width)?;
+        self.compiled = match split_ranks {
+            Some(stored) => CompiledForest::with_ranks(&self.trees, self.n_features, self.width, stored)?,
+            None => CompiledForest::new(&self.trees, self.n_features, self.width)?,
+        };
         Ok(())
     }
 }
@@ -769,6 +832,15 @@ mod tests {
         value["trees"][0]["left"][1] = 0.into();
         value["trees"][0]["left"][0] = 0.into();
         assert!(serde_json::from_value::<RandomForestClassifier>(value.clone()).is_err());
+        // A stored split rank that is not its threshold's (the root of tree 0 is a split).
+        let mut value: serde_json::Value = serde_json::from_str(&json)?;
+        value["split_ranks"]["ranks"][0][0] = 254.into();
+        let error = serde_json::from_value::<RandomForestClassifier>(value).unwrap_err().to_string();
+        assert!(error.contains("split rank"), "{error}");
+        // Without split ranks (as written before artifact format 3) they are found again.
+        let mut value: serde_json::Value = serde_json::from_str(&json)?;
+        value.as_object_mut().map(|fields| fields.remove("split_ranks"));
+        assert_eq!(serde_json::from_value::<RandomForestClassifier>(value)?.n_trees(), 12);
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Fast batch prediction: the forest's trees recompiled, once per fitted or loaded model, into a form made for
-//! walking many rows at a time. The stored [`Tree`]s stay the format on disk; this one is derived from them.
+//! walking many rows at a time. The stored [`Tree`]s stay the format on disk; this one is derived from them, and
+//! from the split ranks stored beside them ([`SplitRanks`]) when the file has them.
 //!
 //! What makes it fast, each step measured on the reference workload (100 trees of depth 20, 16 features):
 //! - Rows are walked in groups of [`LANES`], in lockstep, one level per round, for as many rounds as the tree
@@ -34,6 +35,7 @@ use rayon::prelude::*;
 use crate::data::matrix::Matrix;
 use crate::models::forest::leaf_bits::{self, BitTree};
 use crate::models::forest::split_keys::{KeySet, RankTable};
+use crate::models::forest::stored_ranks::SplitRanks;
 use crate::models::forest::tree::{index_u32, Tree};
 
 /// Rows walked through a tree together.
@@ -275,8 +277,6 @@ impl CompiledForest {
         if thresholds.iter().any(|t| t.len() > MAX_THRESHOLDS) {
             return Err("a feature has more distinct split thresholds than the forest engine supports".to_owned());
         }
-        let narrow_ranks =
-            n_features <= NARROW_FEATURES && thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK));
         // Every split's threshold is one of its feature's, so its rank is its position there: looked up rather
         // than searched for. The key of 0.0 stands for -0.0 too, as `rank` does not tell them apart.
         let entries: Vec<(u128, u16)> = thresholds
@@ -286,21 +286,97 @@ impl CompiledForest {
             .map(|(key, i)| (key, u16::try_from(i).unwrap_or(LEAF_RANK - 1)))
             .collect();
         let ranks = RankTable::new(&entries);
-        let rank_of = |feature: usize, threshold: f64| {
+        let rank_of = |_tree: usize, _node: usize, feature: usize, threshold: f64| {
             ranks.get(rank_key(feature, threshold)).unwrap_or_else(|| rank(&thresholds[feature], threshold))
         };
+        Self::build(trees, n_features, &thresholds, rank_of).map(|trees| CompiledForest {
+            n_features,
+            width,
+            thresholds,
+            trees,
+        })
+    }
+
+    /// [`Self::new`] with the thresholds and ranks it would find given, as a `model.bin` stores them: checked
+    /// rather than found.
+    ///
+    /// # Errors
+    /// As `new`, and if the thresholds are not ascending or a split's rank is not that of its threshold.
+    pub(crate) fn with_ranks(
+        trees: &[Tree],
+        n_features: usize,
+        width: usize,
+        stored: SplitRanks,
+    ) -> Result<Self, String> {
+        let SplitRanks { thresholds, ranks } = stored;
+        if thresholds.len() != n_features || ranks.len() != trees.len() {
+            return Err("the stored split ranks are not one table per feature and per tree".to_owned());
+        }
+        if u16::try_from(n_features).is_err() {
+            return Err(format!("{n_features} features is more than the forest engine supports (65,535)"));
+        }
+        // Ranks are bytes, below the narrow leaf's; a NaN would break the row encoding's binary search.
+        let fits = |t: &Vec<f64>| t.len() < usize::from(NARROW_LEAF_RANK) && !t.iter().any(|v| v.is_nan());
+        if !thresholds.iter().all(|t| fits(t) && t.windows(2).all(|pair| pair[0] < pair[1])) {
+            return Err("the stored split thresholds are not ascending, or too many".to_owned());
+        }
+        trees.par_iter().zip(&ranks).try_for_each(|(tree, ranks)| check_ranks(tree, ranks, &thresholds, width))?;
+        let rank_of = |tree: usize, node: usize, _: usize, _: f64| u16::from(ranks[tree][node]);
+        Self::build(trees, n_features, &thresholds, rank_of).map(|trees| CompiledForest {
+            n_features,
+            width,
+            thresholds,
+            trees,
+        })
+    }
+
+    /// The thresholds and ranks that [`Self::with_ranks`] takes, of this forest compiled from `trees`; `None`
+    /// if a feature has more thresholds than a byte can rank (never in a forest of this engine).
+    pub(crate) fn split_ranks(&self, trees: &[Tree]) -> Option<SplitRanks> {
+        if !self.thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK)) {
+            return None;
+        }
+        let tree_ranks = |tree: &Tree| -> Option<Vec<u8>> {
+            (0..tree.n_nodes())
+                .map(|node| match tree.split(node) {
+                    // The count of thresholds below a threshold of the table is its position there.
+                    Some((feature, threshold, _)) => u8::try_from(rank(self.thresholds.get(feature)?, threshold)).ok(),
+                    None => Some(0),
+                })
+                .collect()
+        };
+        let ranks = trees.iter().map(tree_ranks).collect::<Option<Vec<_>>>()?;
+        Some(SplitRanks { thresholds: self.thresholds.clone(), ranks })
+    }
+
+    /// The compiled trees, each split's rank given by `rank_of(tree, node, feature, threshold)`.
+    fn build(
+        trees: &[Tree],
+        n_features: usize,
+        thresholds: &[Vec<f64>],
+        rank_of: impl Fn(usize, usize, usize, f64) -> u16 + Sync,
+    ) -> Result<Trees, String> {
+        let narrow_ranks =
+            n_features <= NARROW_FEATURES && thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK));
         // Independent per tree, and collected in tree order.
-        let bit_trees: Option<Vec<BitTree>> = trees.par_iter().map(|tree| BitTree::new(tree, rank_of)).collect();
-        let trees = match bit_trees {
+        let bit_trees: Option<Vec<BitTree>> = trees
+            .par_iter()
+            .enumerate()
+            .map(|(i, tree)| BitTree::new(tree, |node, feature, threshold| rank_of(i, node, feature, threshold)))
+            .collect();
+        Ok(match bit_trees {
             Some(bit_trees) => Trees::Bits(bit_trees),
             None => Trees::Walked(
                 trees
                     .par_iter()
-                    .map(|tree| compile_tree(tree, &rank_of, narrow_ranks && tree.n_nodes() <= NARROW_NODES))
+                    .enumerate()
+                    .map(|(i, tree)| {
+                        let rank_of = |node, feature, threshold| rank_of(i, node, feature, threshold);
+                        compile_tree(tree, &rank_of, narrow_ranks && tree.n_nodes() <= NARROW_NODES)
+                    })
                     .collect::<Result<_, _>>()?,
             ),
-        };
-        Ok(CompiledForest { n_features, width, thresholds, trees })
+        })
     }
 
     /// The mean of the trees' leaf outputs for every row of `x`, row-major `n_rows × width`.
@@ -466,6 +542,28 @@ fn add_tree_outputs(width: usize, outputs: &[f32], leaves: &[u32], out: &mut [f6
     }
 }
 
+/// Checks that `tree` has `width` outputs per leaf and that each split's stored rank in `ranks` (one per node) is
+/// that of its threshold in `thresholds`, its feature's (which also refuses features out of range and NaN).
+fn check_ranks(tree: &Tree, ranks: &[u8], thresholds: &[Vec<f64>], width: usize) -> Result<(), String> {
+    if tree.width() != width {
+        return Err("a tree's leaves do not have the forest's number of outputs".to_owned());
+    }
+    if ranks.len() != tree.n_nodes() {
+        return Err("the stored split ranks are not one per node".to_owned());
+    }
+    for (node, &rank) in ranks.iter().enumerate() {
+        if let Some((feature, threshold, _)) = tree.split(node) {
+            let stored = thresholds.get(feature).and_then(|t| t.get(usize::from(rank)));
+            // `==`: the table keeps one of -0.0 and 0.0, which compare alike, as `rank` does.
+            #[allow(clippy::float_cmp)]
+            if stored != Some(&threshold) {
+                return Err("a stored split rank is not that of its split's threshold".to_owned());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Adds the (feature, threshold) pairs of `tree`'s splits to `keys` as [`pack_key`]s, after checking that its
 /// width is `width` and its splits are on features below `n_features` at thresholds that are not NaN.
 fn add_thresholds(tree: &Tree, n_features: usize, width: usize, keys: &mut KeySet) -> Result<(), String> {
@@ -509,13 +607,17 @@ fn rank_key(feature: usize, threshold: f64) -> u128 {
     pack_key(feature, if threshold == 0.0 { 0.0 } else { threshold })
 }
 
-/// Compiles one tree given the rank of each split's threshold, into narrow words if `narrow` (the caller
+/// Compiles one tree given the rank of each split's threshold (`rank_of(node, feature, threshold)`), into narrow words if `narrow` (the caller
 /// checked that they fit). Narrow words are written directly: a wide table first, then narrowed, cost a large
 /// forest's loading 12 MB more memory touched.
 ///
 /// # Errors
 /// If a node links outside the tree (a tree of this engine never does).
-fn compile_tree(tree: &Tree, rank_of: &impl Fn(usize, f64) -> u16, narrow: bool) -> Result<CompiledTree, String> {
+fn compile_tree(
+    tree: &Tree,
+    rank_of: &impl Fn(usize, usize, f64) -> u16,
+    narrow: bool,
+) -> Result<CompiledTree, String> {
     // One spare word (zero, linking to the root) after the nodes, so that even the last node's `next + 1` is a
     // word.
     let n_slots = tree.n_nodes() + 1;
@@ -534,7 +636,7 @@ fn compile_tree(tree: &Tree, rank_of: &impl Fn(usize, f64) -> u16, narrow: bool)
 /// depth of the deepest leaf and writes each leaf's outputs at its node in `outputs`.
 fn tree_words<W: Copy + Default>(
     tree: &Tree,
-    rank_of: &impl Fn(usize, f64) -> u16,
+    rank_of: &impl Fn(usize, usize, f64) -> u16,
     n_slots: usize,
     depth: &mut usize,
     outputs: &mut [f32],
@@ -552,7 +654,7 @@ fn tree_words<W: Copy + Default>(
                 // `CompiledForest::new` checked that features fit a `u16`.
                 WideNode {
                     next: index_u32(left),
-                    rank: rank_of(feature, threshold),
+                    rank: rank_of(node, feature, threshold),
                     feature: u16::try_from(feature).unwrap_or(0),
                 }
             }
@@ -785,7 +887,7 @@ mod tests {
         let Trees::Walked(compiled_trees) = &compiled.trees else { panic!("101 splits are walked") };
         let CompiledTree { words, depth, .. } = &compiled_trees[0];
         let Words::Narrow(narrow) = words else { panic!("a small tree on 4 features is narrow") };
-        let rank_of = |feature: usize, threshold: f64| rank(&compiled.thresholds[feature], threshold);
+        let rank_of = |_: usize, feature: usize, threshold: f64| rank(&compiled.thresholds[feature], threshold);
         let wide = match compile_tree(&trees[0], &rank_of, false).expect("compiles").words {
             Words::Wide(wide) => wide,
             Words::Narrow(_) => panic!("asked for wide words"),
@@ -882,5 +984,56 @@ mod tests {
         assert!(CompiledForest::new(&[], 70_000, 1).is_err(), "too many features");
         let many: Vec<Tree> = (0..70_000).map(|i| stump(f64::from(i))).collect();
         assert!(CompiledForest::new(&many, 1, 1).is_err(), "too many thresholds for u16 ranks");
+    }
+
+    #[test]
+    fn stored_split_ranks_compile_to_the_forest_that_finding_them_does() {
+        let mut rng = Rng::new(9);
+        for (n_features, n_splits) in [(3, 60), (300, 60), (3, 10)] {
+            // Walked trees (narrow, then wide as 300 features do not fit a narrow node) and bit-vector trees.
+            let trees: Vec<Tree> = (0..5).map(|_| random_tree(&mut rng, n_splits, n_features)).collect();
+            let found = CompiledForest::new(&trees, n_features, 2).expect("compiles");
+            let stored = found.split_ranks(&trees).expect("a grid of 21 thresholds fits byte ranks");
+            let given = CompiledForest::with_ranks(&trees, n_features, 2, stored).expect("consistent");
+            assert!(given == found, "{n_features} features, {n_splits} splits");
+        }
+    }
+
+    #[test]
+    fn stored_split_ranks_that_do_not_fit_the_trees_are_refused() {
+        let stump = |threshold: f64| {
+            let mut builder = TreeBuilder::new(1);
+            let left = builder.make_split(0, 0, threshold);
+            builder.make_leaf(left, &[0.0]);
+            builder.make_leaf(left + 1, &[1.0]);
+            builder.finish()
+        };
+        let trees = [stump(0.5), stump(2.0)];
+        let good = SplitRanks { thresholds: vec![vec![0.5, 2.0]], ranks: vec![vec![0, 0, 0], vec![1, 0, 0]] };
+        let with = |ranks: SplitRanks| CompiledForest::with_ranks(&trees, 1, 1, ranks);
+        assert!(with(good.clone()).is_ok());
+        let mut swapped = good.clone();
+        swapped.ranks.swap(0, 1);
+        assert!(with(swapped).is_err(), "a rank pointing at another threshold");
+        let mut past = good.clone();
+        past.ranks[1][0] = 2;
+        assert!(with(past).is_err(), "a rank past the table");
+        let mut unsorted = good.clone();
+        unsorted.thresholds[0].reverse();
+        unsorted.ranks = vec![vec![1, 0, 0], vec![0, 0, 0]];
+        assert!(with(unsorted).is_err(), "thresholds out of order");
+        let mut short = good.clone();
+        short.ranks[0].pop();
+        assert!(with(short).is_err(), "a rank missing");
+        let mut one_tree = good.clone();
+        one_tree.ranks.pop();
+        assert!(with(one_tree).is_err(), "a tree without ranks");
+        assert!(CompiledForest::with_ranks(&trees, 1, 2, good.clone()).is_err(), "the wrong width");
+        assert!(CompiledForest::with_ranks(&trees, 2, 1, good.clone()).is_err(), "a table per feature");
+        let wide = SplitRanks { thresholds: vec![(0..255).map(f64::from).collect()], ranks: vec![vec![0; 3]; 2] };
+        assert!(with(wide).is_err(), "more thresholds than byte ranks");
+        let mut nan = good.clone();
+        nan.thresholds[0].push(f64::NAN);
+        assert!(with(nan).is_err(), "a NaN threshold");
     }
 }
