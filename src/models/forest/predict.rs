@@ -13,10 +13,10 @@
 //!   of its values (`u16`), is compared in integers. `x > threshold` exactly when `rank(x) > rank(threshold)`,
 //!   where `rank(v)` counts the thresholds below `v`, so predictions are unchanged (NaN, below nothing, goes
 //!   left as in [`Tree`]).
-//! - No bounds check and no per-lane row pointer in the step: node tables are padded to a power-of-two length
-//!   and seen as fixed-size arrays, a group's row encodings are one fixed-size array, and indices are masked
-//!   to the array sizes, which the compiler can then prove in bounds. (Trees beyond 2^20 nodes or rows beyond
-//!   256 features take the same code over plain, bounds-checked slices.)
+//! - No bounds check and no per-lane row pointer in the step: node words are checked once, when compiled, to
+//!   keep every walk inside them ([`NodeWords`]), and a group's row encodings are one fixed-size array whose
+//!   feature index is masked to its width, which the compiler can then prove in bounds. (Rows beyond 256
+//!   features take the same code over a plain, bounds-checked slice.)
 //! - Leaf outputs are stored per node, so a row's leaf index is directly where its outputs are.
 //! - While a chunk walks one tree, the next tree's nodes and outputs are prefetched into L2, a slice per group
 //!   ([`Prefetch`]). A large forest does not fit in cache, so every tree's pass over a chunk used to start from
