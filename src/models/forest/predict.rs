@@ -968,15 +968,17 @@ mod tests {
         assert_eq!(codes[x.n_rows() - 1], [u16::MAX; 3], "rows past the range are not written");
     }
 
+    /// A tree of one split on feature 0 at `threshold`, with one output per leaf.
+    fn stump(threshold: f64) -> Tree {
+        let mut builder = TreeBuilder::new(1);
+        let left = builder.make_split(0, 0, threshold);
+        builder.make_leaf(left, &[0.0]);
+        builder.make_leaf(left + 1, &[1.0]);
+        builder.finish()
+    }
+
     #[test]
     fn inconsistent_trees_do_not_compile() {
-        let stump = |threshold: f64| {
-            let mut builder = TreeBuilder::new(1);
-            let left = builder.make_split(0, 0, threshold);
-            builder.make_leaf(left, &[0.0]);
-            builder.make_leaf(left + 1, &[1.0]);
-            builder.finish()
-        };
         assert!(CompiledForest::new(&[stump(0.5)], 1, 1).is_ok());
         assert!(CompiledForest::new(&[stump(f64::NAN)], 1, 1).is_err(), "a NaN threshold");
         assert!(CompiledForest::new(&[stump(0.5)], 1, 2).is_err(), "the wrong width");
@@ -1001,13 +1003,6 @@ mod tests {
 
     #[test]
     fn stored_split_ranks_that_do_not_fit_the_trees_are_refused() {
-        let stump = |threshold: f64| {
-            let mut builder = TreeBuilder::new(1);
-            let left = builder.make_split(0, 0, threshold);
-            builder.make_leaf(left, &[0.0]);
-            builder.make_leaf(left + 1, &[1.0]);
-            builder.finish()
-        };
         let trees = [stump(0.5), stump(2.0)];
         let good = SplitRanks { thresholds: vec![vec![0.5, 2.0]], ranks: vec![vec![0, 0, 0], vec![1, 0, 0]] };
         let with = |ranks: SplitRanks| CompiledForest::with_ranks(&trees, 1, 1, ranks);
