@@ -278,14 +278,14 @@ impl Serialize for Forest {
 
 impl<'de> Deserialize<'de> for Forest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (stored, split_ranks) = if deserializer.is_human_readable() || crate::wire::split_ranks() {
-            let StoredForest { n_features, width, trees, importances, split_ranks } =
-                StoredForest::deserialize(deserializer)?;
-            (StoredForestWithoutRanks { n_features, width, trees, importances }, split_ranks)
-        } else {
-            (StoredForestWithoutRanks::deserialize(deserializer)?, None)
-        };
-        let StoredForestWithoutRanks { n_features, width, trees, importances } = stored;
+        let StoredForest { n_features, width, trees, importances, split_ranks } =
+            if deserializer.is_human_readable() || crate::wire::split_ranks() {
+                StoredForest::deserialize(deserializer)?
+            } else {
+                let StoredForestWithoutRanks { n_features, width, trees, importances } =
+                    StoredForestWithoutRanks::deserialize(deserializer)?;
+                StoredForest { n_features, width, trees, importances, split_ranks: None }
+            };
         let mut forest = Forest { n_features, width, trees, importances, compiled: CompiledForest::default() };
         forest.compile(split_ranks).map_err(serde::de::Error::custom)?;
         Ok(forest)

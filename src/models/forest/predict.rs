@@ -138,6 +138,11 @@ const NARROW_NODES: usize = 1 << 16;
 /// The rank of a narrow leaf: above every row's rank in a forest whose features have at most 254 thresholds.
 const NARROW_LEAF_RANK: u8 = u8::MAX;
 
+/// Whether a feature's `thresholds` are few enough for byte ranks below [`NARROW_LEAF_RANK`].
+fn byte_ranked(thresholds: &[f64]) -> bool {
+    thresholds.len() < usize::from(NARROW_LEAF_RANK)
+}
+
 /// A node of any tree: eight bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C, align(8))]
@@ -316,7 +321,7 @@ impl CompiledForest {
             return Err(format!("{n_features} features is more than the forest engine supports (65,535)"));
         }
         // Ranks are bytes, below the narrow leaf's; a NaN would break the row encoding's binary search.
-        let fits = |t: &Vec<f64>| t.len() < usize::from(NARROW_LEAF_RANK) && !t.iter().any(|v| v.is_nan());
+        let fits = |t: &Vec<f64>| byte_ranked(t) && !t.iter().any(|v| v.is_nan());
         if !thresholds.iter().all(|t| fits(t) && t.windows(2).all(|pair| pair[0] < pair[1])) {
             return Err("the stored split thresholds are not ascending, or too many".to_owned());
         }
@@ -333,7 +338,7 @@ impl CompiledForest {
     /// The thresholds and ranks that [`Self::with_ranks`] takes, of this forest compiled from `trees`; `None`
     /// if a feature has more thresholds than a byte can rank (never in a forest of this engine).
     pub(crate) fn split_ranks(&self, trees: &[Tree]) -> Option<SplitRanks> {
-        if !self.thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK)) {
+        if !self.thresholds.iter().all(|t| byte_ranked(t)) {
             return None;
         }
         let tree_ranks = |tree: &Tree| -> Option<Vec<u8>> {
@@ -356,8 +361,7 @@ impl CompiledForest {
         thresholds: &[Vec<f64>],
         rank_of: impl Fn(usize, usize, usize, f64) -> u16 + Sync,
     ) -> Result<Trees, String> {
-        let narrow_ranks =
-            n_features <= NARROW_FEATURES && thresholds.iter().all(|t| t.len() < usize::from(NARROW_LEAF_RANK));
+        let narrow_ranks = n_features <= NARROW_FEATURES && thresholds.iter().all(|t| byte_ranked(t));
         // Independent per tree, and collected in tree order.
         let bit_trees: Option<Vec<BitTree>> = trees
             .par_iter()
@@ -607,9 +611,9 @@ fn rank_key(feature: usize, threshold: f64) -> u128 {
     pack_key(feature, if threshold == 0.0 { 0.0 } else { threshold })
 }
 
-/// Compiles one tree given the rank of each split's threshold (`rank_of(node, feature, threshold)`), into narrow words if `narrow` (the caller
-/// checked that they fit). Narrow words are written directly: a wide table first, then narrowed, cost a large
-/// forest's loading 12 MB more memory touched.
+/// Compiles one tree given the rank of each split's threshold (`rank_of(node, feature, threshold)`), into
+/// narrow words if `narrow` (the caller checked that they fit). Narrow words are written directly: a wide table
+/// first, then narrowed, cost a large forest's loading 12 MB more memory touched.
 ///
 /// # Errors
 /// If a node links outside the tree (a tree of this engine never does).

@@ -19,7 +19,13 @@ pub(crate) struct SplitRanks {
 }
 
 /// Human-readable encodings (JSON) keep plain arrays, as trees do.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
+struct PlainRanksRef<'a> {
+    thresholds: &'a [Vec<f64>],
+    ranks: &'a [Vec<u8>],
+}
+
+#[derive(Deserialize)]
 struct PlainRanks {
     thresholds: Vec<Vec<f64>>,
     ranks: Vec<Vec<u8>>,
@@ -41,7 +47,7 @@ struct PackedRanks {
 impl Serialize for SplitRanks {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
-            PlainRanks { thresholds: self.thresholds.clone(), ranks: self.ranks.clone() }.serialize(serializer)
+            PlainRanksRef { thresholds: &self.thresholds, ranks: &self.ranks }.serialize(serializer)
         } else {
             PackedRanksRef {
                 thresholds: self.thresholds.iter().map(|t| LeSlice(t.as_slice())).collect(),
