@@ -126,6 +126,10 @@ pub fn sample_rows(n: usize, max: usize, seed: u64) -> Vec<usize> {
     rows
 }
 
+/// The largest reference.json mlctl reads (README): the sample model's is 0.5 MB; at about 50 bytes per sampled
+/// cell, 10,000 rows of 2,000 features fit.
+pub const MAX_PROFILE_BYTES: u64 = 1 << 30;
+
 impl ReferenceProfile {
     /// `test_predictions` are the model's predictions on the held-out test split; `classes` names its classes
     /// or segments (empty for regression) and `score` what the score of a prediction is.
@@ -185,9 +189,9 @@ impl ReferenceProfile {
 
     /// Reads `reference.json` of a version; a missing file says how to get one.
     pub fn load(path: &Path, model: &str) -> Result<Self> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let bytes = match crate::registry::atomic::read_own_file(path, MAX_PROFILE_BYTES)? {
+            Some(b) => b,
+            None => {
                 return Err(Error::artifact(
                     path,
                     format!(
@@ -196,7 +200,6 @@ impl ReferenceProfile {
                     ),
                 ))
             }
-            Err(e) => return Err(Error::io(path, e)),
         };
         let profile: ReferenceProfile = serde_json::from_slice(&bytes)
             .map_err(|e| Error::artifact(path, format!("is not a valid reference profile: {e}")))?;

@@ -136,6 +136,9 @@ pub struct DataInfo {
 }
 
 pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) -> Result<EvaluateReport> {
+    if let Some(report) = &opts.report {
+        crate::registry::atomic::refuse_same_file(&opts.data, report)?;
+    }
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;
     let task = model.bundle.task;

@@ -81,9 +81,12 @@ pub fn export(opts: &ExportOptions, reporter: &dyn Reporter) -> Result<DatasetCa
             export_source(source, table.as_deref(), query.as_deref(), &opts.output, reporter)?
         }
     };
-    let mut json = serde_json::to_vec_pretty(&card).map_err(|e| Error::Model(e.to_string()))?;
-    json.push(b'\n');
-    write_atomic(&card_path(&opts.output), &json)?;
+    // A device or FIFO (-o /dev/stdout) gets the data only: there is no file beside it for a card to describe.
+    if !crate::registry::atomic::is_stream(&opts.output) {
+        let mut json = serde_json::to_vec_pretty(&card).map_err(|e| Error::Model(e.to_string()))?;
+        json.push(b'\n');
+        write_atomic(&card_path(&opts.output), &json)?;
+    }
     Ok(card)
 }
 
@@ -117,6 +120,9 @@ fn export_source(
         Some(sql) => format!("exporting from {from}: {sql}"),
         None => format!("exporting {from}"),
     });
+    if let Source::File(path, _) = source {
+        crate::registry::atomic::refuse_same_file(path, output)?;
+    }
     let mut sink = CsvSink::create(output, reporter)?;
     let types = match source {
         Source::Sqlite(path) => {
@@ -170,10 +176,19 @@ fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &d
         writer.write_record(&row).map_err(csv_error)?;
     }
     let bytes = writer.into_inner().map_err(|e| Error::Model(format!("writing CSV: {e}")))?;
-    write_atomic(output, &bytes)?;
-
-    // The card describes the file as mlctl will read it, so it is built by reading it back.
-    let (frame, facts) = read_csv(output, &ReadOptions::default())?;
+    // The card describes the file as mlctl will read it, so it is built by reading it back; a device or FIFO
+    // cannot be read back, so its bytes are read from a private temp copy.
+    let (frame, facts) = if crate::registry::atomic::is_stream(output) {
+        let copy = std::env::temp_dir().join(format!("mlctl-sample-{}.csv", std::process::id()));
+        write_atomic(&copy, &bytes)?;
+        let read = read_csv(&copy, &ReadOptions::default());
+        let _ = std::fs::remove_file(&copy);
+        write_atomic(output, &bytes)?;
+        read?
+    } else {
+        write_atomic(output, &bytes)?;
+        read_csv(output, &ReadOptions::default())?
+    };
     let card = DatasetCard {
         source: format!("sample:{name} rows={rows} seed={seed}"),
         query: None,

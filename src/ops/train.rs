@@ -460,8 +460,22 @@ pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) ->
                 )))
             }
             Some(v) => v.clone(),
-            None => bump.apply(latest.map(|l| &l.version)),
+            None => bump.apply(latest.map(|l| &l.version)).ok_or_else(|| {
+                let from = latest.map_or_else(String::new, |l| l.version.to_string());
+                Error::Registry(format!(
+                    "{}@{from}: the next {} version would overflow its number; pass --version X.Y.Z",
+                    new.name,
+                    bump.as_str()
+                ))
+            })?,
         };
+        // Whatever the arithmetic says, a registered version is never written over.
+        if entry.get(&version).is_some() {
+            return Err(Error::Registry(format!(
+                "{}@{version} already exists; versions are immutable: pass --version X.Y.Z",
+                new.name
+            )));
+        }
         let layout = &store.layout;
         let files = VersionFiles {
             model: new.model_bytes,

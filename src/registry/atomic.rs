@@ -17,42 +17,96 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// A file written as a stream and published atomically: the bytes go to a sibling temp file, and only
 /// [`AtomicFile::commit`] (flush, fsync, rename, fsync the folder) makes them visible at `path`. Dropped without a
 /// commit — an error, a panic — the temp file is removed, so a failed write leaves nothing behind.
+///
+/// Only a regular file (or a path that does not exist yet) is replaced this way. A character device or a FIFO
+/// (`-o /dev/null`, `-o /dev/stdout`, a named pipe) is written straight into, as a shell's `>` would: renaming a
+/// temp file over it would replace the device itself. A folder is refused.
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: PathBuf,
+    /// The temp file, or None when writing straight into a device or FIFO.
+    tmp: Option<PathBuf>,
     file: Option<BufWriter<File>>,
 }
 
+/// What is at an output path now.
+enum Target {
+    /// Nothing, or a regular file: replace it atomically.
+    Replace,
+    /// A character device or FIFO: write into it.
+    Stream,
+}
+
+fn target_kind(path: &Path) -> Result<Target> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match fs::metadata(path) {
+        Ok(meta) => meta.file_type(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::Replace),
+        Err(e) => return Err(crate::error::Error::io(path, e)),
+    };
+    if kind.is_dir() {
+        return Err(crate::error::Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a folder; expected a file to write"),
+        ));
+    }
+    if kind.is_char_device() || kind.is_fifo() {
+        return Ok(Target::Stream);
+    }
+    if kind.is_file() {
+        return Ok(Target::Replace);
+    }
+    Err(crate::error::Error::io(
+        path,
+        std::io::Error::other("is neither a regular file, a character device nor a FIFO; refusing to replace it"),
+    ))
+}
+
+/// Whether `path` is a character device or FIFO (written into, never replaced).
+pub fn is_stream(path: &Path) -> bool {
+    matches!(target_kind(path), Ok(Target::Stream))
+}
+
 impl AtomicFile {
-    /// Creates the temp file beside `path` (and `path`'s folder if needed).
+    /// Creates the temp file beside `path` (and `path`'s folder if needed); for a device or FIFO, opens it.
     pub fn create(path: &Path) -> Result<Self> {
-        let dir = parent_dir(path);
+        let file = match target_kind(path)? {
+            Target::Stream => {
+                let file = fs::OpenOptions::new().write(true).open(path).at(path)?;
+                return Ok(AtomicFile { path: path.to_path_buf(), tmp: None, file: Some(BufWriter::new(file)) });
+            }
+            Target::Replace => path,
+        };
+        let dir = parent_dir(file);
         fs::create_dir_all(&dir).at(&dir)?;
         remove_stale_temps(path);
         let tmp = temp_path(path);
-        let file = File::create(&tmp).at(&tmp)?;
-        Ok(AtomicFile { path: path.to_path_buf(), tmp, file: Some(BufWriter::with_capacity(1 << 16, file)) })
+        let file = File::create(&tmp).map_err(|e| crate::error::Error::io(path, e))?;
+        Ok(AtomicFile { path: path.to_path_buf(), tmp: Some(tmp), file: Some(BufWriter::with_capacity(1 << 16, file)) })
     }
 
-    /// Where the bytes are until the commit (for error messages).
+    /// The path the user gave (for error messages: the temp file's name means nothing to them).
     pub fn temp(&self) -> &Path {
-        &self.tmp
+        &self.path
     }
 
     pub fn commit(mut self) -> Result<()> {
         let Some(writer) = self.file.take() else {
             return Ok(());
         };
+        let Some(tmp) = self.tmp.clone() else {
+            let mut writer = writer;
+            return writer.flush().at(&self.path);
+        };
         let result = (|| {
-            let file = writer.into_inner().map_err(|e| e.into_error()).at(&self.tmp)?;
-            file.sync_all().at(&self.tmp)?;
+            let file = writer.into_inner().map_err(|e| e.into_error()).at(&self.path)?;
+            file.sync_all().at(&self.path)?;
             drop(file);
-            fs::rename(&self.tmp, &self.path).at(&self.path)?;
+            fs::rename(&tmp, &self.path).at(&self.path)?;
             sync_dir(&parent_dir(&self.path));
             Ok(())
         })();
         if result.is_err() {
-            let _ = fs::remove_file(&self.tmp);
+            let _ = fs::remove_file(&tmp);
         }
         result
     }
@@ -76,8 +130,8 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
+        if let (Some(_), Some(tmp)) = (self.file.take(), &self.tmp) {
+            let _ = fs::remove_file(tmp);
         }
     }
 }
@@ -112,6 +166,57 @@ pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> Result<()> {
         }
     }
     result
+}
+
+/// Reads a file mlctl wrote itself (registry.json, reference.json), refusing anything but a regular file before
+/// opening it (a FIFO planted there would block the open forever) and a file above `max_bytes` before reading
+/// it (a 3 GB registry.json was read whole before its error). None if it does not exist.
+pub fn read_own_file(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(crate::error::Error::io(path, e)),
+    };
+    if !meta.is_file() {
+        return Err(crate::error::Error::artifact(
+            path,
+            "is not a regular file (mlctl writes regular files here); refusing to read it",
+        ));
+    }
+    if meta.len() > max_bytes {
+        return Err(crate::error::Error::artifact(
+            path,
+            format!(
+                "is {} bytes, more than the {max_bytes} bytes mlctl ever writes here; refusing to read it",
+                meta.len()
+            ),
+        ));
+    }
+    let file = File::open(path).at(path)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The length is checked again while reading: the file may grow between the check and the read.
+    file.take(max_bytes + 1).read_to_end(&mut bytes).at(path)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(crate::error::Error::artifact(path, format!("grew past {max_bytes} bytes while being read")));
+    }
+    Ok(Some(bytes))
+}
+
+/// Refuses to write `output` when it is the file `input` names (the same file, also through a link or another
+/// path): replacing the input with the output loses the input.
+pub fn refuse_same_file(input: &Path, output: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(a), Ok(b)) = (fs::metadata(input), fs::metadata(output)) else { return Ok(()) };
+    // Devices (/dev/stdin read, /dev/stdout written) are streams, not files that could be lost.
+    if a.is_file() && a.dev() == b.dev() && a.ino() == b.ino() {
+        return Err(crate::error::Error::Config(format!(
+            "{} is the input file {}: writing the output there would replace the input; choose another output",
+            output.display(),
+            input.display()
+        )));
+    }
+    Ok(())
 }
 
 /// A sibling temp name unique to this process and call, so concurrent writers never share one.
@@ -159,6 +264,30 @@ pub fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fifo_is_written_into_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(&fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO is still a FIFO");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file beside it");
+    }
+
+    #[test]
+    fn a_folder_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_atomic(dir.path(), b"x").unwrap_err().to_string();
+        assert!(err.contains(&dir.path().display().to_string()) && err.contains("folder"), "{err}");
+    }
 
     #[test]
     fn writes_and_replaces_without_leaving_temp_files() {

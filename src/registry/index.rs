@@ -196,6 +196,9 @@ impl Registry {
     }
 }
 
+/// The largest registry.json mlctl reads (about 60,000 versions with their audit trail); see README.
+pub const MAX_REGISTRY_BYTES: u64 = 64 << 20;
+
 /// The registry on disk: where it is and how to change it safely.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -211,12 +214,10 @@ impl Store {
     /// Reads registry.json; a missing file is an empty registry, a malformed one an error naming the file.
     pub fn load(&self) -> Result<Registry> {
         let path = self.layout.registry_file();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registry::default()),
-            Err(e) => return Err(Error::io(&path, e)),
+        let Some(text) = crate::registry::atomic::read_own_file(&path, MAX_REGISTRY_BYTES)? else {
+            return Ok(Registry::default());
         };
-        let registry: Registry = serde_json::from_str(&text).map_err(|e| {
+        let registry: Registry = serde_json::from_slice(&text).map_err(|e| {
             Error::Registry(format!(
                 "{}: not a valid registry ({e}); restore it from version control or a backup",
                 path.display()

@@ -26,18 +26,21 @@ pub fn load(store: &Store, registry: &Registry, reference: &ModelRef) -> Result<
 pub fn load_record(store: &Store, name: &ModelName, record: VersionRecord) -> Result<LoadedModel> {
     let path = store.layout.artifact(name, &record.version);
     store.layout.check_no_links(&path)?;
-    let len = std::fs::metadata(&path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::artifact(
-                &path,
-                format!(
-                    "{name}@{} is registered but its model file is missing (deleted by retention or by hand?)",
-                    record.version
-                ),
+    let meta = std::fs::metadata(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::artifact(
+            &path,
+            format!(
+                "{name}@{} is registered but its model file is missing (deleted by retention or by hand?)",
+                record.version
             ),
-            _ => Error::io(&path, e),
-        })?
-        .len();
+        ),
+        _ => Error::io(&path, e),
+    })?;
+    // A FIFO or device planted here would block the open or the read: only a regular file is a model file.
+    if !meta.is_file() {
+        return Err(Error::artifact(&path, "is not a regular file; refusing to read it as a model"));
+    }
+    let len = meta.len();
     if len > artifact::MAX_ARTIFACT_BYTES {
         return Err(Error::artifact(&path, format!("{len} bytes is larger than any mlctl model; refusing to load it")));
     }

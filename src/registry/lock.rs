@@ -27,7 +27,7 @@ impl RegistryLock {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).at(dir)?;
         }
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).at(path)?;
+        let mut file = open_no_follow(path)?;
         let started = Instant::now();
         let mut told = false;
         loop {
@@ -64,6 +64,37 @@ impl RegistryLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Opens (creating) the lock file without following a symbolic link, and refuses anything but a regular file:
+/// the holder's description is written into it, which would truncate whatever a link pointed at.
+fn open_no_follow(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        // O_NONBLOCK: a FIFO planted here must not block the open; it is refused below.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(not_a_regular_file(path, "a symbolic link")),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let kind = file.metadata().at(path)?.file_type();
+    if !kind.is_file() {
+        return Err(not_a_regular_file(path, "not a regular file"));
+    }
+    Ok(file)
+}
+
+fn not_a_regular_file(path: &Path, what: &str) -> Error {
+    Error::Registry(format!(
+        "{}: the registry lock is {what}; refusing to use it (remove it and run again: mlctl recreates it)",
+        path.display()
+    ))
 }
 
 impl Drop for RegistryLock {

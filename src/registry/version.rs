@@ -25,6 +25,15 @@ pub enum Bump {
 }
 
 impl Bump {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bump::First => "first",
+            Bump::Major => "major",
+            Bump::Minor => "minor",
+            Bump::Patch => "patch",
+        }
+    }
+
     pub fn between(previous: &Spec, next: &Spec) -> Bump {
         if previous.task != next.task || previous.target != next.target || previous.features != next.features {
             Bump::Major
@@ -35,12 +44,14 @@ impl Bump {
         }
     }
 
-    pub fn apply(self, latest: Option<&Version>) -> Version {
+    /// The version after `latest`, or None when the bumped number would overflow (an explicit `--version`
+    /// can set any number up to u64::MAX; wrapping would hand out an existing version again).
+    pub fn apply(self, latest: Option<&Version>) -> Option<Version> {
         match (self, latest) {
-            (_, None) | (Bump::First, _) => Version::new(1, 0, 0),
-            (Bump::Major, Some(v)) => Version::new(v.major + 1, 0, 0),
-            (Bump::Minor, Some(v)) => Version::new(v.major, v.minor + 1, 0),
-            (Bump::Patch, Some(v)) => Version::new(v.major, v.minor, v.patch + 1),
+            (_, None) | (Bump::First, _) => Some(Version::new(1, 0, 0)),
+            (Bump::Major, Some(v)) => Some(Version::new(v.major.checked_add(1)?, 0, 0)),
+            (Bump::Minor, Some(v)) => Some(Version::new(v.major, v.minor.checked_add(1)?, 0)),
+            (Bump::Patch, Some(v)) => Some(Version::new(v.major, v.minor, v.patch.checked_add(1)?)),
         }
     }
 }
@@ -80,9 +91,17 @@ mod tests {
     #[test]
     fn bumps_apply_to_the_latest_version() {
         let v = Version::new(1, 2, 3);
-        assert_eq!(Bump::Patch.apply(Some(&v)), Version::new(1, 2, 4));
-        assert_eq!(Bump::Minor.apply(Some(&v)), Version::new(1, 3, 0));
-        assert_eq!(Bump::Major.apply(Some(&v)), Version::new(2, 0, 0));
-        assert_eq!(Bump::Patch.apply(None), Version::new(1, 0, 0));
+        assert_eq!(Bump::Patch.apply(Some(&v)), Some(Version::new(1, 2, 4)));
+        assert_eq!(Bump::Minor.apply(Some(&v)), Some(Version::new(1, 3, 0)));
+        assert_eq!(Bump::Major.apply(Some(&v)), Some(Version::new(2, 0, 0)));
+        assert_eq!(Bump::Patch.apply(None), Some(Version::new(1, 0, 0)));
+    }
+
+    #[test]
+    fn a_bump_past_the_largest_number_is_refused_not_wrapped() {
+        let max = u64::MAX;
+        assert_eq!(Bump::Patch.apply(Some(&Version::new(1, 0, max))), None);
+        assert_eq!(Bump::Minor.apply(Some(&Version::new(1, max, 0))), None);
+        assert_eq!(Bump::Major.apply(Some(&Version::new(max, 0, 0))), None);
     }
 }

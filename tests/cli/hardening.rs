@@ -4,6 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 use crate::common::{assert_registry_valid, TestProject};
@@ -132,4 +133,68 @@ fn links_planted_in_the_registry_are_not_followed() {
         .assert()
         .code(1)
         .stderr(contains("symbolic link"));
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn a_fifo_in_place_of_a_registry_file_is_refused_never_waited_on() {
+    let p = TestProject::new();
+    let data = p.sample("d", 300, 1);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
+        .assert()
+        .success();
+    mkfifo(&p.path("ml_models/m/1.0.0/reference.json"));
+    p.mlctl()
+        .args(["drift", "m", "--data", &data])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .failure()
+        .stderr(contains("reference.json").and(contains("not a regular file")));
+    mkfifo(&p.path("ml_models/m/1.0.0/model.bin"));
+    p.mlctl()
+        .args(["predict", "m", "--input", &data, "--no-log"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .failure()
+        .stderr(contains("model.bin").and(contains("not a regular file")));
+    mkfifo(&p.path("ml_models/registry.json"));
+    p.mlctl()
+        .args(["list"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .failure()
+        .stderr(contains("registry.json").and(contains("not a regular file")));
+}
+
+#[test]
+fn an_oversized_registry_or_profile_is_refused_before_it_is_read() {
+    let p = TestProject::new();
+    let data = p.sample("d", 300, 1);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
+        .assert()
+        .success();
+    // Sparse files: the size is there, the disk blocks are not.
+    let profile = std::fs::OpenOptions::new().write(true).open(p.path("ml_models/m/1.0.0/reference.json")).unwrap();
+    profile.set_len(3 << 30).unwrap();
+    p.mlctl()
+        .args(["drift", "m", "--data", &data])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .failure()
+        .stderr(contains("reference.json").and(contains("refusing to read it")));
+    let registry = std::fs::OpenOptions::new().write(true).open(p.path("ml_models/registry.json")).unwrap();
+    registry.set_len(3 << 30).unwrap();
+    p.mlctl()
+        .args(["list"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .failure()
+        .stderr(contains("registry.json").and(contains("refusing to read it")));
 }
