@@ -7,7 +7,7 @@ DEMO  ?= target/demo
 MLCTL  = $(CARGO_TARGET_DIR_OR_DEFAULT)/debug/mlctl
 CARGO_TARGET_DIR_OR_DEFAULT = $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test build fmt lint unit reference-model retrain toolchain clean man fuzz bench
+.PHONY: demo serve test-tools test build fmt lint unit reference-model retrain toolchain clean man fuzz bench
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -56,6 +56,12 @@ demo: build
 	cat $(DEMO)/MODEL_COMPARISON.md
 	@echo "== the registry"
 	cat $(DEMO)/MODEL_REGISTRY.md
+	@echo "== serve: the production model over HTTP (port chosen by the OS), one prediction, then SIGTERM"
+	DEMO=$(DEMO) MLCTL=$(MLCTL) bash examples/serve/demo.sh
+
+# Serves the demo project's production models on http://127.0.0.1:8080 until Ctrl-C (run `make demo` first).
+serve: build
+	$(MLCTL) --project $(DEMO) serve --port 8080
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -66,7 +72,13 @@ lint:
 unit:
 	$(CARGO) test --locked
 
-test: toolchain fmt lint unit
+# The servers and tools the tests use, installed from Debian's packages when missing (PostgreSQL for the export
+# tests, promtool for the /metrics check of the serve tests); each test starts and stops its own server.
+test-tools:
+	bash scripts/install_postgres.sh
+	bash scripts/install_promtool.sh
+
+test: toolchain test-tools fmt lint unit
 
 # Regenerates the shipped sample data and the reference model registered at the top of this repository.
 reference-model: build

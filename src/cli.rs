@@ -72,6 +72,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Retention: archive all but the newest N versions outside production and staging
     Prune(PruneArgs),
+    /// Serve predictions over HTTP, following promotions in the registry (see README, "Serving")
+    Serve(ServeArgs),
     /// Scaffold a project: mlctl.toml, data/, ml_models/, a Makefile with a weekly cron line (never overwrites)
     Init(InitArgs),
     /// Print a shell completion script: mlctl completions bash > /etc/bash_completion.d/mlctl
@@ -336,4 +338,31 @@ pub struct TrainArgs {
     /// Field separator of the CSV, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Models to serve: NAME (its production version), NAME@stage (follows the registry) or NAME@X.Y.Z (pinned);
+    /// none: every model with a production version
+    #[arg(value_name = "MODEL")]
+    pub models: Vec<String>,
+    /// Address to listen on (only this machine by default)
+    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+    pub host: String,
+    /// Port to listen on (0: one the OS chooses, printed in the "listening on" line)
+    #[arg(long, default_value_t = 8080, value_name = "PORT")]
+    pub port: u16,
+    /// Do not append served predictions to logs/predictions/<name>/<date>.jsonl
+    #[arg(long)]
+    pub no_log: bool,
+    /// Largest request body accepted (413 beyond), e.g. 16MiB, 512KiB or a number of bytes
+    #[arg(long, default_value = "16MiB", value_name = "SIZE")]
+    pub max_body: String,
+    /// Require `Authorization: Bearer TOKEN` on every endpoint but the health checks, with TOKEN read from
+    /// this file (or from MLCTL_SERVE_TOKEN)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// How often the registry is checked for promotions, in milliseconds
+    #[arg(long, default_value_t = 500, value_name = "MS", hide = true)]
+    pub poll_ms: u64,
 }

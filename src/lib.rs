@@ -18,5 +18,6 @@ pub mod registry;
 pub mod report;
 pub mod reporter;
 pub mod rng;
+pub mod serve;
 pub mod suggest;
 pub mod wire;

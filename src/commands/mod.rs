@@ -8,6 +8,7 @@ mod extras;
 mod inspect;
 mod predict;
 mod promote;
+mod serve;
 mod train;
 
 use std::path::PathBuf;
@@ -58,6 +59,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Show(args) => inspect::show(args, &ctx, printer),
         Command::Diff(args) => inspect::diff(args, &ctx, printer),
         Command::Prune(args) => promote::prune(args, &ctx, printer),
+        Command::Serve(args) => serve::run(args, &ctx, printer),
     }
 }
 

@@ -183,6 +183,19 @@ impl RecordStream {
         Ok(RecordStream { source: source.to_path_buf(), header, format, inner, next_row: 1, ignored_keys: 0 })
     }
 
+    /// Records already parsed as JSON objects (a request body): the header is the first object's keys.
+    pub fn from_objects(source: &Path, objects: Vec<serde_json::Map<String, serde_json::Value>>) -> Result<Self> {
+        let header: Vec<String> = objects
+            .first()
+            .ok_or_else(|| Error::data(source, None, None, "holds no records"))?
+            .keys()
+            .cloned()
+            .collect();
+        let inner = Inner::Objects(objects.into_iter());
+        let format = InputFormat::JsonArray;
+        Ok(RecordStream { source: source.to_path_buf(), header, format, inner, next_row: 1, ignored_keys: 0 })
+    }
+
     pub fn format(&self) -> InputFormat {
         self.format
     }

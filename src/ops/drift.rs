@@ -71,6 +71,9 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
 }
 
 pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Result<DriftReport> {
+    if let (Current::Data(data), Some(report)) = (&opts.current, &opts.report) {
+        crate::registry::atomic::refuse_same_file(data, report)?;
+    }
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;
     let profile_path = store.layout.version_dir(&model.name, &model.record.version).join(REFERENCE_FILE);
@@ -86,7 +89,13 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
         Current::Logs { dir, since, since_text } => {
             let folder = dir.join(model.name.as_str());
             reporter.phase(&format!("reading prediction logs in {} since {since_text}", folder.display()));
-            let current = from_logs(&model, &folder, *since)?;
+            let (current, torn) = from_logs(&model, &folder, *since)?;
+            if torn > 0 {
+                reporter.warn(&format!(
+                    "{torn} torn line(s) in {} skipped (a writer killed mid-line leaves one)",
+                    folder.display()
+                ));
+            }
             if current.rows == 0 {
                 return Err(Error::Config(format!(
                     "no predictions by {}@{} logged in {} since {} ({since_text}): run `mlctl predict {}@{} --input \
@@ -143,7 +152,9 @@ fn columns(model: &LoadedModel, frame: &Frame) -> BTreeMap<String, CurrentColumn
 }
 
 /// Log entries of this model version with a timestamp at or after `since`, from the daily JSONL files.
-fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result<CurrentData> {
+/// The logged predictions of `model`'s version since `since`, and how many torn lines (not JSON: the last line
+/// of a writer killed mid-write) were skipped.
+fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result<(CurrentData, usize)> {
     let features = &model.bundle.pipeline.features;
     let classes = &model.bundle.classes;
     let version = model.record.version.to_string();
@@ -152,6 +163,7 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
     let mut predicted = Vec::new();
     let mut scores = Vec::new();
     let mut rows = 0usize;
+    let mut torn = 0usize;
     let mut files: Vec<PathBuf> = match std::fs::read_dir(folder) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -176,7 +188,10 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
             }
             let bad =
                 |what: &str| Error::data(&path, Some(i + 1), None, format!("is not a prediction log line: {what}"));
-            let entry: Value = serde_json::from_str(&line).map_err(|e| bad(&e.to_string()))?;
+            let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                torn += 1;
+                continue;
+            };
             if entry["version"].as_str() != Some(version.as_str()) {
                 continue;
             }
@@ -253,7 +268,7 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
         };
         out.insert(f.name.clone(), column);
     }
-    Ok(CurrentData { rows, features: out, predictions: Some((predicted, scores)) })
+    Ok((CurrentData { rows, features: out, predictions: Some((predicted, scores)) }, torn))
 }
 
 #[cfg(test)]

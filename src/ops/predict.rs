@@ -17,7 +17,7 @@ use crate::models::{Predictions, Task};
 use crate::ops::csv_text;
 use crate::ops::prediction_log::{self, LineContext, Logged, PredictionLog};
 use crate::pipeline::TransformStats;
-use crate::registry::atomic::temp_path;
+use crate::registry::atomic::{refuse_same_file, AtomicFile};
 use crate::registry::loaded::{load, LoadedModel};
 use crate::registry::{ModelRef, Store};
 use crate::reporter::Reporter;
@@ -95,40 +95,171 @@ pub struct ValueSummary {
     pub max: f64,
 }
 
-/// Where predictions go: stdout, or a temp file renamed over `-o` only when everything succeeded.
-struct Sink {
-    writer: Box<dyn Write>,
-    commit: Option<(PathBuf, PathBuf)>,
+/// Where predictions go: stdout, or `-o` written atomically (committed only when everything succeeded; dropped
+/// on an error, it leaves nothing behind).
+enum Sink {
+    Stdout(Box<dyn Write>),
+    File(AtomicFile),
 }
 
 impl Sink {
     fn open(output: Option<&Path>, stdout: Box<dyn Write>) -> Result<Sink> {
         match output {
-            None => Ok(Sink { writer: stdout, commit: None }),
-            Some(path) => {
-                let tmp = temp_path(path);
-                let file = std::fs::File::create(&tmp).at(&tmp)?;
-                Ok(Sink { writer: Box::new(std::io::BufWriter::new(file)), commit: Some((tmp, path.to_path_buf())) })
-            }
+            None => Ok(Sink::Stdout(stdout)),
+            Some(path) => Ok(Sink::File(AtomicFile::create(path)?)),
         }
     }
 
-    fn finish(mut self) -> Result<()> {
-        let target = self.commit.as_ref().map_or_else(|| PathBuf::from("<stdout>"), |(_, p)| p.clone());
-        self.writer.flush().at(&target)?;
-        if let Some((tmp, path)) = self.commit.take() {
-            std::fs::rename(&tmp, &path).at(&path)?;
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::Stdout(w) => w,
+            Sink::File(f) => f,
         }
-        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Stdout(mut w) => w.flush().at(Path::new("<stdout>")),
+            Sink::File(f) => f.commit(),
+        }
     }
 }
 
-impl Drop for Sink {
-    fn drop(&mut self) {
-        // Not committed: an error or interruption. Leave no partial output behind.
-        if let Some((tmp, _)) = &self.commit {
-            let _ = std::fs::remove_file(tmp);
+/// How predictions are decided and what comes with them: the same for `mlctl predict` and `mlctl serve`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Decision {
+    /// Binary models: the positive class is predicted when its probability exceeds this (None: 0.5).
+    pub threshold: Option<f64>,
+    /// The N key factors of every prediction.
+    pub explain: Option<usize>,
+}
+
+/// The prediction core that `mlctl predict` and `mlctl serve` share: a loaded model, an input header checked
+/// against its training schema, and the decision settings. [`Predictor::run`] takes a batch of records to
+/// formatted output and prediction log lines, so a served answer is the CLI's, byte for byte.
+pub struct Predictor<'a> {
+    model: &'a LoadedModel,
+    /// The input's name in messages.
+    source: PathBuf,
+    header: Vec<String>,
+    types: HashMap<String, ColumnType>,
+    /// The effective threshold (binary models only).
+    threshold: Option<f64>,
+    explain: Option<usize>,
+    output: Output,
+}
+
+impl<'a> Predictor<'a> {
+    /// Checks the decision settings against the model and `header` against its features (every missing one is
+    /// named); the columns that are not features pass through to the output.
+    pub fn new(
+        model: &'a LoadedModel,
+        source: &Path,
+        header: Vec<String>,
+        decision: Decision,
+        format: OutputFormat,
+    ) -> Result<Self> {
+        let threshold = effective_threshold(model, decision.threshold)?;
+        let features = &model.bundle.pipeline.features;
+        let missing: Vec<&str> =
+            features.iter().map(|f| f.name.as_str()).filter(|f| !header.iter().any(|h| h == f)).collect();
+        if !missing.is_empty() {
+            return Err(Error::data(
+                source,
+                None,
+                None,
+                format!("is missing feature column(s) the model needs: {}", missing.join(", ")),
+            ));
         }
+        let types: HashMap<String, ColumnType> = features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
+        let passthrough: Vec<usize> = (0..header.len()).filter(|&i| !types.contains_key(&header[i])).collect();
+        let (classes, task) = (&model.bundle.classes, model.bundle.task);
+        let output = Output::new(format, &header, &passthrough, classes, task, decision.explain.is_some());
+        Ok(Predictor {
+            model,
+            source: source.to_path_buf(),
+            header,
+            types,
+            threshold,
+            explain: decision.explain,
+            output,
+        })
+    }
+
+    pub fn threshold(&self) -> Option<f64> {
+        self.threshold
+    }
+
+    /// One batch through the model: typed with the training schema, transformed, predicted, decided, formatted,
+    /// and (when `log`) its prediction log lines, each with its id from `ids` when given.
+    pub fn run(&self, batch: Batch, log: bool, ids: Option<&[String]>) -> Result<BatchPredictions> {
+        let batch = batch.into_text(&self.source)?;
+        let frame = batch.to_frame(&self.source, &self.header, &self.types)?;
+        let (x, stats) = self.model.bundle.pipeline.transform(&frame, None)?;
+        let predictions = self.model.bundle.predict(&x);
+        let decided = Decided::of(&predictions, self.threshold);
+        let factors = match self.explain {
+            Some(top) => Some(crate::ops::explain::key_factors(&self.model.bundle, &frame, &predictions, top)?),
+            None => None,
+        };
+        let output = self.output.format_batch(&batch, &decided, factors.as_deref(), ids);
+        let log_lines = log.then(|| self.log_lines(&frame, &decided, ids)).transpose()?;
+        Ok(BatchPredictions { stats, decided, output, log_lines })
+    }
+
+    /// The batch's prediction log lines.
+    fn log_lines(&self, frame: &Frame, decided: &Decided, ids: Option<&[String]>) -> Result<Vec<u8>> {
+        let bundle = &self.model.bundle;
+        let version = self.model.record.version.to_string();
+        let timestamp = crate::clock::now_rfc3339();
+        let context = LineContext {
+            model: self.model.name.as_str(),
+            version: &version,
+            timestamp: &timestamp,
+            classes: &bundle.classes,
+            ids,
+        };
+        let features: Vec<_> = bundle.pipeline.features.iter().filter_map(|f| frame.column(&f.name)).collect();
+        prediction_log::lines(&context, &features, frame.n_rows, |row| {
+            decided.logged(row, &bundle.classes, self.threshold)
+        })
+    }
+}
+
+/// The threshold a binary model decides with (0.5 unless given); an error for any other model, or outside 0..1.
+fn effective_threshold(model: &LoadedModel, threshold: Option<f64>) -> Result<Option<f64>> {
+    let (classes, task) = (&model.bundle.classes, model.bundle.task);
+    let binary = task == Task::Classification && classes.len() == 2;
+    if threshold.is_some() && task != Task::Classification {
+        return Err(Error::Config(format!(
+            "--threshold applies to binary classifiers; {} is a {} model",
+            model.name,
+            task.as_str()
+        )));
+    }
+    if threshold.is_some() && !binary {
+        return Err(Error::Config(format!(
+            "--threshold applies to binary models; {} has {} classes",
+            model.name,
+            classes.len()
+        )));
+    }
+    if let Some(t) = threshold.filter(|t| !(0.0..=1.0).contains(t)) {
+        return Err(Error::Config(format!("--threshold {t}: expected a probability between 0 and 1")));
+    }
+    Ok(binary.then(|| threshold.unwrap_or(0.5)))
+}
+
+/// The input format a file's extension names, if any.
+fn format_of_extension(input: &Input) -> Option<InputFormat> {
+    match input {
+        Input::File(p) => match p.extension().and_then(|e| e.to_str()) {
+            Some("json") => Some(InputFormat::JsonArray),
+            Some("ndjson" | "jsonl") => Some(InputFormat::Ndjson),
+            Some("csv") => Some(InputFormat::Csv),
+            _ => None,
+        },
+        Input::Stdin => None,
     }
 }
 
@@ -143,25 +274,9 @@ pub fn predict(
     let classes = &model.bundle.classes;
     let task = model.bundle.task;
     let binary = task == Task::Classification && classes.len() == 2;
-    if opts.threshold.is_some() && task != Task::Classification {
-        return Err(Error::Config(format!(
-            "--threshold applies to binary classifiers; {} is a {} model",
-            model.name,
-            task.as_str()
-        )));
+    if let (Input::File(input), Some(output)) = (&opts.input, &opts.output) {
+        refuse_same_file(input, output)?;
     }
-    if opts.threshold.is_some() && !binary {
-        return Err(Error::Config(format!(
-            "--threshold applies to binary models; {} has {} classes",
-            model.name,
-            classes.len()
-        )));
-    }
-    if let Some(t) = opts.threshold.filter(|t| !(0.0..=1.0).contains(t)) {
-        return Err(Error::Config(format!("--threshold {t}: expected a probability between 0 and 1")));
-    }
-    let threshold = binary.then(|| opts.threshold.unwrap_or(0.5));
-
     let (source, reader): (PathBuf, Box<dyn BufRead>) = match &opts.input {
         Input::File(p) => {
             let f = std::fs::File::open(p).at(p)?;
@@ -169,40 +284,20 @@ pub fn predict(
         }
         Input::Stdin => (PathBuf::from("<stdin>"), Box::new(std::io::BufReader::new(std::io::stdin()))),
     };
-    let by_extension = match &opts.input {
-        Input::File(p) => match p.extension().and_then(|e| e.to_str()) {
-            Some("json") => Some(InputFormat::JsonArray),
-            Some("ndjson" | "jsonl") => Some(InputFormat::Ndjson),
-            Some("csv") => Some(InputFormat::Csv),
-            _ => None,
-        },
-        Input::Stdin => None,
-    };
-    let mut stream = RecordStream::open(&source, reader, by_extension, opts.delimiter.unwrap_or(b','))?;
-    let header = stream.header().to_vec();
-    let features = &model.bundle.pipeline.features;
-    let missing: Vec<&str> =
-        features.iter().map(|f| f.name.as_str()).filter(|f| !header.iter().any(|h| h == f)).collect();
-    if !missing.is_empty() {
-        return Err(Error::data(
-            &source,
-            None,
-            None,
-            format!("is missing feature column(s) the model needs: {}", missing.join(", ")),
-        ));
-    }
-    let types: HashMap<String, ColumnType> = features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
-    let passthrough: Vec<usize> = (0..header.len()).filter(|&i| !types.contains_key(&header[i])).collect();
+    let mut stream =
+        RecordStream::open(&source, reader, format_of_extension(&opts.input), opts.delimiter.unwrap_or(b','))?;
     // JSON in gives JSON out, unless --format says otherwise.
     let format = opts.format.unwrap_or(match stream.format() {
         InputFormat::JsonArray => OutputFormat::Json,
         InputFormat::Ndjson | InputFormat::JsonObject => OutputFormat::Ndjson,
         InputFormat::Csv => OutputFormat::Csv,
     });
+    let decision = Decision { threshold: opts.threshold, explain: opts.explain };
+    let predictor = Predictor::new(&model, &source, stream.header().to_vec(), decision, format)?;
+    let threshold = predictor.threshold();
 
     let out_label = opts.output.clone().unwrap_or_else(|| PathBuf::from("<stdout>"));
     let mut sink = Sink::open(opts.output.as_deref(), stdout)?;
-    let out = Output::new(format, &header, &passthrough, classes, task, opts.explain.is_some());
     let mut log = opts.log_dir.as_ref().map(|dir| PredictionLog::open(dir, model.name.as_str())).transpose()?;
     let mut report = PredictReport {
         model: model.name.to_string(),
@@ -220,19 +315,10 @@ pub fn predict(
         log_file: log.as_ref().map(|l| l.path.display().to_string()),
     };
 
-    out.begin(&mut sink.writer).at(&out_label)?;
+    predictor.output.begin(sink.writer()).at(&out_label)?;
     let mut values = Summary::default();
     let batch_rows = opts.batch_rows.max(1);
-    let job = BatchJob {
-        model: &model,
-        source: &source,
-        header: &header,
-        types: &types,
-        threshold,
-        output: &out,
-        log: log.is_some(),
-        explain: opts.explain,
-    };
+    let logging = log.is_some();
     let mut finish = |done: BatchPredictions| -> Result<()> {
         let BatchPredictions { stats, decided, output, log_lines } = done;
         for (name, n) in stats.unknown_categories {
@@ -243,7 +329,7 @@ pub fn predict(
         }
         decided.count(classes, &mut report.prediction_counts);
         values.extend(decided.values());
-        sink.writer.write_all(&output.at(&out_label)?).at(&out_label)?;
+        sink.writer().write_all(&output.at(&out_label)?).at(&out_label)?;
         if let (Some(log), Some(lines)) = (&mut log, log_lines) {
             log.append(&lines)?;
         }
@@ -260,7 +346,7 @@ pub fn predict(
     // their order: an earlier batch's come before a later one's and before the reader's. (This thread waits
     // for results, so it must not be one of the pool's: the command runs on the main thread.)
     rayon::in_place_scope(|scope| -> Result<()> {
-        let job = &job;
+        let predictor = &predictor;
         let (sender, receiver) = std::sync::mpsc::channel();
         let mut results = InOrder::new(receiver);
         let mut next_result = || results.next().unwrap_or_else(|| Err(Error::Model("a batch was lost".to_owned())));
@@ -279,7 +365,8 @@ pub fn predict(
             let (sender, number) = (sender.clone(), spawned);
             spawned += 1;
             scope.spawn(move |_| {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(batch)));
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| predictor.run(batch, logging, None)));
                 // Sending fails only if an error has ended the loop, and then nobody waits for this result.
                 let _ = sender.send((number, result));
             });
@@ -294,7 +381,7 @@ pub fn predict(
         }
         Ok(())
     })?;
-    out.end(&mut sink.writer).at(&out_label)?;
+    predictor.output.end(sink.writer()).at(&out_label)?;
     sink.finish()?;
     report.value_summary = (task == Task::Regression && report.rows > 0).then(|| values.finish());
     if stream.ignored_keys > 0 {
@@ -332,22 +419,8 @@ impl<T> InOrder<T> {
     }
 }
 
-/// What predicting one batch needs.
-struct BatchJob<'a> {
-    model: &'a LoadedModel,
-    source: &'a Path,
-    header: &'a [String],
-    types: &'a HashMap<String, ColumnType>,
-    threshold: Option<f64>,
-    output: &'a Output,
-    /// Whether predictions are logged.
-    log: bool,
-    /// Key factors per prediction: how many.
-    explain: Option<usize>,
-}
-
 /// One batch through the model.
-struct BatchPredictions {
+pub struct BatchPredictions {
     stats: TransformStats,
     decided: Decided,
     /// The batch's output, formatted.
@@ -356,37 +429,34 @@ struct BatchPredictions {
     log_lines: Option<Vec<u8>>,
 }
 
-impl BatchJob<'_> {
-    fn run(&self, batch: Batch) -> Result<BatchPredictions> {
-        let batch = batch.into_text(self.source)?;
-        let frame = batch.to_frame(self.source, self.header, self.types)?;
-        let (x, stats) = self.model.bundle.pipeline.transform(&frame, None)?;
-        let predictions = self.model.bundle.predict(&x);
-        let decided = Decided::of(&predictions, self.threshold);
-        let factors = match self.explain {
-            Some(top) => Some(crate::ops::explain::key_factors(&self.model.bundle, &frame, &predictions, top)?),
-            None => None,
-        };
-        let output = self.output.format_batch(&batch, &decided, factors.as_deref());
-        let log_lines = self.log.then(|| self.log_lines(&frame, &decided)).transpose()?;
-        Ok(BatchPredictions { stats, decided, output, log_lines })
+impl BatchPredictions {
+    /// The batch's output, formatted as the predictor's format says.
+    pub fn output(&self) -> std::io::Result<&[u8]> {
+        match &self.output {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        }
     }
 
-    /// The batch's prediction log lines.
-    fn log_lines(&self, frame: &Frame, decided: &Decided) -> Result<Vec<u8>> {
-        let bundle = &self.model.bundle;
-        let version = self.model.record.version.to_string();
-        let timestamp = crate::clock::now_rfc3339();
-        let context = LineContext {
-            model: self.model.name.as_str(),
-            version: &version,
-            timestamp: &timestamp,
-            classes: &bundle.classes,
-        };
-        let features: Vec<_> = bundle.pipeline.features.iter().filter_map(|f| frame.column(&f.name)).collect();
-        prediction_log::lines(&context, &features, frame.n_rows, |row| {
-            decided.logged(row, &bundle.classes, self.threshold)
-        })
+    /// The prediction log lines, when logging.
+    pub fn log_lines(&self) -> Option<&[u8]> {
+        self.log_lines.as_deref()
+    }
+
+    pub fn rows(&self) -> usize {
+        self.decided.len()
+    }
+
+    /// Rows per predicted class or segment (empty for regression).
+    pub fn counts(&self, classes: &[String]) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        self.decided.count(classes, &mut counts);
+        counts
+    }
+
+    /// Rows with a category unseen in training, per column.
+    pub fn unknown_categories(&self) -> &BTreeMap<String, usize> {
+        &self.stats.unknown_categories
     }
 }
 
@@ -583,6 +653,7 @@ impl Output {
         batch: &TextBatch,
         decided: &Decided,
         factors: Option<&[Vec<crate::ops::explain::Factor>]>,
+        ids: Option<&[String]>,
     ) -> std::io::Result<Vec<u8>> {
         let cells = &batch.columns;
         let rows = decided.len();
@@ -634,6 +705,9 @@ impl Output {
                     }
                     if let Some(f) = factors {
                         obj.insert("key_factors".into(), json!(f[row]));
+                    }
+                    if let Some(id) = ids.and_then(|ids| ids.get(row)) {
+                        obj.insert("id".into(), Value::String(id.clone()));
                     }
                     let text = serde_json::to_string(&obj).map_err(std::io::Error::other)?;
                     if self.format == OutputFormat::Json {

@@ -26,14 +26,35 @@ impl PredictionLog {
         let folder = dir.join(model);
         std::fs::create_dir_all(&folder).at(&folder)?;
         let path = folder.join(format!("{day}.jsonl"));
-        let file = OpenOptions::new().create(true).append(true).open(&path).at(&path)?;
+        let file = OpenOptions::new().create(true).append(true).read(true).open(&path).at(&path)?;
         Ok(PredictionLog { path, file })
     }
 
-    /// Appends a batch's lines with one call, so that concurrent runs do not interleave lines.
+    /// Appends a batch's lines with one call, so that concurrent runs do not interleave lines. If the file ends
+    /// mid-line (a writer killed mid-write), a new line is started first, so the torn line stays alone and
+    /// readers skip it instead of the next batch's first line.
     pub(crate) fn append(&mut self, lines: &[u8]) -> Result<()> {
+        if ends_mid_line(&mut self.file).at(&self.path)? {
+            let mut joined = Vec::with_capacity(lines.len() + 1);
+            joined.push(b'\n');
+            joined.extend_from_slice(lines);
+            return self.file.write_all(&joined).at(&self.path);
+        }
         self.file.write_all(lines).at(&self.path)
     }
+}
+
+/// Whether a non-empty file's last byte is not a line break.
+fn ends_mid_line(file: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 /// What one line says of its prediction.
@@ -59,6 +80,8 @@ pub(crate) struct LineContext<'a> {
     pub(crate) timestamp: &'a str,
     /// Class labels by class code (empty unless classifying).
     pub(crate) classes: &'a [String],
+    /// Each row's prediction id (`"id"`), when the caller has them.
+    pub(crate) ids: Option<&'a [String]>,
 }
 
 /// The lines of `n_rows` predictions: each row's `features` values and `prediction(row)`.
@@ -107,6 +130,11 @@ pub(crate) fn lines<'a>(
             }
         }
         buf.extend_from_slice(b"},");
+        if let Some(id) = context.ids.and_then(|ids| ids.get(row)) {
+            buf.extend_from_slice(b"\"id\":");
+            push(&mut buf, id)?;
+            buf.push(b',');
+        }
         buf.extend_from_slice(&model_field);
         buf.push(b',');
         match logged {
@@ -215,8 +243,13 @@ mod tests {
         ];
         let features: Vec<&Column> = features.iter().collect();
         let classes = ["b", "a", "10", "9"].map(String::from);
-        let context =
-            LineContext { model: "churn", version: "1.2.0", timestamp: "2026-12-02T21:40:44Z", classes: &classes };
+        let context = LineContext {
+            model: "churn",
+            version: "1.2.0",
+            timestamp: "2026-12-02T21:40:44Z",
+            classes: &classes,
+            ids: None,
+        };
         let probabilities = [0.1, 0.2, 0.3, 0.4];
         let logged = [
             Logged::Class { label: Some("a"), probabilities: &probabilities, threshold: None },

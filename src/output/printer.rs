@@ -80,6 +80,10 @@ impl Printer {
         let _ = writeln!(err, "{stamp} {level} {message}");
     }
 
+    pub fn verbose(&self) -> bool {
+        self.verbosity == Verbosity::Verbose
+    }
+
     /// Stops any spinner, so the final output is not interleaved with it.
     pub fn finish_progress(&self) {
         if let Ok(mut s) = self.spinner.lock() {

@@ -3,6 +3,7 @@
 
 mod common;
 mod corpus;
+mod data_loss;
 mod decoder_mutations;
 mod drift;
 mod evaluate;
@@ -15,6 +16,7 @@ mod postgres;
 mod predict;
 mod promote;
 mod quality;
+mod serve;
 mod snapshots;
 mod tasks;
 mod train;
