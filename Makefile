@@ -7,7 +7,7 @@ DEMO  ?= target/demo
 MLCTL  = $(CARGO_TARGET_DIR_OR_DEFAULT)/debug/mlctl
 CARGO_TARGET_DIR_OR_DEFAULT = $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 
-.PHONY: demo serve test-tools test build fmt lint unit reference-model retrain toolchain clean man fuzz bench
+.PHONY: demo serve bench-serve test-tools test build fmt lint unit reference-model retrain toolchain clean man fuzz bench
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
@@ -89,6 +89,11 @@ reference-model: build
 # mlctl against scikit-learn, side by side (bench/README.md); not part of `make test`. Writes bench/RESULTS.md.
 bench: toolchain
 	bench/run.sh
+	bench/serve.sh
+
+# Only the serving benchmark: mlctl serve against Flask + gunicorn and FastAPI + uvicorn (bench/README.md).
+bench-serve: toolchain
+	bench/serve.sh
 
 # The man page, rendered from the same clap definition as --help.
 man: build
