@@ -32,6 +32,9 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         explain: args.explain,
     };
     let to_stdout = opts.output.is_none();
+    if to_stdout && crate::output::printer::stdout_is_closed() {
+        return Err(crate::output::printer::closed_stdout().into());
+    }
     let started = std::time::Instant::now();
     let stdout: Box<dyn std::io::Write> = Box::new(std::io::BufWriter::new(std::io::stdout()));
     let report = match predict(&opts, &ctx.store(), stdout, printer) {

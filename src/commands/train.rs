@@ -54,7 +54,11 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         (Some(n), _) | (None, Some(n)) => n.clone(),
         (None, None) => data.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
     };
-    let name = ModelName::parse(&name_text).context("pass --name NAME")?;
+    let name = ModelName::parse(&name_text).with_context(|| match (&args.name, &args.model) {
+        (Some(_), _) => "--name".to_owned(),
+        (None, Some(_)) => "--model".to_owned(),
+        (None, None) => "the model name comes from the file name here; pass --name NAME".to_owned(),
+    })?;
     let compare = args.compare.iter().map(|a| Algorithm::parse(a)).collect::<Result<Vec<_>, _>>()?;
     let algorithm = match (&args.algorithm, compare.is_empty()) {
         (Some(a), _) => Some(Algorithm::parse(a)?),

@@ -171,10 +171,19 @@ impl<'a> Predictor<'a> {
                 format!("is missing feature column(s) the model needs: {}", missing.join(", ")),
             ));
         }
+        check_header(source, &header)?;
         let types: HashMap<String, ColumnType> = features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
         let passthrough: Vec<usize> = (0..header.len()).filter(|&i| !types.contains_key(&header[i])).collect();
         let (classes, task) = (&model.bundle.classes, model.bundle.task);
         let output = Output::new(format, &header, &passthrough, classes, task, decision.explain.is_some());
+        if let Some(&clash) = passthrough.iter().find(|&&i| output.names[passthrough.len()..].contains(&header[i])) {
+            return Err(Error::data(
+                source,
+                None,
+                Some(&header[clash]),
+                "has the name of a column the predictions add; rename or drop that input column",
+            ));
+        }
         Ok(Predictor {
             model,
             source: source.to_path_buf(),
@@ -190,10 +199,24 @@ impl<'a> Predictor<'a> {
         self.threshold
     }
 
+    /// The position of an input column, if the input has it.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == name)
+    }
+
     /// One batch through the model: typed with the training schema, transformed, predicted, decided, formatted,
     /// and (when `log`) its prediction log lines, each with its id from `ids` when given.
-    pub fn run(&self, batch: Batch, log: bool, ids: Option<&[String]>) -> Result<BatchPredictions> {
+    pub fn run(&self, batch: Batch, log: bool, ids: Option<RowIds<'_>>) -> Result<BatchPredictions> {
         let batch = batch.into_text(&self.source)?;
+        let from_column: Vec<String>;
+        let ids = match ids {
+            Some(RowIds::Given(ids)) => Some(ids),
+            Some(RowIds::Column(c)) => {
+                from_column = batch.columns[c].iter().map(|cell| cell.unwrap_or("").to_owned()).collect();
+                Some(from_column.as_slice())
+            }
+            None => None,
+        };
         let frame = batch.to_frame(&self.source, &self.header, &self.types)?;
         let (x, stats) = self.model.bundle.pipeline.transform(&frame, None)?;
         let predictions = self.model.bundle.predict(&x);
@@ -224,6 +247,28 @@ impl<'a> Predictor<'a> {
             decided.logged(row, &bundle.classes, self.threshold)
         })
     }
+}
+
+/// Where each row's prediction id comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum RowIds<'a> {
+    /// One per row, in order.
+    Given(&'a [String]),
+    /// An input column (its position in the header).
+    Column(usize),
+}
+
+/// Refuses an input header with an empty or repeated column name, as `train` does: a value could not be told
+/// from its neighbour's.
+fn check_header(source: &Path, header: &[String]) -> Result<()> {
+    if let Some(i) = header.iter().position(|h| h.trim().is_empty()) {
+        return Err(Error::data(source, None, None, format!("column {} of the header has no name", i + 1)));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+        return Err(Error::data(source, None, Some(dup), "appears twice in the header; column names must be unique"));
+    }
+    Ok(())
 }
 
 /// The threshold a binary model decides with (0.5 unless given); an error for any other model, or outside 0..1.

@@ -339,6 +339,29 @@ fn paths_relative(root: &Path, path: &Path) -> String {
     absolute.strip_prefix(root).unwrap_or(&absolute).display().to_string()
 }
 
+/// The header's column names for an error message, without echoing a file that is not a table: a one-column
+/// "header" is most likely the first line of some other file (a password file's first line was printed whole),
+/// so it is not repeated; names are cut at 40 characters and the list at 30 names.
+fn describe_columns(names: &[&str]) -> String {
+    if names.len() < 2 {
+        return "the file has a single column: is it a CSV? (for another separator, pass --delimiter)".to_owned();
+    }
+    let shown: Vec<String> = names
+        .iter()
+        .take(30)
+        .map(|n| {
+            if n.chars().count() > 40 {
+                format!("{}…", n.chars().take(40).collect::<String>())
+            } else {
+                (*n).to_owned()
+            }
+        })
+        .collect();
+    let more = names.len().saturating_sub(30);
+    let tail = if more > 0 { format!(" … and {more} more") } else { String::new() };
+    format!("the columns are: {}{tail}", shown.join(", "))
+}
+
 /// The feature columns: every column but the target and the dropped ones.
 fn feature_columns(frame: &Frame, opts: &TrainOptions) -> Result<Vec<String>> {
     let names = frame.column_names();
@@ -348,9 +371,9 @@ fn feature_columns(frame: &Frame, opts: &TrainOptions) -> Result<Vec<String>> {
             None,
             Some(target),
             format!(
-                "no such target column{}; the columns are: {}",
+                "no such target column{}; {}",
                 crate::suggest::hint(target, names.iter().copied()),
-                names.join(", ")
+                describe_columns(&names)
             ),
         ));
     }
@@ -447,7 +470,8 @@ pub struct NewVersion<'a> {
 pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) -> Result<(Version, Bump)> {
     store.ensure_dir()?;
     let on_wait = |holder: &str| reporter.warn(&format!("waiting for the registry lock (held by {holder})"));
-    store.transaction(&on_wait, |registry| {
+    let placed: std::cell::Cell<Option<Version>> = std::cell::Cell::new(None);
+    let result = store.transaction(&on_wait, |registry| {
         let entry = registry.models.entry(new.name.clone()).or_default();
         let latest = entry.latest();
         let bump = latest.map_or(Bump::First, |l| Bump::between(&l.spec, new.spec));
@@ -483,6 +507,7 @@ pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) ->
             metadata: &(new.make_metadata)(&version),
         };
         place_files(layout, new.name, &version, &files)?;
+        placed.set(Some(version.clone()));
         let mut record = new.record.clone();
         record.version = version.clone();
         entry.events.push(Event {
@@ -496,7 +521,20 @@ pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) ->
         });
         entry.versions.push(record);
         Ok((version, bump))
-    })
+    });
+    if let (Err(_), Some(version)) = (&result, placed.take()) {
+        remove_unregistered(store, new.name, &version);
+    }
+    result
+}
+
+/// After a failed registration (a full disk while writing registry.json, say): removes the version's folder if
+/// the registry does not name the version, so no complete but unregistered version is left behind.
+fn remove_unregistered(store: &Store, name: &ModelName, version: &Version) {
+    let registered = store.load().map_or(true, |r| r.models.get(name).is_some_and(|e| e.get(version).is_some()));
+    if !registered {
+        let _ = std::fs::remove_dir_all(store.layout.version_dir(name, version));
+    }
 }
 
 /// The files of one version, written together.

@@ -105,6 +105,9 @@ impl Printer {
         } else {
             human()
         };
+        if stdout_is_closed() {
+            return Err(closed_stdout());
+        }
         let mut out = std::io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -129,6 +132,30 @@ impl Printer {
             let _ = writeln!(err, "  caused by: {cause}");
         }
     }
+}
+
+/// Whether stdout was closed when mlctl started (`mlctl ... >&-`). Rust's runtime then opens /dev/null
+/// read-write in its place before main, so writes succeed and the result would vanish with exit 0. A user's own
+/// `>/dev/null` opens it write-only, which tells the two apart.
+pub fn stdout_is_closed() -> bool {
+    // SAFETY: fcntl(F_GETFL) and fstat only read the descriptor's flags and status into locals.
+    unsafe {
+        let flags = libc::fcntl(1, libc::F_GETFL);
+        if flags == -1 {
+            return true;
+        }
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(1, &mut st) != 0 {
+            return true;
+        }
+        let dev_null = (st.st_mode & libc::S_IFMT) == libc::S_IFCHR && st.st_rdev == libc::makedev(1, 3);
+        dev_null && (flags & libc::O_ACCMODE) == libc::O_RDWR
+    }
+}
+
+/// The error for a result that has nowhere to go.
+pub fn closed_stdout() -> std::io::Error {
+    std::io::Error::other("stdout is closed: the result has nowhere to go (do not close it with >&-, or use -o FILE)")
 }
 
 impl Reporter for Printer {

@@ -168,6 +168,31 @@ impl ModelRef {
 }
 
 impl Registry {
+    /// The rules mlctl keeps on every write: each version listed once, at most one version in production and one
+    /// in staging per model. A hand-edited file that breaks one would make references ambiguous.
+    pub fn check_invariants(&self) -> std::result::Result<(), String> {
+        for (name, entry) in &self.models {
+            let mut seen = std::collections::BTreeSet::new();
+            for v in &entry.versions {
+                if !seen.insert(&v.version) {
+                    return Err(format!("model {name}: version {} is listed twice", v.version));
+                }
+            }
+            for stage in [Stage::Production, Stage::Staging] {
+                let in_stage: Vec<String> =
+                    entry.versions.iter().filter(|v| v.stage == stage).map(|v| v.version.to_string()).collect();
+                if in_stage.len() > 1 {
+                    return Err(format!(
+                        "model {name}: {} versions are in {stage} ({}); at most one may be",
+                        in_stage.len(),
+                        in_stage.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn resolve(&self, r: &ModelRef) -> Result<&VersionRecord> {
         let entry = self.models.get(&r.name).ok_or_else(|| {
             let known: Vec<&str> = self.models.keys().map(ModelName::as_str).collect();
@@ -223,6 +248,13 @@ impl Store {
                 path.display()
             ))
         })?;
+        if let Err(broken) = registry.check_invariants() {
+            return Err(Error::Registry(format!(
+                "{}: {broken}; the registry was edited by hand or by another tool: fix it or restore it from version \
+                 control or a backup",
+                path.display()
+            )));
+        }
         if registry.format > REGISTRY_FORMAT {
             return Err(Error::Registry(format!(
                 "{}: written by a newer mlctl (registry format {}); upgrade mlctl",

@@ -48,7 +48,7 @@ pub fn render(registry: &Registry) -> String {
                 }
             }
             let short = v.dataset.sha256.get(..12).unwrap_or(&v.dataset.sha256);
-            let _ = write!(out, " {} | `{short}` |", v.dataset.rows);
+            let _ = write!(out, " {} | `{}` |", v.dataset.rows, cell(short));
             if has_reports {
                 match &v.report {
                     Some(path) => {
@@ -66,15 +66,44 @@ pub fn render(registry: &Registry) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {from} → {} | {} |",
-                    e.at,
-                    e.user,
+                    cell(&e.at),
+                    cell(&e.user),
                     e.version,
                     e.to,
-                    e.reason.replace('|', "\\|")
+                    cell(&e.reason)
                 );
             }
             out.push_str("\n</details>\n");
         }
     }
     out
+}
+
+/// Free text (a --reason, MLCTL_USER) as one markdown table cell: line breaks become spaces, and the characters
+/// that would end the cell or start markup or HTML are escaped. registry.json keeps the raw text.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '<' | '>' | '&' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod cell_tests {
+    use super::cell;
+
+    #[test]
+    fn free_text_stays_inside_its_cell() {
+        assert_eq!(cell("a|b\n## heading <script>"), "a\\|b \\#\\# heading \\<script\\>");
+        assert_eq!(cell("plain reason"), "plain reason");
+    }
 }

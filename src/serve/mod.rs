@@ -52,11 +52,33 @@ pub(crate) struct Shared {
     pub log: LogSink,
 }
 
+/// glibc gives each thread that allocates an arena of its own, and keeps what each one freed. With the I/O
+/// threads, the blocking threads and the thread pool that is a dozen heaps, each holding on to the peak of the
+/// last batch it handled; two arenas serve this load as fast (bench/serve) with less memory kept.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before the server starts any thread.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// Hands the memory freed after a large batch back to the OS, so the server's resident size stays that of its
+/// models rather than of its largest request.
+pub(crate) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Runs the server until SIGTERM or SIGINT; returns once in-flight requests have finished (or the drain timed
 /// out) and the prediction logs are flushed.
 pub fn serve(opts: ServeOptions, store: Store, log: LogSink) -> Result<()> {
     // Before any thread exists, so that every thread inherits the mask and the signal thread alone takes them.
     let signals = signals::Signals::block()?;
+    limit_malloc_arenas();
     let models = models::Served::load(store, opts.specs, &log)?;
     let logs = opts.log_dir.map(|dir| logwriter::LogWriter::start(dir, log.clone()));
     let shared = Arc::new(Shared {

@@ -8,7 +8,7 @@ use super::http::HttpError;
 use super::models::Live;
 use super::payload::{self, BodyKind, Protocol};
 use super::Shared;
-use crate::ops::predict::{Decision, OutputFormat, Predictor};
+use crate::ops::predict::{Decision, OutputFormat, Predictor, RowIds};
 
 /// `?threshold=T&explain=true|N`, as `mlctl predict --threshold T --explain N`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,6 +19,9 @@ pub(crate) struct Query {
 
 /// Key factors per prediction with `?explain=true`, as `predict --explain` without a number.
 const DEFAULT_EXPLAIN: usize = 5;
+/// After a batch of at least this many rows, freed memory goes back to the OS (a trim takes about a
+/// millisecond; a batch this size takes ten or more).
+const TRIM_AFTER_ROWS: usize = 1000;
 /// A request id longer than this is cut (it is copied into every logged line).
 const MAX_REQUEST_ID: usize = 128;
 
@@ -85,8 +88,16 @@ pub(crate) fn answer(shared: &Shared, live: &Live, request: &Request<'_>) -> Res
         .next_batch(usize::MAX)
         .map_err(HttpError::from_error)?
         .ok_or_else(|| HttpError::new(400, "the body holds no records"))?;
-    let ids = ids(request.request_id, batch.rows());
-    let done = predictor.run(batch, shared.logs.is_some(), Some(&ids)).map_err(HttpError::from_error)?;
+    // An "id" field in the records is each row's id; else the request's X-Request-Id, or a generated one.
+    let generated;
+    let row_ids = match predictor.column("id") {
+        Some(column) => RowIds::Column(column),
+        None => {
+            generated = ids(request.request_id, batch.rows());
+            RowIds::Given(&generated)
+        }
+    };
+    let done = predictor.run(batch, shared.logs.is_some(), Some(row_ids)).map_err(HttpError::from_error)?;
     let rows = done.rows();
     if let (Some(logs), Some(lines)) = (&shared.logs, done.log_lines()) {
         logs.send(live.model.name.as_str(), lines.to_vec());
@@ -105,7 +116,12 @@ pub(crate) fn answer(shared: &Shared, live: &Live, request: &Request<'_>) -> Res
     }
     body.extend_from_slice(predictions);
     body.extend_from_slice(b"\n]}\n");
-    Ok(Answer { body, rows, counts: done.counts(&live.model.bundle.classes) })
+    let counts = done.counts(&live.model.bundle.classes);
+    drop(done);
+    if rows >= TRIM_AFTER_ROWS {
+        super::release_freed_memory();
+    }
+    Ok(Answer { body, rows, counts })
 }
 
 fn push_json(buf: &mut Vec<u8>, text: &str) {

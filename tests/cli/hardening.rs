@@ -198,3 +198,122 @@ fn an_oversized_registry_or_profile_is_refused_before_it_is_read() {
         .failure()
         .stderr(contains("registry.json").and(contains("refusing to read it")));
 }
+
+#[test]
+fn a_closed_stdout_is_an_error_not_a_silent_success() {
+    let p = TestProject::new();
+    let data = p.sample("d", 200, 1);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
+        .assert()
+        .success();
+    let bin = assert_cmd::cargo::cargo_bin("mlctl");
+    for args in [format!("{} list", bin.display()), format!("{} predict m --input {data} --no-log", bin.display())] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{args} >&-"))
+            .current_dir(p.root())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("stdout is closed"), "{args}");
+    }
+    // A closed pipe (| head) stays a success.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} predict m --input {data} --no-log | head -1 >/dev/null; exit ${{PIPESTATUS:-0}}",
+            bin.display()
+        ))
+        .current_dir(p.root())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn input_columns_named_like_the_output_or_repeated_are_refused() {
+    let p = TestProject::new();
+    let data = p.sample("d", 200, 1);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(p.path(&data)).unwrap();
+    let (header, rest) = text.split_once('\n').unwrap();
+    for (name, extra, needle) in [
+        ("prediction", "prediction", "predictions add"),
+        ("probability", "probability", "predictions add"),
+        ("dup", "emp_active_tasks", "appears twice"),
+        ("empty", "", "has no name"),
+    ] {
+        let rows: String = rest.lines().map(|l| format!("{l},x\n")).collect();
+        let file = p.write(&format!("data/{name}.csv"), &format!("{header},{extra}\n{rows}"));
+        p.mlctl().args(["predict", "m", "--no-log", "--input"]).arg(&file).assert().failure().stderr(contains(needle));
+    }
+}
+
+#[test]
+fn free_text_in_the_audit_trail_cannot_break_model_registry_md() {
+    let p = TestProject::new();
+    let data = p.sample("d", 200, 1);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
+        .assert()
+        .success();
+    let reason = "line one\n# Injected heading\n<img src=x onerror=alert(1)> | cell";
+    p.mlctl()
+        .args(["-q", "promote", "m@1.0.0", "--to", "staging", "--reason", reason])
+        .env("MLCTL_USER", "eve\n## user heading")
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(p.path("MODEL_REGISTRY.md")).unwrap();
+    assert!(!md.lines().any(|l| l.starts_with("# Injected") || l.starts_with("## user")), "{md}");
+    assert!(!md.replace("\\<", "").contains("<img"), "{md}");
+    let history_row = md.lines().find(|l| l.contains("Injected heading")).unwrap();
+    assert_eq!(history_row.matches(" | ").count(), 4, "one row of five cells: {history_row}");
+    // registry.json keeps the raw text.
+    assert!(p.registry()["models"]["m"]["events"].as_array().unwrap().iter().any(|e| e["reason"] == reason));
+}
+
+#[test]
+fn a_hand_edited_registry_breaking_an_invariant_is_refused_naming_the_rule() {
+    let p = TestProject::new();
+    let data = p.sample("d", 200, 1);
+    for n in ["3", "4"] {
+        p.mlctl()
+            .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set"])
+            .arg(format!("n_trees={n}"))
+            .assert()
+            .success();
+    }
+    let original = std::fs::read_to_string(p.path("ml_models/registry.json")).unwrap();
+    let mut reg = p.registry();
+    for v in reg["models"]["m"]["versions"].as_array_mut().unwrap() {
+        v["stage"] = "production".into();
+    }
+    std::fs::write(p.path("ml_models/registry.json"), reg.to_string()).unwrap();
+    p.mlctl().args(["list"]).assert().failure().stderr(contains("2 versions are in production (1.0.0, 1.1.0)"));
+    let mut reg: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let first = reg["models"]["m"]["versions"][0].clone();
+    reg["models"]["m"]["versions"].as_array_mut().unwrap().push(first);
+    std::fs::write(p.path("ml_models/registry.json"), reg.to_string()).unwrap();
+    p.mlctl()
+        .args(["predict", "m", "--input", &data])
+        .assert()
+        .failure()
+        .stderr(contains("version 1.0.0 is listed twice"));
+}
+
+#[test]
+fn errors_never_echo_a_file_that_is_not_a_table() {
+    let p = TestProject::new();
+    p.write("shadow", "root:$6$secrethash:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n");
+    p.write("mlctl.toml", "[models.m]\ndata = \"shadow\"\ntarget = \"success\"\n");
+    p.mlctl().args(["train", "--model", "m"]).assert().failure().stderr(contains("secrethash").not());
+    p.mlctl()
+        .args(["train", "shadow", "--target", "success", "--name", "../x"])
+        .assert()
+        .failure()
+        .stderr(contains("--name").and(contains("pass --name NAME").not()));
+}

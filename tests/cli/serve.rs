@@ -512,3 +512,23 @@ fn sigterm_lets_in_flight_requests_finish_and_flushes_the_logs() {
         .sum();
     assert_eq!(logged, 4 * 30_000, "every answered row is in the logs");
 }
+
+#[test]
+fn an_id_field_in_the_records_is_the_rows_id_in_the_answer_and_the_log() {
+    let (p, data) = project();
+    let server = Server::start(&p, &["m"], &[]);
+    let mut recs = records(&p, &data, 3);
+    for (i, r) in recs.iter_mut().enumerate() {
+        r.insert("id".into(), Value::String(format!("task-{i}")));
+    }
+    let (status, answer) =
+        post(&server.url("/v1/models/m/predict"), "application/json", &serde_json::to_string(&recs).unwrap());
+    assert_eq!(status, 200, "{answer}");
+    let ids: Vec<&str> = answer["predictions"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["task-0", "task-1", "task-2"]);
+    assert_eq!(server.stop().code(), Some(0));
+    let log = std::fs::read_dir(p.path("logs/predictions/m")).unwrap().next().unwrap().unwrap().path();
+    let logged: Vec<Value> =
+        std::fs::read_to_string(log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(logged.iter().map(|l| l["id"].as_str().unwrap()).collect::<Vec<_>>(), ["task-0", "task-1", "task-2"]);
+}
