@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::frame::{Column, Frame};
+use super::limits::{CappedReader, Limits};
 use super::schema::{column_from_text, ColumnType};
 use super::source::{check_names_hinted, push_integer, push_real, push_real32, Row, RowSink, ValueType};
 use crate::error::{Error, IoContext, Result};
@@ -46,10 +47,14 @@ pub struct FileFacts {
 /// Reads `path` into a typed frame, with the file's SHA-256.
 pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<(Frame, FileFacts)> {
     let delimiter = options.delimiter.unwrap_or(b',');
+    let limits = Limits::from_env()?;
+    // The header first, alone and capped: polars given a 100 MB header line, or a device that never ends, grows
+    // its memory until the machine kills it.
+    read_header(path, delimiter, &limits)?;
     // The structural pass (one thread, hashing) runs beside polars' parse; its errors come first, as they
     // name rows where polars' do not.
     let (facts, df) = std::thread::scope(|scope| {
-        let structure = scope.spawn(|| check_structure(path, delimiter));
+        let structure = scope.spawn(|| check_structure(path, delimiter, &limits));
         let df = read_with_polars(path, delimiter);
         (structure.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), df)
     });
@@ -59,16 +64,80 @@ pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<(Frame, FileFacts)
     Ok((frame, facts))
 }
 
-/// Reads `bytes` through SHA-256 as they stream by.
+/// The column names of the CSV at `path`, from its first record alone: no more than the line cap is read (a
+/// header line longer than that is an error), so a header can be checked before the file is handed to a reader
+/// that would take it whole. The names are checked as the structural pass checks them (empty, repeated).
+pub fn read_header(path: &Path, delimiter: u8, limits: &Limits) -> Result<Vec<String>> {
+    let file = File::open(path).at(path)?;
+    // The csv crate reads ahead by its buffer; the cap on the reader is the line cap and that buffer.
+    let (capped, tally) = CappedReader::new(std::io::BufReader::with_capacity(1 << 16, file), limits.line + CSV_BUFFER);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(CSV_BUFFER)
+        .from_reader(capped);
+    let mut record = csv::ByteRecord::new();
+    let read = reader.read_byte_record(&mut record);
+    // The record and its terminator (`\r\n` at most).
+    if tally.tripped() || reader.position().byte() > limits.line as u64 + 2 {
+        return Err(limits.line_error(path, None, None, "the header line"));
+    }
+    if !read.map_err(|e| csv_error(path, &e))? || (record.len() == 1 && record[0].trim_ascii().is_empty()) {
+        return Err(Error::data(path, None, None, "the file is empty: expected a header line and data rows"));
+    }
+    header_names(path, &record, delimiter)
+}
+
+/// The csv crate's read buffer where a cap depends on it.
+const CSV_BUFFER: usize = 8 << 10;
+
+/// Reads `bytes` through SHA-256 as they stream by, and measures their lines against a cap (none when it is
+/// `usize::MAX`): the first line longer than it stops the reading (`too_long` says which), before the CSV parser
+/// has buffered more than the cap of it.
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
+    /// Bytes of the current line so far, and the lines before it.
+    line_len: usize,
+    lines: usize,
+    cap: usize,
+    /// The 1-based number of the line that passed the cap.
+    too_long: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R, cap: usize) -> Self {
+        HashingReader { inner, hasher: Sha256::new(), line_len: 0, lines: 0, cap, too_long: Default::default() }
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        let bytes = &buf[..n];
+        self.hasher.update(bytes);
+        if self.cap == usize::MAX {
+            return Ok(n);
+        }
+        // A line's length counts every byte but its `\n` (a `\r` before it too: the cap is not that exact).
+        let mut start = 0;
+        let mut longest = self.line_len;
+        for end in memchr::memchr_iter(b'\n', bytes) {
+            longest = longest.max(self.line_len + end - start);
+            if longest > self.cap {
+                break;
+            }
+            (self.line_len, self.lines, start) = (0, self.lines + 1, end + 1);
+        }
+        if longest <= self.cap {
+            self.line_len += n - start;
+            longest = self.line_len;
+        }
+        if longest > self.cap {
+            self.too_long.store(self.lines + 1, std::sync::atomic::Ordering::Relaxed);
+            return Err(std::io::Error::other("a line is longer than the limit"));
+        }
         Ok(n)
     }
 }
@@ -76,25 +145,32 @@ impl<R: Read> Read for HashingReader<R> {
 /// SHA-256 of a whole file, streamed.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let file = File::open(path).at(path)?;
-    let mut reader = HashingReader { inner: std::io::BufReader::new(file), hasher: Sha256::new() };
+    let mut reader = HashingReader::new(std::io::BufReader::new(file), usize::MAX);
     std::io::copy(&mut reader, &mut std::io::sink()).at(path)?;
     Ok(crate::registry::artifact::hex(&reader.hasher.finalize()))
 }
 
-fn check_structure(path: &Path, delimiter: u8) -> Result<FileFacts> {
+fn check_structure(path: &Path, delimiter: u8, limits: &Limits) -> Result<FileFacts> {
     let file = File::open(path).at(path)?;
-    let mut hashing = HashingReader { inner: std::io::BufReader::with_capacity(1 << 16, file), hasher: Sha256::new() };
+    let mut hashing = HashingReader::new(std::io::BufReader::with_capacity(1 << 16, file), limits.line);
+    let too_long = std::sync::Arc::clone(&hashing.too_long);
     let rows = {
         let mut reader =
             csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(&mut hashing);
         let mut record = csv::ByteRecord::new();
-        let has_header = reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))?;
+        // A read error is a line past the cap if the reader says so (the csv crate only passes it on).
+        let read_error = |e: &csv::Error, row: usize| match too_long.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => csv_error(path, e),
+            1 => limits.line_error(path, None, None, "the header line"),
+            line => limits.line_error(path, Some(row), None, &format!("line {line}")),
+        };
+        let has_header = reader.read_byte_record(&mut record).map_err(|e| read_error(&e, 0))?;
         if !has_header || (record.len() == 1 && record[0].trim_ascii().is_empty()) {
             return Err(Error::data(path, None, None, "the file is empty: expected a header line and data rows"));
         }
         let header = header_names(path, &record, delimiter)?;
         let mut rows = 0usize;
-        while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))? {
+        while reader.read_byte_record(&mut record).map_err(|e| read_error(&e, rows + 1))? {
             rows += 1;
             if record.len() != header.len() {
                 if record.len() == 1 && record[0].is_empty() {
@@ -113,6 +189,17 @@ fn check_structure(path: &Path, delimiter: u8) -> Result<FileFacts> {
                         header.len()
                     ),
                 ));
+            }
+            // Lines are capped as they are read; a record of several lines (quoted line breaks) and its cells
+            // are checked here, and only a record longer than a cell can hold one that is too long.
+            let bytes = record.as_slice().len();
+            if bytes > limits.cell {
+                if bytes > limits.line {
+                    return Err(limits.line_error(path, Some(rows), None, "the record"));
+                }
+                for (field, name) in record.iter().zip(&header) {
+                    limits.check_cell(path, Some(rows), Some(name), field.len())?;
+                }
             }
             // One check of the record's bytes; the column is looked for only when it fails.
             let invalid = std::str::from_utf8(record.as_slice()).is_err();

@@ -2,6 +2,7 @@
 //! models consume, and the built-in sample generator.
 
 pub mod frame;
+pub mod limits;
 pub mod load;
 pub mod matrix;
 pub mod sample;

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::frame::Frame;
+use super::limits::{read_line_capped, CappedReader, Limits, Tally, TooLong};
 use super::schema::{column_from_text, ColumnType};
+use super::source::file::{each_array_element, Element, Place};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +87,7 @@ pub struct RecordStream {
     header: Vec<String>,
     format: InputFormat,
     inner: Inner,
+    limits: Limits,
     next_row: usize,
     /// Keys seen in JSON records that are not in the header (first record's keys): ignored, counted.
     pub ignored_keys: usize,
@@ -93,20 +96,113 @@ pub struct RecordStream {
 enum Inner {
     /// CSV without quotes so far: batches are cut as raw bytes, and parsed where they are predicted.
     CsvChunks(CsvChunks),
-    /// CSV with quotes, read record by record (a quoted field may hold a line break, so lines are not rows).
-    Csv(csv::Reader<Box<dyn Read>>),
+    /// CSV with quotes, read record by record (a quoted field may hold a line break, so lines are not rows),
+    /// each capped.
+    Csv(csv::Reader<CappedReader<Box<dyn Read>>>, Tally),
     Lines(Box<dyn BufRead>, Option<serde_json::Map<String, serde_json::Value>>),
+    /// A JSON array, element by element, and the first element (read for the header).
+    Array(ArrayElements, Option<serde_json::Map<String, serde_json::Value>>),
     Objects(std::vec::IntoIter<serde_json::Map<String, serde_json::Value>>),
 }
 
+type Object = serde_json::Map<String, serde_json::Value>;
+
+/// The objects of a JSON array, read element by element by export's streaming reader
+/// ([`each_array_element`]) on a thread of its own and handed over in groups through a bounded channel: that
+/// reader pushes elements to a callback, a batch pulls them, and a thread between the two keeps memory to a few
+/// groups of elements instead of the array (a 500 MB array took 2.16 GB read whole).
+struct ArrayElements {
+    receiver: std::sync::mpsc::Receiver<Result<Vec<Object>>>,
+    group: std::vec::IntoIter<Object>,
+    source: PathBuf,
+    done: bool,
+}
+
+/// Elements per message, and messages waiting in the channel.
+const ARRAY_GROUP: usize = 256;
+const ARRAY_GROUPS_AHEAD: usize = 4;
+
+impl ArrayElements {
+    fn start(source: &Path, reader: Box<dyn BufRead + Send>, limits: Limits) -> Self {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(ARRAY_GROUPS_AHEAD);
+        let path = source.to_path_buf();
+        // The thread ends at the end of the array, at an error, or when the stream is dropped (its next send
+        // fails); it is not joined, as it may be waiting for input that never comes.
+        std::thread::spawn(move || {
+            let mut group = Vec::with_capacity(ARRAY_GROUP);
+            let mut each = |place: Place, element: Element| -> Result<()> {
+                let object = match element {
+                    Element::Object(fields) => fields.into_iter().collect(),
+                    Element::Other(what) => {
+                        let msg = format!("expected a JSON object, found {what}");
+                        return Err(Error::data(&path, Some(place.row), None, msg));
+                    }
+                };
+                group.push(object);
+                if group.len() == ARRAY_GROUP {
+                    let full = std::mem::replace(&mut group, Vec::with_capacity(ARRAY_GROUP));
+                    sender.send(Ok(full)).map_err(|_| Error::data(&path, None, None, "the reader stopped"))?;
+                }
+                Ok(())
+            };
+            let result = each_array_element(&path, reader, &limits, &mut each);
+            let last = result.map(|_| std::mem::take(&mut group));
+            // An error here means the stream is gone, and nobody is waiting for the rest.
+            let _ = sender.send(last);
+            let _ = sender.send(Ok(Vec::new()));
+        });
+        ArrayElements { receiver, group: Vec::new().into_iter(), source: source.to_path_buf(), done: false }
+    }
+
+    /// The next object; None after the last.
+    fn next(&mut self) -> Result<Option<Object>> {
+        loop {
+            if let Some(object) = self.group.next() {
+                return Ok(Some(object));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.receiver.recv() {
+                // The empty group is the end.
+                Ok(Ok(group)) if group.is_empty() => self.done = true,
+                Ok(Ok(group)) => self.group = group.into_iter(),
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(Error::data(&self.source, None, None, "the JSON reader stopped unexpectedly"));
+                }
+            }
+        }
+    }
+}
+
+/// The csv crate's read buffer, which a record's cap has to allow for.
+const CSV_BUFFER: usize = 8 << 10;
+
 impl RecordStream {
-    /// Opens `reader`, named `source` in messages. `format` None sniffs: `{` → NDJSON or one object, `[` → JSON
-    /// array, else CSV.
+    /// Opens `reader`, named `source` in messages, with the caps of [`Limits::from_env`]. `format` None sniffs:
+    /// `{` → NDJSON or one object, `[` → JSON array, else CSV.
     pub fn open(
         source: &Path,
-        mut reader: Box<dyn BufRead>,
+        reader: Box<dyn BufRead + Send>,
         format: Option<InputFormat>,
         delimiter: u8,
+    ) -> Result<Self> {
+        Self::open_with_limits(source, reader, format, delimiter, Limits::from_env()?)
+    }
+
+    /// [`RecordStream::open`] with caps of the caller's: a line, record or cell longer than they allow is an error
+    /// naming its row (and its column where it is known).
+    pub fn open_with_limits(
+        source: &Path,
+        mut reader: Box<dyn BufRead + Send>,
+        format: Option<InputFormat>,
+        delimiter: u8,
+        limits: Limits,
     ) -> Result<Self> {
         let io = |e: std::io::Error| Error::io(source, e);
         let format = match format {
@@ -136,51 +232,40 @@ impl RecordStream {
             InputFormat::Csv => {
                 // The csv crate reads the header (it may be quoted) and reads ahead; the bytes it read past the
                 // header are kept from the recording and become the start of the first batch.
-                let recording = Recording { inner: reader, seen: Vec::new() };
-                let mut csv = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(recording);
-                let header: Vec<String> = csv
-                    .headers()
-                    .map_err(|e| Error::data(source, None, None, format!("cannot read the CSV header: {e}")))?
-                    .iter()
-                    .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
-                    .collect();
+                let recording = Recording { inner: reader, seen: Vec::new(), cap: limits.line + CSV_BUFFER };
+                let mut csv =
+                    csv::ReaderBuilder::new().delimiter(delimiter).buffer_capacity(CSV_BUFFER).from_reader(recording);
+                let header = csv.headers().map(|h| {
+                    h.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_owned()).collect::<Vec<String>>()
+                });
+                // The header and its terminator (`\r\n` at most).
+                let header_end = csv.position().byte();
+                if csv.get_ref().seen.len() > limits.line + CSV_BUFFER || header_end > limits.line as u64 + 2 {
+                    return Err(limits.line_error(source, None, None, "the header line"));
+                }
+                let header =
+                    header.map_err(|e| Error::data(source, None, None, format!("cannot read the CSV header: {e}")))?;
                 if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
                     return Err(empty());
                 }
-                let header_end = usize::try_from(csv.position().byte()).unwrap_or(usize::MAX);
-                let Recording { inner, seen } = csv.into_inner();
+                let header_end = usize::try_from(header_end).unwrap_or(usize::MAX);
+                let Recording { inner, seen, .. } = csv.into_inner();
                 let pending = seen.get(header_end..).unwrap_or_default().to_vec();
-                (header, Inner::CsvChunks(CsvChunks { reader: inner, pending, delimiter }))
+                (header, Inner::CsvChunks(CsvChunks { reader: inner, pending, delimiter, limits }))
             }
             InputFormat::Ndjson | InputFormat::JsonObject => {
-                let mut lines = reader;
-                let first = next_object(source, &mut lines, 1)?.ok_or_else(empty)?;
+                let mut lines: Box<dyn BufRead> = reader;
+                let first = next_object(source, &mut lines, 1, &limits)?.ok_or_else(empty)?;
                 (first.keys().cloned().collect(), Inner::Lines(lines, Some(first)))
             }
             InputFormat::JsonArray => {
-                let mut text = String::new();
-                reader.read_to_string(&mut text).map_err(io)?;
-                let values: Vec<serde_json::Value> = serde_json::from_str(&text)
-                    .map_err(|e| Error::data(source, None, None, format!("is not a JSON array of objects: {e}")))?;
-                let mut objects = Vec::with_capacity(values.len());
-                for (i, v) in values.into_iter().enumerate() {
-                    match v {
-                        serde_json::Value::Object(m) => objects.push(m),
-                        other => {
-                            return Err(Error::data(
-                                source,
-                                Some(i + 1),
-                                None,
-                                format!("expected a JSON object, found {other}"),
-                            ))
-                        }
-                    }
-                }
-                let header = objects.first().ok_or_else(empty)?.keys().cloned().collect();
-                (header, Inner::Objects(objects.into_iter()))
+                let mut elements = ArrayElements::start(source, reader, limits);
+                let first = elements.next()?.ok_or_else(empty)?;
+                (first.keys().cloned().collect(), Inner::Array(elements, Some(first)))
             }
         };
-        Ok(RecordStream { source: source.to_path_buf(), header, format, inner, next_row: 1, ignored_keys: 0 })
+        let source = source.to_path_buf();
+        Ok(RecordStream { source, header, format, inner, limits, next_row: 1, ignored_keys: 0 })
     }
 
     /// Records already parsed as JSON objects (a request body): the header is the first object's keys.
@@ -193,7 +278,8 @@ impl RecordStream {
             .collect();
         let inner = Inner::Objects(objects.into_iter());
         let format = InputFormat::JsonArray;
-        Ok(RecordStream { source: source.to_path_buf(), header, format, inner, next_row: 1, ignored_keys: 0 })
+        let (source, limits) = (source.to_path_buf(), Limits::from_env()?);
+        Ok(RecordStream { source, header, format, inner, limits, next_row: 1, ignored_keys: 0 })
     }
 
     pub fn format(&self) -> InputFormat {
@@ -208,63 +294,96 @@ impl RecordStream {
     pub fn next_batch(&mut self, max_rows: usize) -> Result<Option<Batch>> {
         let first_row = self.next_row;
         let width = self.header.len();
-        let io = |e: std::io::Error| Error::io(&self.source, e);
+        let (source, limits) = (&self.source, &self.limits);
+        let io = |e: std::io::Error| Error::io(source, e);
+        let objects = Objects { source, header: &self.header, limits, first_row, max_rows };
         let batch = match &mut self.inner {
             Inner::CsvChunks(chunks) => match chunks.next_chunk(max_rows).map_err(io)? {
                 Chunk::Rows(bytes, rows) => {
                     Some(Batch::Csv(CsvBatch { bytes, rows, first_row, delimiter: chunks.delimiter, width }))
                 }
                 Chunk::End => None,
+                Chunk::Overlong { row, column, cell } => {
+                    let (row, column) = (Some(first_row + row), self.header.get(column).map(String::as_str));
+                    return Err(match cell {
+                        Some(len) => limits.cell_error(source, row, column, len),
+                        None => limits.line_error(source, row, column, "the line"),
+                    });
+                }
                 Chunk::Quoted(bytes) => {
                     // From here on, record by record: the bytes not yet returned, then the rest of the input.
                     let rest: Box<dyn Read> =
                         Box::new(std::io::Cursor::new(bytes).chain(std::mem::replace(&mut chunks.reader, exhausted())));
+                    let (rest, tally) = CappedReader::new(rest, limits.line + CSV_BUFFER);
                     let csv = csv::ReaderBuilder::new()
                         .delimiter(chunks.delimiter)
                         .has_headers(false)
                         .flexible(true)
+                        .buffer_capacity(CSV_BUFFER)
                         .from_reader(rest);
-                    self.inner = Inner::Csv(csv);
+                    self.inner = Inner::Csv(csv, tally);
                     return self.next_batch(max_rows);
                 }
             },
-            Inner::Csv(csv) => {
-                let text = read_records(csv, &self.source, width, first_row, max_rows)?;
+            Inner::Csv(csv, tally) => {
+                let caps = Some((&*tally, limits, self.header.as_slice()));
+                let text = read_records(csv, source, width, first_row, max_rows, caps)?;
                 (text.len > 0).then_some(Batch::Text(text))
             }
             Inner::Lines(lines, pending) => {
-                let source = &self.source;
                 let next = |row| match pending.take() {
                     Some(object) => Ok(Some(object)),
-                    None => next_object(source, lines, row),
+                    None => next_object(source, lines, row, limits),
                 };
-                read_objects(&self.header, &mut self.ignored_keys, first_row, max_rows, next)?
+                objects.read(&mut self.ignored_keys, next)?
             }
-            Inner::Objects(objects) => {
-                read_objects(&self.header, &mut self.ignored_keys, first_row, max_rows, |_| Ok(objects.next()))?
+            Inner::Array(elements, pending) => {
+                let next = |_| match pending.take() {
+                    Some(object) => Ok(Some(object)),
+                    None => elements.next(),
+                };
+                objects.read(&mut self.ignored_keys, next)?
             }
+            Inner::Objects(list) => objects.read(&mut self.ignored_keys, |_| Ok(list.next()))?,
         };
         self.next_row += batch.as_ref().map_or(0, Batch::rows);
         Ok(batch)
     }
 }
 
-/// Up to `max_rows` JSON objects from `next` (given the row number, for its errors) as a text batch.
-fn read_objects(
-    header: &[String],
-    ignored_keys: &mut usize,
+/// What a batch of JSON objects is read with.
+struct Objects<'a> {
+    source: &'a Path,
+    header: &'a [String],
+    limits: &'a Limits,
     first_row: usize,
     max_rows: usize,
-    mut next: impl FnMut(usize) -> Result<Option<serde_json::Map<String, serde_json::Value>>>,
-) -> Result<Option<Batch>> {
-    let mut columns: Vec<TextColumn> = vec![TextColumn::default(); header.len()];
-    let mut len = 0;
-    while len < max_rows {
-        let Some(object) = next(first_row + len)? else { break };
-        push_object(header, &mut columns, object, ignored_keys);
-        len += 1;
+}
+
+impl Objects<'_> {
+    /// Up to `max_rows` JSON objects from `next` (given the row number, for its errors) as a text batch.
+    fn read(
+        &self,
+        ignored_keys: &mut usize,
+        mut next: impl FnMut(usize) -> Result<Option<Object>>,
+    ) -> Result<Option<Batch>> {
+        let mut columns: Vec<TextColumn> = vec![TextColumn::default(); self.header.len()];
+        let mut len = 0;
+        while len < self.max_rows {
+            let row = self.first_row + len;
+            let Some(mut object) = next(row)? else { break };
+            for (name, col) in self.header.iter().zip(columns.iter_mut()) {
+                let cell = object.remove(name).and_then(json_cell);
+                if let Some(cell) = &cell {
+                    self.limits.check_cell(self.source, Some(row), Some(name), cell.len())?;
+                }
+                col.push(cell.as_deref());
+            }
+            *ignored_keys += object.len();
+            len += 1;
+        }
+        Ok((len > 0).then_some(Batch::Text(TextBatch { first_row: self.first_row, columns, len })))
     }
-    Ok((len > 0).then_some(Batch::Text(TextBatch { first_row, columns, len })))
 }
 
 /// An exhausted reader, to take the place of one moved out.
@@ -319,7 +438,8 @@ impl Batch {
                     .has_headers(false)
                     .flexible(true)
                     .from_reader(&bytes[..]);
-                let text = read_records(&mut csv, source, width, first_row, rows)?;
+                // The chunker has capped these records' lines and cells.
+                let text = read_records(&mut csv, source, width, first_row, rows, None)?;
                 debug_assert_eq!(text.len, rows, "the chunker and the csv crate count records alike");
                 Ok(text)
             }
@@ -327,13 +447,16 @@ impl Batch {
     }
 }
 
-/// Up to `max_rows` records of `csv` as text columns, each checked to have `width` fields.
+/// Up to `max_rows` records of `csv` as text columns, each checked to have `width` fields, and with `caps` (the
+/// tally of the reader under `csv`, the caps, the header) no longer than the line cap, their cells no longer
+/// than the cell cap.
 fn read_records<R: Read>(
     csv: &mut csv::Reader<R>,
     source: &Path,
     width: usize,
     first_row: usize,
     max_rows: usize,
+    caps: Option<(&Tally, &Limits, &[String])>,
 ) -> Result<TextBatch> {
     let mut columns: Vec<TextColumn> = vec![TextColumn::default(); width];
     // One record reused for every row: a new one per row cost an allocation each.
@@ -341,7 +464,23 @@ fn read_records<R: Read>(
     let mut len = 0;
     while len < max_rows {
         let row = first_row + len;
-        let more = csv.read_record(&mut record).map_err(|e| {
+        let start = csv.position().byte();
+        let more = csv.read_record(&mut record);
+        if let Some((tally, limits, header)) = caps {
+            let end = csv.position().byte();
+            // The record and its terminator (`\r\n` at most).
+            if tally.tripped() || end - start > limits.line as u64 + 2 {
+                return Err(limits.line_error(source, Some(row), None, "the record"));
+            }
+            tally.mark_at(end);
+            // Only a record longer than a cell can hold one that is too long.
+            if record.as_slice().len() > limits.cell {
+                for (cell, name) in record.iter().zip(header) {
+                    limits.check_cell(source, Some(row), Some(name), cell.len())?;
+                }
+            }
+        }
+        let more = more.map_err(|e| {
             let msg = match e.kind() {
                 csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
                 _ => format!("cannot be read as CSV: {e}"),
@@ -443,14 +582,18 @@ fn wrong_width(source: &Path, row: usize, fields: usize, width: usize) -> Error 
     Error::data(source, Some(row), None, msg)
 }
 
-/// Reads through to `inner`, keeping a copy of what it read.
+/// Reads through to `inner`, keeping a copy of what it read, up to `cap` bytes (and one read more).
 struct Recording {
     inner: Box<dyn BufRead>,
     seen: Vec<u8>,
+    cap: usize,
 }
 
 impl Read for Recording {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.seen.len() > self.cap {
+            return Err(std::io::Error::other("the header is longer than the limit"));
+        }
         let n = self.inner.read(buf)?;
         self.seen.extend_from_slice(&buf[..n]);
         Ok(n)
@@ -465,11 +608,19 @@ struct CsvChunks {
     /// Bytes read but not yet part of a batch.
     pending: Vec<u8>,
     delimiter: u8,
+    limits: Limits,
 }
 
 enum Chunk {
     /// Whole records, and how many.
     Rows(Vec<u8>, usize),
+    /// The record after `row` records of the chunk is longer than the line cap (`cell` None; `column` is where
+    /// it passed the cap), or its field `column` is longer than the cell cap (`cell` its length).
+    Overlong {
+        row: usize,
+        column: usize,
+        cell: Option<usize>,
+    },
     /// Every byte not yet returned, up to where a quote appeared (the rest is still in the reader).
     Quoted(Vec<u8>),
     End,
@@ -480,6 +631,8 @@ impl CsvChunks {
     fn next_chunk(&mut self, max_rows: usize) -> std::io::Result<Chunk> {
         let mut bytes = std::mem::take(&mut self.pending);
         let (mut scanned, mut rows, mut in_line) = (0, 0, false);
+        // Where the line being scanned starts, to measure it against the caps.
+        let mut line_start = 0;
         loop {
             if memchr::memchr(b'"', &bytes[scanned..]).is_some() {
                 return Ok(Chunk::Quoted(bytes));
@@ -487,6 +640,13 @@ impl CsvChunks {
             let start = scanned;
             let mut full = false;
             for at in memchr::memchr2_iter(b'\n', b'\r', &bytes[start..]).map(|i| i + start) {
+                // A line no longer than a cell can hold is within both caps: one comparison for nearly all.
+                if at - line_start > self.limits.cell {
+                    if let Some(overlong) = self.overlong(&bytes[line_start..at], rows) {
+                        return Ok(overlong);
+                    }
+                }
+                line_start = at + 1;
                 // Content since the last terminator makes this one end a record.
                 in_line |= at > scanned;
                 scanned = at + 1;
@@ -501,6 +661,12 @@ impl CsvChunks {
             if full {
                 self.pending = bytes.split_off(scanned);
                 return Ok(Chunk::Rows(bytes, rows));
+            }
+            // The line not yet ended is checked as it grows, so that an endless one stops at the cap.
+            if bytes.len() - line_start > self.limits.line {
+                let line = &bytes[line_start..];
+                let column = memchr::memchr_iter(self.delimiter, &line[..self.limits.line]).count();
+                return Ok(Chunk::Overlong { row: rows, column, cell: None });
             }
             in_line |= bytes.len() > scanned;
             scanned = bytes.len();
@@ -517,28 +683,54 @@ impl CsvChunks {
     }
 }
 
-/// Reads the next non-blank line as a JSON object.
-fn next_object(
-    source: &Path,
-    lines: &mut Box<dyn BufRead>,
-    row: usize,
-) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
-    let mut line = String::new();
+impl CsvChunks {
+    /// The error, if any, of a `line` (without its terminator) longer than a cell can be: the line is too long,
+    /// or one of its fields is. `rows` records of the chunk come before it.
+    fn overlong(&self, line: &[u8], rows: usize) -> Option<Chunk> {
+        if line.len() > self.limits.line {
+            let column = memchr::memchr_iter(self.delimiter, &line[..self.limits.line]).count();
+            return Some(Chunk::Overlong { row: rows, column, cell: None });
+        }
+        let mut start = 0;
+        let ends = memchr::memchr_iter(self.delimiter, line).chain(std::iter::once(line.len()));
+        for (column, end) in ends.enumerate() {
+            if end - start > self.limits.cell {
+                return Some(Chunk::Overlong { row: rows, column, cell: Some(end - start) });
+            }
+            start = end + 1;
+        }
+        None
+    }
+}
+
+/// Reads the next non-blank line as a JSON object (data row `row`); an object longer than the line cap is an
+/// error, found when the cap is passed.
+fn next_object(source: &Path, lines: &mut Box<dyn BufRead>, row: usize, limits: &Limits) -> Result<Option<Object>> {
+    let too_long = || limits.line_error(source, Some(row), None, "the JSON object");
+    let mut line = Vec::new();
+    // Reads a line onto `line`, within what is left of the cap; false at the end of the input.
+    let mut read = |line: &mut Vec<u8>| -> Result<bool> {
+        let room = limits.line.saturating_sub(line.len());
+        match read_line_capped(&mut **lines, line, room).map_err(|e| Error::io(source, e))? {
+            Ok(n) => Ok(n > 0),
+            Err(TooLong) => Err(too_long()),
+        }
+    };
     loop {
         line.clear();
-        if lines.read_line(&mut line).map_err(|e| Error::io(source, e))? == 0 {
+        if !read(&mut line)? {
             return Ok(None);
         }
-        if !line.trim().is_empty() {
+        if !line.trim_ascii().is_empty() {
             break;
         }
     }
     // A pretty-printed object spans lines: keep reading while the text is an unfinished JSON value.
     let parsed = loop {
-        match serde_json::from_str::<serde_json::Value>(&line) {
+        match serde_json::from_slice::<serde_json::Value>(&line) {
             Err(e) if e.is_eof() => {
-                if lines.read_line(&mut line).map_err(|e| Error::io(source, e))? == 0 {
-                    break serde_json::from_str::<serde_json::Value>(&line);
+                if !read(&mut line)? {
+                    break serde_json::from_slice::<serde_json::Value>(&line);
                 }
             }
             other => break other,
@@ -549,18 +741,6 @@ fn next_object(
         Ok(other) => Err(Error::data(source, Some(row), None, format!("expected a JSON object, found {other}"))),
         Err(e) => Err(Error::data(source, Some(row), None, format!("is not valid JSON: {e}"))),
     }
-}
-
-fn push_object(
-    header: &[String],
-    columns: &mut [TextColumn],
-    mut object: serde_json::Map<String, serde_json::Value>,
-    ignored: &mut usize,
-) {
-    for (name, col) in header.iter().zip(columns.iter_mut()) {
-        col.push(object.remove(name).and_then(json_cell).as_deref());
-    }
-    *ignored += object.len();
 }
 
 fn json_cell(v: serde_json::Value) -> Option<String> {
@@ -590,7 +770,7 @@ mod tests {
 
     /// Every row of `input` read as CSV in batches of `batch` rows: (first row, cells) per row.
     fn rows(input: &str, batch: usize) -> Result<Vec<(usize, Vec<Option<String>>)>> {
-        let reader: Box<dyn BufRead> = Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
+        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
         let source = Path::new("t.csv");
         let mut stream = RecordStream::open(source, reader, Some(InputFormat::Csv), b',')?;
         let mut out = Vec::new();
@@ -668,7 +848,7 @@ mod tests {
         }
         let err = rows("a,b\n1,2\n3,\u{fffd}\n", 1).map(|r| r.len());
         assert_eq!(err.ok(), Some(2), "replacement characters are text");
-        let reader: Box<dyn BufRead> = Box::new(std::io::Cursor::new(b"a,b\n1,2\n3,\xff\n".to_vec()));
+        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(b"a,b\n1,2\n3,\xff\n".to_vec()));
         let mut stream = RecordStream::open(Path::new("t.csv"), reader, Some(InputFormat::Csv), b',').unwrap();
         let batch = stream.next_batch(10).unwrap().unwrap();
         let err = batch.into_text(Path::new("t.csv")).unwrap_err().to_string();

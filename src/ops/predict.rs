@@ -322,7 +322,7 @@ pub fn predict(
     if let (Input::File(input), Some(output)) = (&opts.input, &opts.output) {
         refuse_same_file(input, output)?;
     }
-    let (source, reader): (PathBuf, Box<dyn BufRead>) = match &opts.input {
+    let (source, reader): (PathBuf, Box<dyn BufRead + Send>) = match &opts.input {
         Input::File(p) => {
             let f = std::fs::File::open(p).at(p)?;
             (p.clone(), Box::new(std::io::BufReader::with_capacity(1 << 16, f)))

@@ -22,6 +22,8 @@ struct Case {
     args: Vec<String>,
     code: i32,
     message: Option<String>,
+    /// Runs the command with its address space capped at this many MiB (`ulimit -v`), for the size cases.
+    memory_mib: Option<u64>,
 }
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
@@ -40,6 +42,20 @@ fn generated(kind: &str) -> Vec<u8> {
                     (x >> 24) as u8
                 })
                 .collect()
+        }
+        // Lines and cells past the caps (1 MiB, 64 KiB): a 2 MB header, a 2 MB data line, a 100 KB cell.
+        "long_header" => format!("{}a,b,success\n1,x,0\n2,y,1\n", "h".repeat(2 << 20)).into_bytes(),
+        "long_line" => format!("a,b,success\n1,x,0\n2,{},1\n", "y".repeat(2 << 20)).into_bytes(),
+        "long_cell" => format!("a,b,success\n1,x,0\n2,\"{}\",1\n", "y".repeat(100_000)).into_bytes(),
+        // 100,000 feature columns, more than the tree engine indexes (65,535).
+        "very_wide" => {
+            let mut text: String = (0..100_000).map(|i| format!("f{i},")).collect();
+            text.push_str("success\n");
+            for row in 0..50 {
+                text.extend((0..100_000).map(|i| if (i + row) % 2 == 0 { "1," } else { "0," }));
+                text.push_str(if row % 2 == 0 { "0\n" } else { "1\n" });
+            }
+            text.into_bytes()
         }
         "wide" => {
             let mut text: String = (0..10_000).map(|i| format!("f{i},")).collect();
@@ -123,7 +139,11 @@ fn every_bad_input_case_behaves_as_recorded() {
         };
         let args: Vec<String> = case.args.iter().map(|a| a.replace("{file}", &file)).collect();
         let registry_before = std::fs::read(p.path("ml_models/registry.json")).ok();
-        let out = p.mlctl().args(&args).output().unwrap();
+        let mut command = match case.memory_mib {
+            Some(mib) => crate::bounded::mlctl_capped(&p, mib),
+            None => p.mlctl(),
+        };
+        let out = command.args(&args).output().unwrap();
         let stderr = TestProject::stderr_of(&out);
         let mut problems = Vec::new();
         if out.status.code() != Some(case.code) {

@@ -1,6 +1,7 @@
 //! Integration tests: the real `mlctl` binary in temporary projects, checking exit codes, output and files.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod bounded;
 mod common;
 mod corpus;
 mod data_loss;

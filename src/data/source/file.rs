@@ -24,13 +24,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{check_names_hinted, parse_time_text, push_integer, push_real, push_stamp, Row, RowSink, Stamp, ValueType};
+use crate::data::limits::{read_line_capped, CappedReader, Limits, Tally, TooLong};
 use crate::data::schema::{is_missing_token, parse_number};
 use crate::error::{Error, IoContext, Result};
 use crate::reporter::Reporter;
@@ -65,9 +66,10 @@ impl FileKind {
 /// Streams the rows of the file at `path` into `sink`; returns the columns' types.
 pub fn export(path: &Path, kind: FileKind, sink: &mut dyn RowSink, reporter: &dyn Reporter) -> Result<Vec<ValueType>> {
     std::fs::metadata(path).at(path)?;
+    let limits = Limits::from_env()?;
     match kind {
-        FileKind::Json | FileKind::Ndjson => export_json(path, kind, sink, reporter),
-        FileKind::Csv => export_csv(path, sink, reporter),
+        FileKind::Json | FileKind::Ndjson => export_json(path, kind, &limits, sink, reporter),
+        FileKind::Csv => export_csv(path, &limits, sink, reporter),
         FileKind::Parquet => crate::data::load::export_parquet(path, sink),
     }
 }
@@ -111,7 +113,7 @@ fn changed(path: &Path) -> Error {
 // ---- JSON and NDJSON -------------------------------------------------------------------------------------------
 
 /// One element of the file: an object as its keys and values in file order, or something else (described).
-enum Element {
+pub(crate) enum Element {
     Object(Vec<(String, Value)>),
     Other(&'static str),
 }
@@ -171,9 +173,9 @@ impl<'de> Visitor<'de> for ElementVisitor {
 
 /// Where a JSON element sits, for messages: its data row, and for NDJSON its line.
 #[derive(Debug, Clone, Copy)]
-struct Place {
-    row: usize,
-    line: Option<usize>,
+pub(crate) struct Place {
+    pub(crate) row: usize,
+    pub(crate) line: Option<usize>,
 }
 
 impl Place {
@@ -182,33 +184,42 @@ impl Place {
     }
 }
 
-/// Calls `each` on every element of the file, in order, streaming.
-fn each_element(path: &Path, kind: FileKind, each: &mut dyn FnMut(Place, Element) -> Result<()>) -> Result<usize> {
+/// Calls `each` on every element of the file, in order, streaming; an element longer than the line cap is an
+/// error (its cells are checked where they are used).
+fn each_element(
+    path: &Path,
+    kind: FileKind,
+    limits: &Limits,
+    each: &mut dyn FnMut(Place, Element) -> Result<()>,
+) -> Result<usize> {
     let file = File::open(path).at(path)?;
     let reader = BufReader::with_capacity(1 << 16, file);
     match kind {
-        FileKind::Ndjson => each_line(path, reader, each),
-        _ => each_array_element(path, reader, each),
+        FileKind::Ndjson => each_line(path, reader, limits, each),
+        _ => each_array_element(path, reader, limits, each),
     }
 }
 
 fn each_line(
     path: &Path,
     mut reader: BufReader<File>,
+    limits: &Limits,
     each: &mut dyn FnMut(Place, Element) -> Result<()>,
 ) -> Result<usize> {
-    let mut line = String::new();
+    let mut bytes = Vec::new();
     let (mut line_no, mut row) = (0usize, 0usize);
     loop {
-        line.clear();
-        match reader.read_line(&mut line) {
+        bytes.clear();
+        match read_line_capped(&mut reader, &mut bytes, limits.line).at(path)? {
             Ok(0) => return Ok(row),
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(Error::data(path, Some(row + 1), None, format!("line {} is not UTF-8 text", line_no + 1)))
+            Err(TooLong) => {
+                return Err(limits.line_error(path, Some(row + 1), None, &format!("line {}", line_no + 1)));
             }
-            Err(e) => return Err(Error::io(path, e)),
         }
+        let Ok(line) = std::str::from_utf8(&bytes) else {
+            return Err(Error::data(path, Some(row + 1), None, format!("line {} is not UTF-8 text", line_no + 1)));
+        };
         line_no += 1;
         if line.trim().is_empty() {
             continue;
@@ -235,11 +246,13 @@ fn bare_message(e: &serde_json::Error) -> String {
 }
 
 /// Hands each element of a top-level JSON array to a callback as serde reads it, so the array is never whole
-/// in memory. A callback error is kept aside (serde's error type can only carry a message).
+/// in memory. A callback error is kept aside (serde's error type can only carry a message). Each element starts
+/// a new record for the reader's cap.
 struct EachElement<'a> {
     each: &'a mut dyn FnMut(Place, Element) -> Result<()>,
     failed: &'a mut Option<Error>,
     rows: &'a mut usize,
+    tally: &'a Tally,
 }
 
 impl<'de> DeserializeSeed<'de> for EachElement<'_> {
@@ -258,7 +271,9 @@ impl<'de> Visitor<'de> for EachElement<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        self.tally.mark_here();
         while let Some(element) = seq.next_element::<Element>()? {
+            self.tally.mark_here();
             *self.rows += 1;
             if let Err(e) = (self.each)(Place { row: *self.rows, line: None }, element) {
                 *self.failed = Some(e);
@@ -269,18 +284,31 @@ impl<'de> Visitor<'de> for EachElement<'_> {
     }
 }
 
-fn each_array_element(
+/// Calls `each` on every element of the JSON array `reader` holds (named `path` in messages), in order, as serde
+/// reads it; returns how many there were. An element longer than the line cap stops the reading as soon as the
+/// cap is passed. `predict` reads `.json` input through this too, on a thread of its own.
+pub(crate) fn each_array_element<R: std::io::Read>(
     path: &Path,
-    reader: BufReader<File>,
+    reader: R,
+    limits: &Limits,
     each: &mut dyn FnMut(Place, Element) -> Result<()>,
 ) -> Result<usize> {
     let mut failed = None;
     let mut rows = 0usize;
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let result =
-        EachElement { each, failed: &mut failed, rows: &mut rows }.deserialize(&mut de).and_then(|()| de.end());
+    // serde reads a byte at a time, which the standard library makes cheap only on a BufReader: the cap is
+    // counted under one, a buffer at a time (counted byte by byte, a 500 MB array took 2 s more). A mark is then
+    // where the buffer had been filled to, at or after the element's start, so an element is refused only when
+    // longer than the cap, and always when longer than the cap and a buffer.
+    let (reader, tally) = CappedReader::new(reader, limits.line);
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(8 << 10, reader));
+    let result = EachElement { each, failed: &mut failed, rows: &mut rows, tally: &tally }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
     if let Some(e) = failed {
         return Err(e);
+    }
+    if tally.tripped() {
+        return Err(limits.line_error(path, Some(rows + 1), None, "the JSON element"));
     }
     result.map_err(|e| {
         if e.is_io() {
@@ -326,14 +354,20 @@ fn type_noun(ty: ValueType) -> &'static str {
     }
 }
 
-fn export_json(path: &Path, kind: FileKind, sink: &mut dyn RowSink, reporter: &dyn Reporter) -> Result<Vec<ValueType>> {
+fn export_json(
+    path: &Path,
+    kind: FileKind,
+    limits: &Limits,
+    sink: &mut dyn RowSink,
+    reporter: &dyn Reporter,
+) -> Result<Vec<ValueType>> {
     // Pass 1: the union of the keys, in order of first appearance, and each column's type.
     let mut names: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut seen: Vec<Option<Seen>> = Vec::new();
     // The last row that had each key, to catch a key given twice in one object.
     let mut last_row: Vec<usize> = Vec::new();
-    let rows = each_element(path, kind, &mut |place, element| {
+    let rows = each_element(path, kind, limits, &mut |place, element| {
         let fields = object_fields(path, place, element)?;
         for (key, value) in &fields {
             let i = match index.get(key.as_str()) {
@@ -355,6 +389,9 @@ fn export_json(path: &Path, kind: FileKind, sink: &mut dyn RowSink, reporter: &d
                 ));
             }
             last_row[i] = place.row;
+            if let Value::String(text) = value {
+                limits.check_cell(path, Some(place.row), Some(key), text.len())?;
+            }
             if value.is_null() {
                 continue;
             }
@@ -406,7 +443,7 @@ fn export_json(path: &Path, kind: FileKind, sink: &mut dyn RowSink, reporter: &d
     sink.header(&names)?;
     let mut row = Row::new(names.len());
     let mut written = 0usize;
-    each_element(path, kind, &mut |place, element| {
+    each_element(path, kind, limits, &mut |place, element| {
         let fields = object_fields(path, place, element)?;
         for i in 0..row.len() {
             row.set_null(i);
@@ -518,9 +555,57 @@ fn write_csv_cell(ty: ValueType, cell: &str, row: &mut Row, i: usize) -> bool {
     true
 }
 
-fn csv_reader(path: &Path) -> Result<csv::Reader<BufReader<File>>> {
+/// The csv crate's read buffer, which a record's cap has to allow for.
+const CSV_BUFFER: usize = 8 << 10;
+
+/// A CSV reader over `path` whose records are capped at the line cap (see [`next_record`]).
+fn csv_reader(path: &Path, limits: &Limits) -> Result<(csv::Reader<CappedReader<BufReader<File>>>, Tally)> {
     let file = File::open(path).at(path)?;
-    Ok(csv::ReaderBuilder::new().has_headers(true).from_reader(BufReader::with_capacity(1 << 16, file)))
+    let (capped, tally) = CappedReader::new(BufReader::with_capacity(1 << 16, file), limits.line + CSV_BUFFER);
+    Ok((csv::ReaderBuilder::new().has_headers(true).buffer_capacity(CSV_BUFFER).from_reader(capped), tally))
+}
+
+/// The header of a reader from [`csv_reader`], no longer than the line cap.
+fn csv_header(
+    path: &Path,
+    limits: &Limits,
+    reader: &mut csv::Reader<CappedReader<BufReader<File>>>,
+    tally: &Tally,
+) -> Result<Vec<String>> {
+    let header = reader.headers().map(|h| h.iter().map(str::to_owned).collect());
+    // The record and its terminator (`\r\n` at most).
+    if tally.tripped() || reader.position().byte() > limits.line as u64 + 2 {
+        return Err(limits.line_error(path, None, None, "the header line"));
+    }
+    tally.mark_at(reader.position().byte());
+    header.map_err(|e| csv_error(path, e))
+}
+
+/// Reads the next record (data row `row`) into `record`, failing on a record longer than the line cap or a cell
+/// longer than the cell cap; false at the end.
+fn next_record(
+    path: &Path,
+    limits: &Limits,
+    names: &[String],
+    (reader, tally): (&mut csv::Reader<CappedReader<BufReader<File>>>, &Tally),
+    record: &mut csv::StringRecord,
+    row: usize,
+) -> Result<bool> {
+    let start = reader.position().byte();
+    let more = reader.read_record(record);
+    let end = reader.position().byte();
+    if tally.tripped() || end - start > limits.line as u64 + 2 {
+        return Err(limits.line_error(path, Some(row), None, "the record"));
+    }
+    tally.mark_at(end);
+    let more = more.map_err(|e| csv_error(path, e))?;
+    // Only a record longer than a cell can hold one that is too long.
+    if more && record.as_slice().len() > limits.cell {
+        for (cell, name) in record.iter().zip(names) {
+            limits.check_cell(path, Some(row), Some(name), cell.len())?;
+        }
+    }
+    Ok(more)
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> Error {
@@ -540,11 +625,11 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
     }
 }
 
-fn export_csv(path: &Path, sink: &mut dyn RowSink, reporter: &dyn Reporter) -> Result<Vec<ValueType>> {
+fn export_csv(path: &Path, limits: &Limits, sink: &mut dyn RowSink, reporter: &dyn Reporter) -> Result<Vec<ValueType>> {
     let label = path.display().to_string();
     // Pass 1: the header and each column's type.
-    let mut reader = csv_reader(path)?;
-    let names: Vec<String> = reader.headers().map_err(|e| csv_error(path, e))?.iter().map(str::to_owned).collect();
+    let (mut reader, tally) = csv_reader(path, limits)?;
+    let names = csv_header(path, limits, &mut reader, &tally)?;
     if names.is_empty() || (names.len() == 1 && names[0].is_empty()) {
         return Err(Error::data(path, None, None, "the file is empty: expected a header row naming the columns"));
     }
@@ -552,7 +637,7 @@ fn export_csv(path: &Path, sink: &mut dyn RowSink, reporter: &dyn Reporter) -> R
     let mut types: Vec<Option<ValueType>> = vec![None; names.len()];
     let mut record = csv::StringRecord::new();
     let mut rows = 0usize;
-    while reader.read_record(&mut record).map_err(|e| csv_error(path, e))? {
+    while next_record(path, limits, &names, (&mut reader, &tally), &mut record, rows + 1)? {
         rows += 1;
         for (ty, cell) in types.iter_mut().zip(record.iter()) {
             if let Some(t) = csv_type(cell) {
@@ -567,11 +652,13 @@ fn export_csv(path: &Path, sink: &mut dyn RowSink, reporter: &dyn Reporter) -> R
     reporter.phase(&format!("{label}: {rows} rows, {} columns; writing", names.len()));
 
     // Pass 2: the rows.
-    let mut reader = csv_reader(path)?;
-    reader.headers().map_err(|e| csv_error(path, e))?;
+    let (mut reader, tally) = csv_reader(path, limits)?;
+    csv_header(path, limits, &mut reader, &tally)?;
     sink.header(&names)?;
     let mut row = Row::new(names.len());
-    while reader.read_record(&mut record).map_err(|e| csv_error(path, e))? {
+    let mut written = 0usize;
+    while next_record(path, limits, &names, (&mut reader, &tally), &mut record, written + 1)? {
+        written += 1;
         for (i, (ty, cell)) in types.iter().zip(record.iter()).enumerate() {
             if !write_csv_cell(*ty, cell, &mut row, i) {
                 return Err(changed(path));
