@@ -108,6 +108,17 @@ impl Algorithm {
         }
     }
 
+    /// The most features the algorithm can fit, where its engine has a limit: our tree engine indexes
+    /// features with 16 bits (see `forest::check_shape`).
+    pub fn max_features(self) -> Option<usize> {
+        match self {
+            Algorithm::RandomForest | Algorithm::GradientBoosting | Algorithm::DecisionTree => {
+                Some(usize::from(u16::MAX))
+            }
+            _ => None,
+        }
+    }
+
     /// The tasks this algorithm can learn.
     pub fn tasks(self) -> &'static [Task] {
         match self {

@@ -10,7 +10,8 @@ use semver::Version;
 use serde::Serialize;
 
 use crate::data::frame::Frame;
-use crate::data::load::{read_csv, ReadOptions};
+use crate::data::limits::Limits;
+use crate::data::load::{read_csv, read_header, ReadOptions};
 use crate::data::schema::ColumnType;
 use crate::data::split::Split;
 use crate::drift::profile::ReferenceProfile;
@@ -106,6 +107,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         ));
     }
 
+    check_width(opts)?;
     reporter.phase(&format!("reading {}", opts.data.display()));
     let read_options = ReadOptions {
         delimiter: opts.delimiter,
@@ -360,6 +362,44 @@ fn describe_columns(names: &[&str]) -> String {
     let more = names.len().saturating_sub(30);
     let tail = if more > 0 { format!(" … and {more} more") } else { String::new() };
     format!("the columns are: {}{tail}", shown.join(", "))
+}
+
+/// Refuses, from the header alone, a file with more feature columns than every algorithm this run may fit can
+/// take: reading 100,000 columns took 81 s and 3.8 GB before the tree engine's limit was found. Every feature
+/// column gives the model at least one feature, so the count of columns is a lower bound.
+fn check_width(opts: &TrainOptions) -> Result<()> {
+    let header = read_header(&opts.data, opts.delimiter.unwrap_or(b','), &Limits::from_env()?)?;
+    let features = header
+        .iter()
+        .filter(|n| Some(n.as_str()) != opts.target.as_deref() && !opts.drop.iter().any(|d| d == *n))
+        .count();
+    // What may be fitted, as far as it is known before the data is read: with a target and no task, the
+    // task's default is a random forest whichever task the target shows.
+    let algorithms = if opts.compare.is_empty() {
+        let default =
+            opts.task.map(Task::default_algorithm).or(opts.target.is_some().then_some(Algorithm::RandomForest));
+        opts.algorithm.or(default).into_iter().collect()
+    } else {
+        opts.compare.clone()
+    };
+    let limits: Option<Vec<usize>> = algorithms.iter().map(|a| a.max_features()).collect();
+    let Some(max) = limits.and_then(|l| l.into_iter().min()) else { return Ok(()) };
+    if features <= max {
+        return Ok(());
+    }
+    let names: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
+    Err(Error::data(
+        &opts.data,
+        None,
+        None,
+        format!(
+            "has {} columns, {features} of them features, but {} on mlctl's tree engine takes at most {max} \
+             features: leave columns out with --drop, or choose another algorithm (e.g. --algorithm \
+             logistic-regression)",
+            header.len(),
+            names.join(", ")
+        ),
+    ))
 }
 
 /// The feature columns: every column but the target and the dropped ones.

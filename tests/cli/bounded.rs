@@ -1,10 +1,11 @@
-//! Bounded memory on every input (issue 36, items 6-9): JSON arrays streamed, lines and cells capped. Each
+//! Bounded memory on every input (issue 36, items 6-9): JSON arrays streamed, lines and cells capped, a header
+//! too wide for the engine refused before the file is read. Each
 //! command runs with its address space capped (what `ulimit -v` sets), so a regression that reads an input
 //! whole fails here instead of exhausting the machine.
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::PredicateBooleanExt;
@@ -249,4 +250,25 @@ fn train_and_export_refuse_lines_and_cells_past_their_caps() {
         .env("MLCTL_MAX_CELL_BYTES", "100000")
         .assert()
         .success();
+}
+
+#[test]
+fn a_header_wider_than_the_engine_is_refused_before_the_file_is_read() {
+    let p = TestProject::new();
+    // 50 rows of 100,000 columns: polars read it for 81 s and 3.8 GB before the engine's limit was found.
+    let mut text: String = (0..100_000).map(|i| format!("f{i},")).collect();
+    text.push_str("success\n");
+    for row in 0..50 {
+        text.extend((0..100_000).map(|i| if (i + row) % 3 == 0 { "1," } else { "0," }));
+        text.push_str(if row % 2 == 0 { "0\n" } else { "1\n" });
+    }
+    p.write("wide.csv", &text);
+    let started = Instant::now();
+    mlctl_capped(&p, MEMORY_MIB)
+        .args(["train", "wide.csv", "--target", "success", "--name", "m"])
+        .assert()
+        .code(1)
+        .stderr(contains("wide.csv: has 100001 columns, 100000 of them features, but random-forest"))
+        .stderr(contains("at most 65535 features"));
+    assert!(started.elapsed() < Duration::from_secs(10), "refused in {:?}", started.elapsed());
 }
