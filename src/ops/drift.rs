@@ -3,13 +3,13 @@
 //! markdown report with SVG histograms. The caller turns `drift_detected` into exit code 3.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::Value;
 
 use crate::data::frame::{ColumnData, Frame};
+use crate::data::limits::{read_line_capped, Limits, TooLong};
 use crate::data::load::{read_csv, ReadOptions};
 use crate::data::schema::{parse_number, ColumnType};
 use crate::drift::compare::{choose_tests, CurrentColumn};
@@ -81,6 +81,8 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     let profile = ReferenceProfile::load(&profile_path, &format!("{}@{}", model.name, model.record.version))?;
 
     let choices = choose_tests(&profile, &opts.layers, opts.bonferroni)?;
+    // Logged rows when the current data is a sample of them.
+    let mut sampled = None;
     let (current, source) = match &opts.current {
         Current::Data(path) => {
             reporter.phase(&format!("reading {}", path.display()));
@@ -89,7 +91,10 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
         Current::Logs { dir, since, since_text } => {
             let folder = dir.join(model.name.as_str());
             reporter.phase(&format!("reading prediction logs in {} since {since_text}", folder.display()));
-            let (current, torn) = from_logs(&model, &folder, *since)?;
+            let (current, LogsRead { torn, rows }) = from_logs(&model, &folder, *since)?;
+            if rows > LOG_SAMPLE_ROWS {
+                sampled = Some(rows);
+            }
             if torn > 0 {
                 reporter.warn(&format!(
                     "{torn} torn line(s) in {} skipped (a writer killed mid-line leaves one)",
@@ -113,6 +118,12 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     };
     reporter.phase(&format!("comparing {} current rows with {} reference rows", current.rows, profile.sample_rows));
     let mut report = compare(&profile, &current, &choices, opts.fail_on)?;
+    if let Some(rows) = sampled {
+        report.warnings.push(format!(
+            "the current data is a sample of {LOG_SAMPLE_ROWS} of the {rows} logged rows (uniform and seeded, so \
+             the same logs give the same report; at most {LOG_SAMPLE_ROWS} rows are kept in memory)"
+        ));
+    }
     report.model = model.name.to_string();
     report.version = model.record.version.clone();
     report.current_source = source;
@@ -151,18 +162,69 @@ fn columns(model: &LoadedModel, frame: &Frame) -> BTreeMap<String, CurrentColumn
     out
 }
 
-/// Log entries of this model version with a timestamp at or after `since`, from the daily JSONL files.
-/// The logged predictions of `model`'s version since `since`, and how many torn lines (not JSON: the last line
-/// of a writer killed mid-write) were skipped.
-fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result<(CurrentData, usize)> {
+/// Logged rows the statistics are computed on, at most: beyond it, a uniform sample of this many (seeded, so the
+/// same logs give the same report). 10M logged rows collected whole peaked at 2.2 GB.
+pub const LOG_SAMPLE_ROWS: usize = 100_000;
+/// The seed of the sample of logged rows.
+const LOG_SAMPLE_SEED: u64 = 36;
+
+/// One logged row, as the statistics take it: a cell per feature, and the re-derived prediction.
+struct LoggedRow {
+    cells: Vec<LoggedCell>,
+    /// The predicted class or segment (classification, clustering) and the score, when logged.
+    predicted: Option<usize>,
+    score: Option<f64>,
+}
+
+enum LoggedCell {
+    /// NaN = missing.
+    Number(f64),
+    Text(Option<String>),
+}
+
+/// A uniform random sample of at most `capacity` of the items offered (reservoir sampling, Vitter's
+/// algorithm R), and how many were offered.
+struct Reservoir<T> {
+    items: Vec<T>,
+    capacity: usize,
+    offered: usize,
+    rng: crate::rng::Rng,
+}
+
+impl<T> Reservoir<T> {
+    fn new(capacity: usize, seed: u64) -> Self {
+        Reservoir { items: Vec::new(), capacity, offered: 0, rng: crate::rng::Rng::new(seed) }
+    }
+
+    fn offer(&mut self, item: T) {
+        self.offered += 1;
+        if self.items.len() < self.capacity {
+            self.items.push(item);
+        } else {
+            // The n-th item replaces a kept one with probability capacity / n.
+            let j = self.rng.below(self.offered);
+            if let Some(slot) = self.items.get_mut(j) {
+                *slot = item;
+            }
+        }
+    }
+}
+
+/// What [`from_logs`] read besides the data: torn lines skipped, and the rows the data is a sample of.
+struct LogsRead {
+    torn: usize,
+    rows: usize,
+}
+
+/// The logged predictions of `model`'s version since `since` (a sample of at most [`LOG_SAMPLE_ROWS`] rows,
+/// `rows` saying how many there were), and how many torn lines (not JSON: the last line of a writer killed
+/// mid-write) were skipped. Lines are read one at a time, each capped like any input line.
+fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result<(CurrentData, LogsRead)> {
     let features = &model.bundle.pipeline.features;
     let classes = &model.bundle.classes;
     let version = model.record.version.to_string();
-    let mut numeric: Vec<Vec<f64>> = vec![Vec::new(); features.len()];
-    let mut text: Vec<Vec<Option<String>>> = vec![Vec::new(); features.len()];
-    let mut predicted = Vec::new();
-    let mut scores = Vec::new();
-    let mut rows = 0usize;
+    let limits = Limits::from_env()?;
+    let mut sample = Reservoir::new(LOG_SAMPLE_ROWS, LOG_SAMPLE_SEED);
     let mut torn = 0usize;
     let mut files: Vec<PathBuf> = match std::fs::read_dir(folder) {
         Ok(entries) => entries
@@ -174,21 +236,28 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
     };
     files.sort();
     let since_day = since.date_naive();
+    let mut bytes = Vec::new();
     for path in files {
         // Files are named by the UTC day they were written; older days cannot hold newer entries.
         let day = path.file_stem().and_then(|s| s.to_str()).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
         if day.is_some_and(|d| d < since_day) {
             continue;
         }
-        let file = std::fs::File::open(&path).at(&path)?;
-        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = line.at(&path)?;
-            if line.trim().is_empty() {
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(&path).at(&path)?);
+        for i in 0.. {
+            bytes.clear();
+            match read_line_capped(&mut reader, &mut bytes, limits.line).at(&path)? {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(TooLong) => return Err(limits.line_error(&path, Some(i + 1), None, "the log line")),
+            }
+            if bytes.trim_ascii().is_empty() {
                 continue;
             }
             let bad =
                 |what: &str| Error::data(&path, Some(i + 1), None, format!("is not a prediction log line: {what}"));
-            let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+            // Not JSON (or not UTF-8: a line cut inside a character) is a torn line.
+            let Ok(entry) = serde_json::from_slice::<Value>(&bytes) else {
                 torn += 1;
                 continue;
             };
@@ -202,34 +271,26 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
             if at < since {
                 continue;
             }
-            rows += 1;
-            for (k, f) in features.iter().enumerate() {
+            let mut row = LoggedRow { cells: Vec::with_capacity(features.len()), predicted: None, score: None };
+            for f in features {
                 let v = &entry["features"][&f.name];
-                match f.column_type() {
-                    ColumnType::Numeric => {
-                        let x = match v {
-                            Value::Null => f64::NAN,
-                            Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-                            Value::String(s) => parse_number(s).ok_or_else(|| {
-                                Error::data(
-                                    &path,
-                                    Some(i + 1),
-                                    Some(&f.name),
-                                    format!("expected a number, found \"{s}\""),
-                                )
-                            })?,
-                            other => {
-                                return Err(Error::data(
-                                    &path,
-                                    Some(i + 1),
-                                    Some(&f.name),
-                                    format!("expected a number, found {other}"),
-                                ))
-                            }
-                        };
-                        numeric[k].push(x);
-                    }
-                    ColumnType::Categorical => text[k].push(match v {
+                row.cells.push(match f.column_type() {
+                    ColumnType::Numeric => LoggedCell::Number(match v {
+                        Value::Null => f64::NAN,
+                        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+                        Value::String(s) => parse_number(s).ok_or_else(|| {
+                            Error::data(&path, Some(i + 1), Some(&f.name), format!("expected a number, found \"{s}\""))
+                        })?,
+                        other => {
+                            return Err(Error::data(
+                                &path,
+                                Some(i + 1),
+                                Some(&f.name),
+                                format!("expected a number, found {other}"),
+                            ))
+                        }
+                    }),
+                    ColumnType::Categorical => LoggedCell::Text(match v {
                         Value::Null => None,
                         Value::String(s) => Some(s.clone()),
                         Value::Number(n) => {
@@ -237,7 +298,7 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
                         }
                         other => Some(other.to_string()),
                     }),
-                }
+                });
             }
             // The class is re-derived as the most probable one, as in the reference profile: a logged decision
             // may come from a custom --threshold, which would read as drift of the model when it is a choice.
@@ -246,29 +307,38 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
                     let probabilities: Option<Vec<f64>> =
                         classes.iter().map(|c| entry["probabilities"][c].as_f64()).collect();
                     if let Some(p) = probabilities {
-                        predicted.push(crate::models::argmax_rows(&p, classes.len())[0] as usize);
-                        scores.push(score_of(&p));
+                        row.predicted = Some(crate::models::argmax_rows(&p, classes.len())[0] as usize);
+                        row.score = Some(score_of(&p));
                     }
                 }
-                Task::Regression => scores.extend(entry["prediction"].as_f64()),
+                Task::Regression => row.score = entry["prediction"].as_f64(),
                 Task::Clustering => {
                     if let (Some(s), Some(d)) = (entry["segment"].as_u64(), entry["distance"].as_f64()) {
-                        predicted.push(s as usize);
-                        scores.push(d);
+                        row.predicted = Some(s as usize);
+                        row.score = Some(d);
                     }
                 }
             }
+            sample.offer(row);
         }
     }
+    let rows = sample.offered;
+    let kept = sample.items;
     let mut out = BTreeMap::new();
     for (k, f) in features.iter().enumerate() {
         let column = match f.column_type() {
-            ColumnType::Numeric => CurrentColumn::Numeric(std::mem::take(&mut numeric[k])),
-            ColumnType::Categorical => CurrentColumn::Categorical(std::mem::take(&mut text[k])),
+            ColumnType::Numeric => CurrentColumn::Numeric(
+                kept.iter().map(|r| if let LoggedCell::Number(x) = r.cells[k] { x } else { f64::NAN }).collect(),
+            ),
+            ColumnType::Categorical => CurrentColumn::Categorical(
+                kept.iter().map(|r| if let LoggedCell::Text(t) = &r.cells[k] { t.clone() } else { None }).collect(),
+            ),
         };
         out.insert(f.name.clone(), column);
     }
-    Ok((CurrentData { rows, features: out, predictions: Some((predicted, scores)) }, torn))
+    let predicted = kept.iter().filter_map(|r| r.predicted).collect();
+    let scores = kept.iter().filter_map(|r| r.score).collect();
+    Ok((CurrentData { rows, features: out, predictions: Some((predicted, scores)) }, LogsRead { torn, rows }))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Bounded memory on every input (issue 36, items 6-9): JSON arrays streamed, lines and cells capped, a header
-//! too wide for the engine refused before the file is read. Each
+//! too wide for the engine refused before the file is read, drift over the logs on a bounded sample. Each
 //! command runs with its address space capped (what `ulimit -v` sets), so a regression that reads an input
 //! whole fails here instead of exhausting the machine.
 
@@ -271,4 +271,39 @@ fn a_header_wider_than_the_engine_is_refused_before_the_file_is_read() {
         .stderr(contains("wide.csv: has 100001 columns, 100000 of them features, but random-forest"))
         .stderr(contains("at most 65535 features"));
     assert!(started.elapsed() < Duration::from_secs(10), "refused in {:?}", started.elapsed());
+}
+
+#[test]
+fn drift_over_many_logged_rows_uses_a_bounded_sample() {
+    let (p, _, _) = trained();
+    p.mlctl().args(["-q", "predict", "m", "--input", "data/train.csv", "-o", "preds.csv"]).assert().success();
+    let folder = p.path("logs/predictions/m");
+    let day = std::fs::read_dir(&folder).unwrap().next().unwrap().unwrap().path();
+    let logged = std::fs::read_to_string(&day).unwrap();
+    let lines: Vec<&str> = logged.lines().collect();
+    // 150,000 logged rows (the 300 repeated), and a torn last line.
+    let n = 150_000;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&day).unwrap());
+    for i in 0..n {
+        writeln!(out, "{}", lines[i % lines.len()]).unwrap();
+    }
+    out.write_all(b"{\"timestamp\": \"2026-01-0").unwrap();
+    out.flush().unwrap();
+    drop(out);
+    let out = mlctl_capped(&p, MEMORY_MIB).args(["--json", "drift", "m", "--logs"]).output().unwrap();
+    let stderr = TestProject::stderr_of(&out);
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["current_rows"], n);
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains(&format!("the current data is a sample of 100000 of the {n} logged rows")), "{warnings}");
+    assert!(stderr.contains("1 torn line(s)"), "{stderr}");
+    // The features were tested on the sample.
+    for feature in report["features"].as_array().unwrap() {
+        let rows = feature["current_rows"].as_u64().unwrap();
+        assert!(rows > 0 && rows <= 100_000, "{feature}");
+    }
+    // Seeded: the same logs give the same report.
+    let again = mlctl_capped(&p, MEMORY_MIB).args(["--json", "drift", "m", "--logs"]).output().unwrap();
+    assert_eq!(again.stdout, out.stdout);
 }
