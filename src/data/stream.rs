@@ -770,9 +770,19 @@ mod tests {
 
     /// Every row of `input` read as CSV in batches of `batch` rows: (first row, cells) per row.
     fn rows(input: &str, batch: usize) -> Result<Vec<(usize, Vec<Option<String>>)>> {
+        read_all(input, InputFormat::Csv, batch, Limits::default())
+    }
+
+    /// Every row of `input` read as `format` with `limits`, in batches of `batch` rows.
+    fn read_all(
+        input: &str,
+        format: InputFormat,
+        batch: usize,
+        limits: Limits,
+    ) -> Result<Vec<(usize, Vec<Option<String>>)>> {
         let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
         let source = Path::new("t.csv");
-        let mut stream = RecordStream::open(source, reader, Some(InputFormat::Csv), b',')?;
+        let mut stream = RecordStream::open_with_limits(source, reader, Some(format), b',', limits)?;
         let mut out = Vec::new();
         while let Some(batch) = stream.next_batch(batch)? {
             let rows = batch.rows();
@@ -853,5 +863,48 @@ mod tests {
         let batch = stream.next_batch(10).unwrap().unwrap();
         let err = batch.into_text(Path::new("t.csv")).unwrap_err().to_string();
         assert!(err.contains("row 2: is not valid UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn lines_and_cells_are_capped_exactly_in_any_batch_and_on_every_path() {
+        let limits = Limits { line: 9, cell: 4 };
+        let read = |input: &str, format, batch| read_all(input, format, batch, limits).map(|r| r.len());
+        let csv = InputFormat::Csv;
+        // At the caps: a cell of 4 bytes, a line of 9 (CRLF or not; a quoted line counts its quotes).
+        for input in ["a,b\n1,2\n1234,1234\n", "a,b\r\n1234,1234\r\n", "\"a\",b\n\"1234\",12\n1,2\n"] {
+            for batch in [1, 2, 100] {
+                assert!(read(input, csv, batch).is_ok(), "{input:?} in batches of {batch}");
+            }
+        }
+        let cases = [
+            ("a,b\n1,2\n12345,1\n", "t.csv: row 2, column \"a\": the cell holds 5 bytes, more than 4"),
+            ("a,b\n1,12345\n", "t.csv: row 1, column \"b\": the cell holds 5 bytes"),
+            ("a,b\n1,2\n1234,123456\n", "t.csv: row 2, column \"b\": the line is longer than 9 bytes"),
+            // The last line, without a terminator.
+            ("a,b\n1,2\n1234,123456", "t.csv: row 2, column \"b\": the line is longer than 9 bytes"),
+            ("a,b\n\"1\",2\n1,\"12345\"\n", "t.csv: row 2, column \"b\": the cell holds 5 bytes"),
+            ("a,b\n\"1\",2\n\"12\n34\",\"1\n23\"\n", "t.csv: row 2: the record is longer than 9 bytes"),
+            ("abcd,efghij\n1,2\n", "t.csv: the header line is longer than 9 bytes"),
+        ];
+        for (input, message) in cases {
+            for batch in [1, 2, 100] {
+                let err = read(input, csv, batch).unwrap_err().to_string();
+                assert!(err.starts_with(message), "{input:?} in batches of {batch}: {err}");
+            }
+        }
+        let limits = Limits { line: 20, cell: 4 };
+        let read = |input: &str, format| read_all(input, format, 1, limits).map(|r| r.len());
+        assert_eq!(read("{\"a\": \"1234\"}\n{\"a\": 1}\n", InputFormat::Ndjson).ok(), Some(2));
+        let err = read("{\"a\": 1}\n{\"a\": \"12345\"}\n", InputFormat::Ndjson).unwrap_err().to_string();
+        assert!(err.starts_with("t.csv: row 2, column \"a\": the cell holds 5 bytes"), "{err}");
+        let err = read("{\"a\": 1}\n{\"a\":\n\"1\",\n\"b\": 22222222}\n", InputFormat::Ndjson).unwrap_err().to_string();
+        assert!(err.starts_with("t.csv: row 2: the JSON object is longer than 20 bytes"), "{err}");
+        assert_eq!(read("[{\"a\": \"1234\"}, {\"a\": 1}]", InputFormat::JsonArray).ok(), Some(2));
+        let err = read("[{\"a\": 1}, {\"a\": \"12345\"}]", InputFormat::JsonArray).unwrap_err().to_string();
+        assert!(err.starts_with("t.csv: row 2, column \"a\": the cell holds 5 bytes"), "{err}");
+        // An element is refused once longer than the cap and a read buffer (8 KiB).
+        let long = format!("[{{\"a\": 1}}, {{\"a\": 1, \"b\": \"{}\"}}]", "x".repeat(9 << 10));
+        let err = read(&long, InputFormat::JsonArray).unwrap_err().to_string();
+        assert!(err.starts_with("t.csv: row 2: the JSON element is longer than 20 bytes"), "{err}");
     }
 }

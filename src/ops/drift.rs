@@ -358,4 +358,27 @@ mod tests {
             assert!(parse_since(bad, now).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn the_reservoir_keeps_a_uniform_seeded_sample_of_bounded_size() {
+        let sample = |seed, n| {
+            let mut r = Reservoir::new(100, seed);
+            (0..n).for_each(|i| r.offer(i));
+            (r.items, r.offered)
+        };
+        assert_eq!(sample(1, 60), ((0..60).collect(), 60), "fewer than the capacity: all, in order");
+        let (kept, offered) = sample(1, 10_000);
+        assert_eq!((kept.len(), offered), (100, 10_000));
+        assert_eq!(sample(1, 10_000).0, kept, "the same seed, the same sample");
+        assert_ne!(sample(2, 10_000).0, kept);
+        // Every item is kept with probability 1/100: over 200 seeds, each tenth of the items holds about a tenth
+        // of the 20,000 kept (2,000, standard deviation about 42).
+        let mut tenths = [0usize; 10];
+        for seed in 0..200 {
+            for i in sample(seed, 10_000).0 {
+                tenths[i / 1_000] += 1;
+            }
+        }
+        assert!(tenths.iter().all(|&n| (1_800..=2_200).contains(&n)), "{tenths:?}");
+    }
 }
