@@ -51,6 +51,7 @@ pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<(Frame, FileFacts)
     // The header first, alone and capped: polars given a 100 MB header line, or a device that never ends, grows
     // its memory until the machine kills it.
     read_header(path, delimiter, &limits)?;
+    check_lines(path, &limits)?;
     // The structural pass (one thread, hashing) runs beside polars' parse; its errors come first, as they
     // name rows where polars' do not.
     let (facts, df) = std::thread::scope(|scope| {
@@ -92,85 +93,88 @@ pub fn read_header(path: &Path, delimiter: u8, limits: &Limits) -> Result<Vec<St
 /// The csv crate's read buffer where a cap depends on it.
 const CSV_BUFFER: usize = 8 << 10;
 
-/// Reads `bytes` through SHA-256 as they stream by, and measures their lines against a cap (none when it is
-/// `usize::MAX`): the first line longer than it stops the reading (`too_long` says which), before the CSV parser
-/// has buffered more than the cap of it.
+/// Reads `bytes` through SHA-256 as they stream by.
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
-    /// Bytes of the current line so far, and the lines before it.
-    line_len: usize,
-    lines: usize,
-    cap: usize,
-    /// The 1-based number of the line that passed the cap.
-    too_long: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl<R: Read> HashingReader<R> {
-    fn new(inner: R, cap: usize) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), line_len: 0, lines: 0, cap, too_long: Default::default() }
-    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let bytes = &buf[..n];
-        self.hasher.update(bytes);
-        if self.cap == usize::MAX {
-            return Ok(n);
-        }
-        // A line's length counts every byte but its `\n` (a `\r` before it too: the cap is not that exact).
-        let mut start = 0;
-        let mut longest = self.line_len;
-        for end in memchr::memchr_iter(b'\n', bytes) {
-            longest = longest.max(self.line_len + end - start);
-            if longest > self.cap {
-                break;
-            }
-            (self.line_len, self.lines, start) = (0, self.lines + 1, end + 1);
-        }
-        if longest <= self.cap {
-            self.line_len += n - start;
-            longest = self.line_len;
-        }
-        if longest > self.cap {
-            self.too_long.store(self.lines + 1, std::sync::atomic::Ordering::Relaxed);
-            return Err(std::io::Error::other("a line is longer than the limit"));
-        }
+        self.hasher.update(&buf[..n]);
         Ok(n)
+    }
+}
+
+/// Checks that no line of `path` is longer than the line cap (its terminator, `\n`, `\r` or both, not counted),
+/// with one scan for line ends before the file is handed to polars, which reads a line of any length whole (the
+/// structural pass beside it could only report the line once polars had finished). The row is named while no
+/// quote has come before the line: a quoted field may hold a line break, and then lines are no longer rows.
+fn check_lines(path: &Path, limits: &Limits) -> Result<()> {
+    let mut file = File::open(path).at(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    // The current line's length so far, the terminators before it and how many of them ended an empty line
+    // (`\r\n` is two, the second ending an empty line), the `\n`s before it (for its number in an editor), and
+    // whether a quote came before it.
+    let (mut len, mut ends, mut empty, mut newlines, mut quoted) = (0usize, 0usize, 0usize, 0usize, false);
+    let mut quote_in_line = false;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let bytes = &buf[..n];
+        let mut start = 0;
+        for end in memchr::memchr2_iter(b'\n', b'\r', bytes).chain(std::iter::once(n)) {
+            let segment = &bytes[start..end];
+            len += segment.len();
+            if !quoted {
+                quote_in_line |= memchr::memchr(b'"', segment).is_some();
+            }
+            if len > limits.line {
+                let lines = ends - empty;
+                if lines == 0 {
+                    return Err(limits.line_error(path, None, None, "the header line"));
+                }
+                let row = (!quoted).then_some(lines);
+                return Err(limits.line_error(path, row, None, &format!("line {}", newlines + 1)));
+            }
+            if end < n {
+                (ends, empty) = (ends + 1, empty + usize::from(len == 0));
+                newlines += usize::from(bytes[end] == b'\n');
+                quoted |= quote_in_line;
+                (len, quote_in_line) = (0, false);
+            }
+            start = end + 1;
+        }
     }
 }
 
 /// SHA-256 of a whole file, streamed.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let file = File::open(path).at(path)?;
-    let mut reader = HashingReader::new(std::io::BufReader::new(file), usize::MAX);
+    let mut reader = HashingReader { inner: std::io::BufReader::new(file), hasher: Sha256::new() };
     std::io::copy(&mut reader, &mut std::io::sink()).at(path)?;
     Ok(crate::registry::artifact::hex(&reader.hasher.finalize()))
 }
 
 fn check_structure(path: &Path, delimiter: u8, limits: &Limits) -> Result<FileFacts> {
     let file = File::open(path).at(path)?;
-    let mut hashing = HashingReader::new(std::io::BufReader::with_capacity(1 << 16, file), limits.line);
-    let too_long = std::sync::Arc::clone(&hashing.too_long);
+    let mut hashing = HashingReader { inner: std::io::BufReader::with_capacity(1 << 16, file), hasher: Sha256::new() };
     let rows = {
         let mut reader =
             csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(&mut hashing);
         let mut record = csv::ByteRecord::new();
-        // A read error is a line past the cap if the reader says so (the csv crate only passes it on).
-        let read_error = |e: &csv::Error, row: usize| match too_long.load(std::sync::atomic::Ordering::Relaxed) {
-            0 => csv_error(path, e),
-            1 => limits.line_error(path, None, None, "the header line"),
-            line => limits.line_error(path, Some(row), None, &format!("line {line}")),
-        };
-        let has_header = reader.read_byte_record(&mut record).map_err(|e| read_error(&e, 0))?;
+        let has_header = reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))?;
         if !has_header || (record.len() == 1 && record[0].trim_ascii().is_empty()) {
             return Err(Error::data(path, None, None, "the file is empty: expected a header line and data rows"));
         }
         let header = header_names(path, &record, delimiter)?;
         let mut rows = 0usize;
-        while reader.read_byte_record(&mut record).map_err(|e| read_error(&e, rows + 1))? {
+        while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))? {
             rows += 1;
             if record.len() != header.len() {
                 if record.len() == 1 && record[0].is_empty() {
@@ -190,8 +194,8 @@ fn check_structure(path: &Path, delimiter: u8, limits: &Limits) -> Result<FileFa
                     ),
                 ));
             }
-            // Lines are capped as they are read; a record of several lines (quoted line breaks) and its cells
-            // are checked here, and only a record longer than a cell can hold one that is too long.
+            // Lines were capped before; a record of several lines (quoted line breaks) and its cells are checked
+            // here, and only a record longer than a cell can hold one that is too long.
             let bytes = record.as_slice().len();
             if bytes > limits.cell {
                 if bytes > limits.line {
@@ -513,6 +517,29 @@ mod tests {
             let err = read_csv(&p, &ReadOptions::default()).unwrap_err().to_string();
             assert!(err.contains(expected), "{name}: {err}");
             assert!(err.contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn lines_past_the_cap_are_found_before_polars_with_their_row_while_rows_are_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits { line: 3, cell: 3 };
+        let cases = [
+            ("a,b\n1,2\n,\n", None),
+            ("a,b\r\n1,2\r\n\r\n12,34\r\n", Some("t.csv: row 2: line 4 is longer than 3 bytes")),
+            ("a,b\n\n1,2\n12345", Some("t.csv: row 2: line 4 is longer than 3 bytes")),
+            // After a quote, lines are not rows: the line alone is named.
+            ("a,b\n\"x\ny\",\n1234,5\n", Some("t.csv: line 4 is longer than 3 bytes")),
+            ("abcd,e\n1,2\n", Some("t.csv: the header line is longer than 3 bytes")),
+        ];
+        for (text, expected) in cases {
+            let p = write(&dir, "t.csv", text);
+            let got = check_lines(&p, &limits).err().map(|e| e.to_string());
+            let got = got.as_deref().map(|e| e.trim_start_matches(&format!("{}/", dir.path().display())));
+            match expected {
+                None => assert_eq!(got, None, "{text:?}"),
+                Some(m) => assert!(got.is_some_and(|g| g.starts_with(m)), "{text:?}: {got:?}"),
+            }
         }
     }
 
