@@ -725,12 +725,18 @@ fn next_object(source: &Path, lines: &mut Box<dyn BufRead>, row: usize, limits: 
             break;
         }
     }
+    // The text checked as UTF-8 at once and parsed as text is cheaper than serde checking string by string
+    // (6% of the CPU time of an NDJSON prediction of 600,000 rows); serde still says where invalid bytes are.
+    let parse = |line: &[u8]| match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str::<serde_json::Value>(text),
+        Err(_) => serde_json::from_slice::<serde_json::Value>(line),
+    };
     // A pretty-printed object spans lines: keep reading while the text is an unfinished JSON value.
     let parsed = loop {
-        match serde_json::from_slice::<serde_json::Value>(&line) {
+        match parse(&line) {
             Err(e) if e.is_eof() => {
                 if !read(&mut line)? {
-                    break serde_json::from_slice::<serde_json::Value>(&line);
+                    break parse(&line);
                 }
             }
             other => break other,
