@@ -16,7 +16,7 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
     let input =
         if args.input == "-" { Input::Stdin } else { Input::File(ctx.user_path(std::path::Path::new(&args.input))) };
     let opts = PredictOptions {
-        reference: ModelRef::parse(&args.model)?,
+        reference: serving_reference(&args.model, ctx)?,
         input,
         output: args.output.as_deref().map(|p| ctx.user_path(p)),
         // --json promises one JSON document on stdout: predictions as a JSON array when they go there.
@@ -52,6 +52,22 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         printer.result(&report, || summary(&report) + "\n")?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// What a model reference means for predictions: a bare NAME is its production version when it has one (a cron
+/// job predicting with a bare name must not switch to every freshly trained, unvetted version), else its newest;
+/// `NAME@latest` always says "newest".
+fn serving_reference(text: &str, ctx: &Ctx) -> Result<ModelRef> {
+    let reference = ModelRef::parse(text)?;
+    if text.contains('@') {
+        return Ok(reference);
+    }
+    let registry = ctx.store().load()?;
+    let in_production = registry
+        .models
+        .get(&reference.name)
+        .is_some_and(|entry| entry.in_stage(mlctl::registry::Stage::Production).is_some());
+    Ok(if in_production { ModelRef::stage(&reference.name, mlctl::registry::Stage::Production) } else { reference })
 }
 
 fn summary(r: &PredictReport) -> String {

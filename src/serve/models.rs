@@ -355,6 +355,7 @@ fn follow(shared: &Shared, receiver: &mpsc::Receiver<Wake>, poll: Duration) {
             Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             Err(RecvTimeoutError::Timeout) => false,
         };
+        super::trim_if_wanted();
         let now = stamp(&registry_file);
         if forced || now != seen {
             if forced {

@@ -19,8 +19,7 @@ pub(crate) struct Query {
 
 /// Key factors per prediction with `?explain=true`, as `predict --explain` without a number.
 const DEFAULT_EXPLAIN: usize = 5;
-/// After a batch of at least this many rows, freed memory goes back to the OS (a trim takes about a
-/// millisecond; a batch this size takes ten or more).
+/// After a batch of at least this many rows, freed memory goes back to the OS (soon after, not at once).
 const TRIM_AFTER_ROWS: usize = 1000;
 /// A request id longer than this is cut (it is copied into every logged line).
 const MAX_REQUEST_ID: usize = 128;
@@ -119,7 +118,7 @@ pub(crate) fn answer(shared: &Shared, live: &Live, request: &Request<'_>) -> Res
     let counts = done.counts(&live.model.bundle.classes);
     drop(done);
     if rows >= TRIM_AFTER_ROWS {
-        super::release_freed_memory();
+        super::want_trim();
     }
     Ok(Answer { body, rows, counts })
 }

@@ -230,3 +230,30 @@ fn crlf_blank_lines_and_a_late_quoted_field_predict_alike_in_any_batches() {
         .code(1)
         .stderr(contains("ragged.csv: row 30: has 2 fields but the header has"));
 }
+
+#[test]
+fn a_bare_name_predicts_with_production_not_an_unvetted_newer_version() {
+    let p = TestProject::new();
+    let data = p.sample("d", 300, 1);
+    for n in ["3", "4"] {
+        p.mlctl()
+            .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set"])
+            .arg(format!("n_trees={n}"))
+            .assert()
+            .success();
+    }
+    let version_of = |model: &str| {
+        let out = p
+            .mlctl()
+            .args(["--json", "predict", model, "--input", &data, "--no-log", "-o", "out.csv"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["version"].as_str().unwrap().to_owned()
+    };
+    // No production version yet: the newest.
+    assert_eq!(version_of("m"), "1.1.0");
+    p.mlctl().args(["-q", "promote", "m@1.0.0", "--to", "production"]).assert().success();
+    assert_eq!(version_of("m"), "1.0.0");
+    assert_eq!(version_of("m@latest"), "1.1.0");
+}
