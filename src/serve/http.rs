@@ -13,6 +13,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 
+use super::error::HttpError;
 use super::metrics::Observation;
 use super::models::Lookup;
 use super::payload::{BodyKind, Protocol};
@@ -26,44 +27,15 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long SIGTERM waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// An answer that is an error: a status and a message for `{"error": ...}`.
-#[derive(Debug)]
-pub(crate) struct HttpError {
-    pub status: u16,
-    pub message: String,
-    /// For schema errors: the row and column at fault.
-    pub row: Option<usize>,
-    pub column: Option<String>,
-}
-
-impl HttpError {
-    pub fn new(status: u16, message: impl Into<String>) -> Self {
-        HttpError { status, message: message.into(), row: None, column: None }
+fn error_response(e: &HttpError) -> Response<Full<Bytes>> {
+    let mut body = json!({ "error": e.message });
+    if let Some(row) = e.row {
+        body["row"] = json!(row);
     }
-
-    /// Bad records (a missing or wrongly typed feature) are 422; bad settings 400; anything else 500.
-    pub fn from_error(e: crate::error::Error) -> Self {
-        use crate::error::Error;
-        match e {
-            Error::Data { location, message } => {
-                let text = Error::Data { location: location.clone(), message }.to_string();
-                HttpError { status: 422, message: text, row: location.row, column: location.column }
-            }
-            Error::Config(message) => HttpError::new(400, message.replace("--threshold", "threshold")),
-            other => HttpError::new(500, other.to_string()),
-        }
+    if let Some(column) = &e.column {
+        body["column"] = json!(column);
     }
-
-    fn response(&self) -> Response<Full<Bytes>> {
-        let mut body = json!({ "error": self.message });
-        if let Some(row) = self.row {
-            body["row"] = json!(row);
-        }
-        if let Some(column) = &self.column {
-            body["column"] = json!(column);
-        }
-        json_response(self.status, body.to_string().into_bytes())
-    }
+    json_response(e.status, body.to_string().into_bytes())
 }
 
 fn json_response(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
@@ -117,7 +89,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     let mut seen = Seen { model: String::new(), version: String::new(), rows: 0, counts: Default::default() };
     let response = match route(&shared, req, &mut seen).await {
         Ok(response) => response,
-        Err(e) => e.response(),
+        Err(e) => error_response(&e),
     };
     let code = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
@@ -159,7 +131,7 @@ async fn route(
         let header = req.headers().get(hyper::header::AUTHORIZATION).map(|v| v.as_bytes());
         if !token.accepts(header) {
             let mut response =
-                HttpError::new(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)").response();
+                error_response(&HttpError::new(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)"));
             response
                 .headers_mut()
                 .insert(hyper::header::WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Bearer"));

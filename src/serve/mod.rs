@@ -4,6 +4,7 @@
 //! registry and follow its promotions ([`models`]).
 
 mod auth;
+mod error;
 mod http;
 mod logwriter;
 mod metrics;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::http::HttpError;
+use super::error::HttpError;
 use crate::data::stream::{InputFormat, RecordStream};
 
 /// The body's format, from its Content-Type.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::http::HttpError;
+use super::error::HttpError;
 use super::models::Live;
 use super::payload::{self, BodyKind, Protocol};
 use super::Shared;
