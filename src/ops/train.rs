@@ -615,3 +615,28 @@ fn remove_debris(model_dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Layout;
+
+    #[test]
+    fn a_failed_registration_leaves_no_unregistered_version_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(Layout::new(dir.path().join("ml_models")), dir.path().join("MODEL_REGISTRY.md"));
+        let name = ModelName::parse("m").unwrap();
+        let version = Version::new(1, 0, 0);
+        // The folder was placed, the index write failed: nothing names the version, so the folder goes.
+        let folder = store.layout.version_dir(&name, &version);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("model.bin"), b"complete").unwrap();
+        remove_unregistered(&store, &name, &version);
+        assert!(!folder.exists());
+        // A registry that cannot be read is not proof the version is unregistered: the folder stays.
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(store.layout.registry_file(), b"{ not json").unwrap();
+        remove_unregistered(&store, &name, &version);
+        assert!(folder.exists());
+    }
+}
