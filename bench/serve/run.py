@@ -29,7 +29,6 @@ import datetime
 import http.client
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -42,6 +41,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCH = HERE.parent
+# The machine facts and load average are the training benchmark's own (bench/bench.py), written the same way.
+sys.path.insert(0, str(BENCH))
+from bench import load as loadavg, machine  # noqa: E402
 REPO = BENCH.parent
 TARGET = "success"
 MODEL = "skill_assignment"
@@ -461,27 +463,6 @@ def versions(args):
     return v
 
 
-def machine():
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kib = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal"):
-            mem_kib = int(line.split()[1])
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
-
-
-def loadavg():
-    return Path("/proc/loadavg").read_text().split()[:3]
 
 
 def targets(s, args, batch_rows):
