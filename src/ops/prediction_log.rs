@@ -18,6 +18,9 @@ use crate::error::{Error, IoContext, Result};
 pub(crate) struct PredictionLog {
     pub(crate) path: PathBuf,
     file: std::fs::File,
+    /// The file ended mid-line when opened (a writer killed mid-write): the first append starts a new line,
+    /// so the torn line stays alone and readers skip it instead of the next batch's first line.
+    torn: bool,
 }
 
 impl PredictionLog {
@@ -26,15 +29,14 @@ impl PredictionLog {
         let folder = dir.join(model);
         std::fs::create_dir_all(&folder).at(&folder)?;
         let path = folder.join(format!("{day}.jsonl"));
-        let file = OpenOptions::new().create(true).append(true).read(true).open(&path).at(&path)?;
-        Ok(PredictionLog { path, file })
+        let mut file = OpenOptions::new().create(true).append(true).read(true).open(&path).at(&path)?;
+        let torn = ends_mid_line(&mut file).at(&path)?;
+        Ok(PredictionLog { path, file, torn })
     }
 
-    /// Appends a batch's lines with one call, so that concurrent runs do not interleave lines. If the file ends
-    /// mid-line (a writer killed mid-write), a new line is started first, so the torn line stays alone and
-    /// readers skip it instead of the next batch's first line.
+    /// Appends a batch's lines with one call, so that concurrent runs do not interleave lines.
     pub(crate) fn append(&mut self, lines: &[u8]) -> Result<()> {
-        if ends_mid_line(&mut self.file).at(&self.path)? {
+        if std::mem::take(&mut self.torn) {
             let mut joined = Vec::with_capacity(lines.len() + 1);
             joined.push(b'\n');
             joined.extend_from_slice(lines);

@@ -10,7 +10,7 @@ use crate::error::{IoContext, Result};
 /// Writes `bytes` to `path` atomically, creating the parent folder if needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = AtomicFile::create(path)?;
-    file.write_all(bytes).at(file.temp())?;
+    file.write_all(bytes).at(file.path())?;
     file.commit()
 }
 
@@ -85,7 +85,7 @@ impl AtomicFile {
     }
 
     /// The path the user gave (for error messages: the temp file's name means nothing to them).
-    pub fn temp(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 

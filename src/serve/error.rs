@@ -20,10 +20,12 @@ impl HttpError {
     pub fn from_error(e: crate::error::Error) -> Self {
         use crate::error::Error;
         match e {
-            Error::Data { location, message } => {
-                let text = Error::Data { location: location.clone(), message }.to_string();
-                HttpError { status: 422, message: text, row: location.row, column: location.column }
-            }
+            Error::Data { location, message } => HttpError {
+                status: 422,
+                message: format!("{location}: {message}"),
+                row: location.row,
+                column: location.column,
+            },
             Error::Config(message) => HttpError::new(400, message.replace("--threshold", "threshold")),
             other => HttpError::new(500, other.to_string()),
         }

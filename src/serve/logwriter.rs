@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::LogSink;
@@ -22,34 +21,32 @@ enum Message {
 }
 
 pub(crate) struct LogWriter {
-    sender: Mutex<mpsc::Sender<Message>>,
+    sender: mpsc::Sender<Message>,
 }
 
 impl LogWriter {
     pub fn start(dir: PathBuf, log: LogSink) -> Self {
         let (sender, receiver) = mpsc::channel();
-        let spawned = std::thread::Builder::new().name("mlctl-logs".into()).spawn(move || run(&dir, &receiver, &log));
+        let thread_log = log.clone();
+        let spawned =
+            std::thread::Builder::new().name("mlctl-logs".into()).spawn(move || run(&dir, &receiver, &thread_log));
         if let Err(e) = spawned {
-            // Not fatal to serving; the lines sent are dropped with the channel.
-            let _ = e;
+            // Not fatal to serving: the lines sent are dropped with the channel.
+            log(&format!("cannot start the prediction log writer ({e}); served predictions are not logged"));
         }
-        LogWriter { sender: Mutex::new(sender) }
+        LogWriter { sender }
     }
 
     /// Queues a batch of lines of `model`'s log.
     pub fn send(&self, model: &str, lines: Vec<u8>) {
-        if let Ok(sender) = self.sender.lock() {
-            let _ = sender.send(Message::Lines(model.to_owned(), lines));
-        }
+        let _ = self.sender.send(Message::Lines(model.to_owned(), lines));
     }
 
     /// Writes everything queued and stops the thread (waits at most a few seconds).
     pub fn flush_and_stop(&self) {
         let (done, wait) = mpsc::sync_channel(1);
-        if let Ok(sender) = self.sender.lock() {
-            if sender.send(Message::Stop(done)).is_ok() {
-                let _ = wait.recv_timeout(Duration::from_secs(10));
-            }
+        if self.sender.send(Message::Stop(done)).is_ok() {
+            let _ = wait.recv_timeout(Duration::from_secs(10));
         }
     }
 }

@@ -92,7 +92,7 @@ pub fn serve(opts: ServeOptions, store: Store, log: LogSink) -> Result<()> {
     // Before any thread exists, so that every thread inherits the mask and the signal thread alone takes them.
     let signals = signals::Signals::block()?;
     limit_malloc_arenas();
-    let models = models::Served::load(store, opts.specs, &log)?;
+    let models = models::Served::load(store, opts.specs)?;
     let logs = opts.log_dir.map(|dir| logwriter::LogWriter::start(dir, log.clone()));
     let shared = Arc::new(Shared {
         models,

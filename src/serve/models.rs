@@ -103,7 +103,7 @@ pub(crate) struct FeatureInfo {
 
 impl Served {
     /// Loads every model to serve; an error names the first that cannot be (nothing would be served right).
-    pub fn load(store: Store, specs: Vec<ServeSpec>, log: &LogSink) -> Result<Self> {
+    pub fn load(store: Store, specs: Vec<ServeSpec>) -> Result<Self> {
         let registry = store.load()?;
         let every_production = specs.is_empty();
         let specs = if every_production { production_specs(&registry) } else { specs };
@@ -122,7 +122,6 @@ impl Served {
             let name = spec.0.name.clone();
             slots.insert(name, Slot { spec, live: Some(Arc::new(live)), stage, problem: None });
         }
-        let _ = log;
         Ok(Served { store, every_production, slots: RwLock::new(slots) })
     }
 
@@ -206,46 +205,37 @@ impl Served {
                 if current.is_some() {
                     log(&format!("{spec}: no longer resolves ({e}); not serving it until it does"));
                 }
-                return self.update(spec, None, None, Some(format!("{e}")), false);
+                return self.update(spec, None, None, Some(format!("{e}")));
             }
         };
         let same = current.as_ref().is_some_and(|live| {
             live.model.record.version == record.version && live.model.record.artifact_sha256 == record.artifact_sha256
         });
         if same {
-            return self.update(spec, current, Some(record.stage), None, true);
+            return self.update(spec, current, Some(record.stage), None);
         }
         let version = record.version.clone();
         let stage = record.stage;
         match load_live(&self.store, &name, record) {
             Ok(live) => {
                 log(&format!("{} (was {})", describe(&spec, &live), current_version(current.as_deref())));
-                self.update(spec, Some(Arc::new(live)), Some(stage), None, false);
+                self.update(spec, Some(Arc::new(live)), Some(stage), None);
             }
             Err(e) => {
                 let why = format!("{name}@{version} failed to load, still serving the previous version: {e}");
                 log(&why);
                 let stage = current.as_ref().map(|live| live.model.record.stage);
-                self.update(spec, current, stage, Some(why), true);
+                self.update(spec, current, stage, Some(why));
             }
         }
     }
 
-    /// Sets a slot; `keep_live` leaves the loaded model in place when `live` is None.
-    fn update(
-        &self,
-        spec: ServeSpec,
-        live: Option<Arc<Live>>,
-        stage: Option<Stage>,
-        problem: Option<String>,
-        keep: bool,
-    ) {
+    /// Sets a slot. Only the follower thread writes slots, so `live` is what it read (or loaded) for this spec.
+    fn update(&self, spec: ServeSpec, live: Option<Arc<Live>>, stage: Option<Stage>, problem: Option<String>) {
         let mut slots = self.slots.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let name = spec.0.name.clone();
         let slot = slots.entry(name).or_insert(Slot { spec, live: None, stage: None, problem: None });
-        if live.is_some() || !keep {
-            slot.live = live;
-        }
+        slot.live = live;
         slot.stage = stage;
         slot.problem = problem;
     }

@@ -61,6 +61,15 @@ impl TestProject {
         rel
     }
 
+    /// Trains model `m` on `data` (target `success`) with a forest of `n_trees` trees; it must succeed.
+    pub fn train_m(&self, data: &str, n_trees: u32) {
+        self.mlctl()
+            .args(["-q", "train", data, "--target", "success", "--name", "m", "--set"])
+            .arg(format!("n_trees={n_trees}"))
+            .assert()
+            .success();
+    }
+
     pub fn registry(&self) -> Value {
         let text = std::fs::read_to_string(self.path("ml_models/registry.json")).expect("registry.json exists");
         serde_json::from_str(&text).expect("registry.json is valid JSON")

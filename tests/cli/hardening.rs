@@ -145,10 +145,7 @@ fn mkfifo(path: &std::path::Path) {
 fn a_fifo_in_place_of_a_registry_file_is_refused_never_waited_on() {
     let p = TestProject::new();
     let data = p.sample("d", 300, 1);
-    p.mlctl()
-        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
-        .assert()
-        .success();
+    p.train_m(&data, 3);
     mkfifo(&p.path("ml_models/m/1.0.0/reference.json"));
     p.mlctl()
         .args(["drift", "m", "--data", &data])
@@ -176,10 +173,7 @@ fn a_fifo_in_place_of_a_registry_file_is_refused_never_waited_on() {
 fn an_oversized_registry_or_profile_is_refused_before_it_is_read() {
     let p = TestProject::new();
     let data = p.sample("d", 300, 1);
-    p.mlctl()
-        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
-        .assert()
-        .success();
+    p.train_m(&data, 3);
     // Sparse files: the size is there, the disk blocks are not.
     let profile = std::fs::OpenOptions::new().write(true).open(p.path("ml_models/m/1.0.0/reference.json")).unwrap();
     profile.set_len(3 << 30).unwrap();
@@ -203,10 +197,7 @@ fn an_oversized_registry_or_profile_is_refused_before_it_is_read() {
 fn a_closed_stdout_is_an_error_not_a_silent_success() {
     let p = TestProject::new();
     let data = p.sample("d", 200, 1);
-    p.mlctl()
-        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
-        .assert()
-        .success();
+    p.train_m(&data, 3);
     let bin = assert_cmd::cargo::cargo_bin("mlctl");
     for args in [format!("{} list", bin.display()), format!("{} predict m --input {data} --no-log", bin.display())] {
         let out = std::process::Command::new("sh")
@@ -235,10 +226,7 @@ fn a_closed_stdout_is_an_error_not_a_silent_success() {
 fn input_columns_named_like_the_output_or_repeated_are_refused() {
     let p = TestProject::new();
     let data = p.sample("d", 200, 1);
-    p.mlctl()
-        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
-        .assert()
-        .success();
+    p.train_m(&data, 3);
     let text = std::fs::read_to_string(p.path(&data)).unwrap();
     let (header, rest) = text.split_once('\n').unwrap();
     for (name, extra, needle) in [
@@ -257,10 +245,7 @@ fn input_columns_named_like_the_output_or_repeated_are_refused() {
 fn free_text_in_the_audit_trail_cannot_break_model_registry_md() {
     let p = TestProject::new();
     let data = p.sample("d", 200, 1);
-    p.mlctl()
-        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=3"])
-        .assert()
-        .success();
+    p.train_m(&data, 3);
     let reason = "line one\n# Injected heading\n<img src=x onerror=alert(1)> | cell";
     p.mlctl()
         .args(["-q", "promote", "m@1.0.0", "--to", "staging", "--reason", reason])
@@ -280,13 +265,8 @@ fn free_text_in_the_audit_trail_cannot_break_model_registry_md() {
 fn a_hand_edited_registry_breaking_an_invariant_is_refused_naming_the_rule() {
     let p = TestProject::new();
     let data = p.sample("d", 200, 1);
-    for n in ["3", "4"] {
-        p.mlctl()
-            .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set"])
-            .arg(format!("n_trees={n}"))
-            .assert()
-            .success();
-    }
+    p.train_m(&data, 3);
+    p.train_m(&data, 4);
     let original = std::fs::read_to_string(p.path("ml_models/registry.json")).unwrap();
     let mut reg = p.registry();
     for v in reg["models"]["m"]["versions"].as_array_mut().unwrap() {

@@ -235,13 +235,8 @@ fn crlf_blank_lines_and_a_late_quoted_field_predict_alike_in_any_batches() {
 fn a_bare_name_predicts_with_production_not_an_unvetted_newer_version() {
     let p = TestProject::new();
     let data = p.sample("d", 300, 1);
-    for n in ["3", "4"] {
-        p.mlctl()
-            .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set"])
-            .arg(format!("n_trees={n}"))
-            .assert()
-            .success();
-    }
+    p.train_m(&data, 3);
+    p.train_m(&data, 4);
     let version_of = |model: &str| {
         let out = p
             .mlctl()

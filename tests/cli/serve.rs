@@ -138,10 +138,7 @@ fn post(url: &str, content_type: &str, body: &str) -> (u16, Value) {
 fn project() -> (TestProject, String) {
     let p = TestProject::new();
     let data = p.sample("d", 400, 1);
-    p.mlctl()
-        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=15"])
-        .assert()
-        .success();
+    p.train_m(&data, 15);
     p.mlctl().args(["-q", "promote", "m@1.0.0", "--to", "production"]).assert().success();
     (p, data)
 }
@@ -365,10 +362,7 @@ fn wait_for_version(server: &Server, version: Option<&str>) -> Duration {
 #[test]
 fn promotions_rollbacks_and_archives_are_followed_within_two_seconds() {
     let (p, data) = project();
-    p.mlctl()
-        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=16"])
-        .assert()
-        .success();
+    p.train_m(&data, 16);
     let server = Server::start(&p, &[], &[]);
     let rec = serde_json::to_string(&records(&p, &data, 1)[0]).unwrap();
     let predict = server.url("/v1/models/m/predict");
