@@ -483,9 +483,9 @@ impl BatchPredictions {
         }
     }
 
-    /// The prediction log lines, when logging.
-    pub fn log_lines(&self) -> Option<&[u8]> {
-        self.log_lines.as_deref()
+    /// The prediction log lines, when logging, handed over (they go to a writer thread).
+    pub fn take_log_lines(&mut self) -> Option<Vec<u8>> {
+        self.log_lines.take()
     }
 
     pub fn rows(&self) -> usize {

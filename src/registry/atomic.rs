@@ -69,14 +69,11 @@ pub fn is_stream(path: &Path) -> bool {
 impl AtomicFile {
     /// Creates the temp file beside `path` (and `path`'s folder if needed); for a device or FIFO, opens it.
     pub fn create(path: &Path) -> Result<Self> {
-        let file = match target_kind(path)? {
-            Target::Stream => {
-                let file = fs::OpenOptions::new().write(true).open(path).at(path)?;
-                return Ok(AtomicFile { path: path.to_path_buf(), tmp: None, file: Some(BufWriter::new(file)) });
-            }
-            Target::Replace => path,
-        };
-        let dir = parent_dir(file);
+        if let Target::Stream = target_kind(path)? {
+            let file = fs::OpenOptions::new().write(true).open(path).at(path)?;
+            return Ok(AtomicFile { path: path.to_path_buf(), tmp: None, file: Some(BufWriter::new(file)) });
+        }
+        let dir = parent_dir(path);
         fs::create_dir_all(&dir).at(&dir)?;
         remove_stale_temps(path);
         let tmp = temp_path(path);
@@ -90,11 +87,10 @@ impl AtomicFile {
     }
 
     pub fn commit(mut self) -> Result<()> {
-        let Some(writer) = self.file.take() else {
+        let Some(mut writer) = self.file.take() else {
             return Ok(());
         };
         let Some(tmp) = self.tmp.clone() else {
-            let mut writer = writer;
             return writer.flush().at(&self.path);
         };
         let result = (|| {

@@ -85,7 +85,8 @@ pub(crate) async fn run(
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    // The request line for the -v log, taken before the request is consumed (and only then).
+    let request_line = shared.verbose.then(|| format!("{} {}", req.method(), req.uri().path()));
     let mut seen = Seen { model: String::new(), version: String::new(), rows: 0, counts: Default::default() };
     let response = match route(&shared, req, &mut seen).await {
         Ok(response) => response,
@@ -101,8 +102,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         rows: seen.rows,
         classes: &seen.counts,
     });
-    if shared.verbose {
-        (shared.log)(&format!("{method} {path} {code} {:.3} ms {} rows", seconds * 1000.0, seen.rows));
+    if let Some(line) = request_line {
+        (shared.log)(&format!("{line} {code} {:.3} ms {} rows", seconds * 1000.0, seen.rows));
     }
     Ok(response)
 }

@@ -96,10 +96,10 @@ pub(crate) fn answer(shared: &Shared, live: &Live, request: &Request<'_>) -> Res
             RowIds::Given(&generated)
         }
     };
-    let done = predictor.run(batch, shared.logs.is_some(), Some(row_ids)).map_err(HttpError::from_error)?;
+    let mut done = predictor.run(batch, shared.logs.is_some(), Some(row_ids)).map_err(HttpError::from_error)?;
     let rows = done.rows();
-    if let (Some(logs), Some(lines)) = (&shared.logs, done.log_lines()) {
-        logs.send(live.model.name.as_str(), lines.to_vec());
+    if let (Some(logs), Some(lines)) = (&shared.logs, done.take_log_lines()) {
+        logs.send(live.model.name.as_str(), lines);
     }
     let predictions = done.output().map_err(|e| HttpError::new(500, format!("cannot format the answer: {e}")))?;
     let mut body = Vec::with_capacity(predictions.len() + 96);
