@@ -74,6 +74,10 @@ pub enum Command {
     Prune(PruneArgs),
     /// Serve predictions over HTTP, following promotions in the registry (see README, "Serving")
     Serve(ServeArgs),
+    /// Record real outcomes (labels) of logged predictions, joined by id (logs/outcomes/<name>/<date>.jsonl)
+    Outcomes(OutcomesArgs),
+    /// Performance over time from logged predictions and outcomes, and model age: OK, or RETRAIN DUE (exit 3)
+    Monitor(MonitorArgs),
     /// Scaffold a project: mlctl.toml, data/, ml_models/, a Makefile with a weekly cron line (never overwrites)
     Init(InitArgs),
     /// Print a shell completion script: mlctl completions bash > /etc/bash_completion.d/mlctl
@@ -255,6 +259,10 @@ pub struct PredictArgs {
     /// Field separator of CSV input, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// The input column holding each row's id: logged as the prediction's "id", which `mlctl outcomes` joins
+    /// on (without it, logged rows get generated ids, shown in JSON output)
+    #[arg(long, value_name = "COL")]
+    pub id_column: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -365,4 +373,50 @@ pub struct ServeArgs {
     /// How often the registry is checked for promotions, in milliseconds
     #[arg(long, default_value_t = 500, value_name = "MS", hide = true)]
     pub poll_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct OutcomesArgs {
+    /// The model whose predictions these outcomes belong to (labels are checked against the version a bare name
+    /// predicts with: production, else the newest)
+    #[arg(value_name = "NAME")]
+    pub model: String,
+    /// A CSV with an id column and the outcome column
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// The column holding each prediction's id (as given to `predict --id-column`)
+    #[arg(long, value_name = "COL")]
+    pub id_column: String,
+    /// The column holding the outcome (default: the model's target)
+    #[arg(long, value_name = "COL")]
+    pub target: Option<String>,
+    /// Field separator of the CSV, e.g. ';' or 'tab'
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The model to watch (every version that logged predictions in the period)
+    #[arg(value_name = "NAME")]
+    pub model: String,
+    /// Predictions from this point on: 30d, 12w, a date (2026-01-01) or an RFC 3339 time
+    #[arg(long, value_name = "WHEN", default_value = "30d")]
+    pub since: String,
+    /// Window length: 7d, 24h, 1w, ...
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub window: String,
+    /// RETRAIN DUE when a metric of the latest window with enough labels is more than X below the test score of
+    /// the version that made its predictions (default: the task's primary metric, 0.05)
+    #[arg(long, value_name = "METRIC=X", value_delimiter = ',')]
+    pub max_drop: Vec<String>,
+    /// RETRAIN DUE when the version in production (else the newest) was trained longer ago than this (e.g. 30d)
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+    /// Windows with fewer labelled rows than this are reported but not judged
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub min_labels: usize,
+    /// Also write a markdown report here, with an SVG trend chart per metric beside it
+    #[arg(long, value_name = "FILE.md")]
+    pub report: Option<PathBuf>,
 }

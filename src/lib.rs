@@ -10,6 +10,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod metrics;
 pub mod models;
+pub mod monitor;
 pub mod ops;
 pub mod pipeline;
 pub mod project;

@@ -46,6 +46,10 @@ impl Project {
         self.root.join("logs").join("predictions")
     }
 
+    pub fn outcome_logs_dir(&self) -> PathBuf {
+        self.root.join("logs").join("outcomes")
+    }
+
     /// A path relative to the project root when it lies inside it (what we record in metadata, so a project can
     /// be moved or rsynced), else as given.
     pub fn relative<'a>(&self, path: &'a Path) -> std::borrow::Cow<'a, Path> {

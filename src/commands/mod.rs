@@ -6,6 +6,8 @@ mod evaluate;
 mod export;
 mod extras;
 mod inspect;
+mod monitor;
+mod outcomes;
 mod predict;
 mod promote;
 mod serve;
@@ -60,6 +62,8 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Diff(args) => inspect::diff(args, &ctx, printer),
         Command::Prune(args) => promote::prune(args, &ctx, printer),
         Command::Serve(args) => serve::run(args, &ctx, printer),
+        Command::Outcomes(args) => outcomes::run(args, &ctx, printer),
+        Command::Monitor(args) => monitor::run(args, &ctx, printer),
     }
 }
 

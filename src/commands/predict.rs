@@ -30,6 +30,7 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         batch_rows: args.batch_size,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         explain: args.explain,
+        id_column: args.id_column,
     };
     let to_stdout = opts.output.is_none();
     if to_stdout && crate::output::printer::stdout_is_closed() {

@@ -50,24 +50,35 @@ pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
              3339 timestamp"
         ))
     };
-    if let Some(unit) = t.chars().last().filter(char::is_ascii_alphabetic) {
-        if let Ok(n) = t[..t.len() - 1].parse::<i64>() {
-            let d = match unit {
-                'm' => Duration::try_minutes(n),
-                'h' => Duration::try_hours(n),
-                'd' => Duration::try_days(n),
-                'w' => Duration::try_weeks(n),
-                _ => None,
-            }
-            .filter(|_| n >= 0)
-            .ok_or_else(bad)?;
-            return now.checked_sub_signed(d).ok_or_else(bad);
-        }
+    if let Some(d) = duration(t) {
+        return d.and_then(|d| now.checked_sub_signed(d)).ok_or_else(bad);
     }
     if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return date.and_hms_opt(0, 0, 0).map(|d| d.and_utc()).ok_or_else(bad);
     }
     DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).map_err(|_| bad())
+}
+
+/// `7d`, `24h`, `30m`, `2w`: None when the text is not of that form; Some(None) when it is but out of range.
+fn duration(t: &str) -> Option<Option<Duration>> {
+    let unit = t.chars().last().filter(char::is_ascii_alphabetic)?;
+    let n = t[..t.len() - 1].parse::<i64>().ok()?;
+    let d = match unit {
+        'm' => Duration::try_minutes(n),
+        'h' => Duration::try_hours(n),
+        'd' => Duration::try_days(n),
+        'w' => Duration::try_weeks(n),
+        _ => None,
+    };
+    Some(d.filter(|_| n >= 0))
+}
+
+/// Parses a positive duration flag such as `--window 7d`.
+pub fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
+    duration(text.trim())
+        .flatten()
+        .filter(|d| *d > Duration::zero())
+        .ok_or_else(|| Error::Config(format!("{flag} {text}: expected a positive duration such as 7d, 24h, 30m or 2w")))
 }
 
 pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Result<DriftReport> {

@@ -11,6 +11,8 @@ pub mod fitting;
 mod float_text;
 pub mod init;
 pub mod inspect;
+pub mod monitor;
+pub mod outcomes;
 pub mod predict;
 pub mod prediction_log;
 pub mod promote;

@@ -67,6 +67,9 @@ pub struct PredictOptions {
     pub delimiter: Option<u8>,
     /// `--explain N`: the N key factors of every prediction.
     pub explain: Option<usize>,
+    /// `--id-column COL`: each row's prediction id (logged as `"id"`, joined with outcomes by `monitor`).
+    /// Without it, logged rows get generated ids.
+    pub id_column: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -215,6 +218,10 @@ impl<'a> Predictor<'a> {
                 from_column = batch.columns[c].iter().map(|cell| cell.unwrap_or("").to_owned()).collect();
                 Some(from_column.as_slice())
             }
+            Some(RowIds::Numbered(prefix)) => {
+                from_column = (0..batch.len).map(|i| format!("{prefix}-{}", batch.first_row + i)).collect();
+                Some(from_column.as_slice())
+            }
             None => None,
         };
         let frame = batch.to_frame(&self.source, &self.header, &self.types)?;
@@ -256,6 +263,19 @@ pub enum RowIds<'a> {
     Given(&'a [String]),
     /// An input column (its position in the header).
     Column(usize),
+    /// `PREFIX-N` for data row N: unique when the prefix is ([`unique_prefix`]).
+    Numbered(&'a str),
+}
+
+/// A prefix no other run or server shares: the start time of this process (nanoseconds) and its id, in hex.
+pub fn unique_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        format!("{nanos:x}{:x}", std::process::id())
+    })
 }
 
 /// Refuses an input header with an empty or repeated column name, as `train` does: a value could not be told
@@ -269,6 +289,18 @@ fn check_header(source: &Path, header: &[String]) -> Result<()> {
         return Err(Error::data(source, None, Some(dup), "appears twice in the header; column names must be unique"));
     }
     Ok(())
+}
+
+/// Where each row's id comes from: `--id-column`, else generated when the predictions are logged (so that each
+/// logged row can be joined with its outcome), else none.
+fn row_ids<'a>(predictor: &Predictor<'_>, source: &Path, opts: &'a PredictOptions) -> Result<Option<RowIds<'a>>> {
+    match &opts.id_column {
+        Some(name) => match predictor.column(name) {
+            Some(c) => Ok(Some(RowIds::Column(c))),
+            None => Err(Error::data(source, None, Some(name), "--id-column names no column of the input")),
+        },
+        None => Ok(opts.log_dir.is_some().then(|| RowIds::Numbered(unique_prefix()))),
+    }
 }
 
 /// The threshold a binary model decides with (0.5 unless given); an error for any other model, or outside 0..1.
@@ -340,6 +372,7 @@ pub fn predict(
     let decision = Decision { threshold: opts.threshold, explain: opts.explain };
     let predictor = Predictor::new(&model, &source, stream.header().to_vec(), decision, format)?;
     let threshold = predictor.threshold();
+    let row_ids = row_ids(&predictor, &source, opts)?;
 
     let out_label = opts.output.clone().unwrap_or_else(|| PathBuf::from("<stdout>"));
     let mut sink = Sink::open(opts.output.as_deref(), stdout)?;
@@ -411,7 +444,7 @@ pub fn predict(
             spawned += 1;
             scope.spawn(move |_| {
                 let result =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| predictor.run(batch, logging, None)));
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| predictor.run(batch, logging, row_ids)));
                 // Sending fails only if an error has ended the loop, and then nobody waits for this result.
                 let _ = sender.send((number, result));
             });

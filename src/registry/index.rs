@@ -108,6 +108,11 @@ impl ModelEntry {
     pub fn in_stage(&self, stage: Stage) -> Option<&VersionRecord> {
         self.versions.iter().filter(|v| v.stage == stage).max_by(|a, b| a.version.cmp(&b.version))
     }
+
+    /// The version a bare name predicts with: production when there is one, else the newest.
+    pub fn serving(&self) -> Option<&VersionRecord> {
+        self.in_stage(Stage::Production).or_else(|| self.latest())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -146,18 +146,11 @@ fn clean_id(id: &str) -> String {
     id.chars().filter(|c| c.is_ascii_graphic()).take(MAX_REQUEST_ID).collect()
 }
 
-/// A process-unique id: the server's start time and process id, and a counter.
+/// A process-unique id: the server's unique prefix and a counter.
 fn generated_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    static PREFIX: OnceLock<String> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = PREFIX.get_or_init(|| {
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        format!("{:x}{:x}", nanos, std::process::id())
-    });
-    format!("{prefix}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!("{}-{}", crate::ops::predict::unique_prefix(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod export;
 mod extras;
 mod fuzz_replay;
 mod hardening;
+mod monitor;
 mod postgres;
 mod predict;
 mod promote;

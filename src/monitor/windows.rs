@@ -1,0 +1,170 @@
+//! Consecutive windows of time from a start to an end, the predictions logged in each (by prediction time), and
+//! the labelled ones among them, scored with the metric functions `evaluate` uses.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::data::frame::format_number;
+use crate::error::{Error, Result};
+use crate::metrics::{classification_metrics, regression_metrics, Metrics};
+use crate::models::Task;
+use crate::monitor::join::LoggedPrediction;
+use crate::ops::outcomes::Label;
+
+/// More windows than this is a mistake in `--since`/`--window` (a year of one-minute windows), not a report.
+pub const MAX_WINDOWS: i64 = 1000;
+
+/// The windows of a period, filled row by row.
+pub struct Windows {
+    pub start: DateTime<Utc>,
+    pub length: Duration,
+    pub windows: Vec<Window>,
+    /// Class labels in code order (sorted), for classification; empty for regression.
+    classes: Vec<String>,
+    codes: HashMap<String, u32>,
+    task: Task,
+    /// Labelled rows whose label or prediction the model's classes do not hold (skipped).
+    pub unmatched: usize,
+}
+
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub predicted: usize,
+    /// Predictions per version.
+    pub versions: BTreeMap<semver::Version, usize>,
+    labelled: Labelled,
+}
+
+/// The labelled rows of a window: true and predicted class codes with every class's probability (row-major),
+/// or true and predicted values.
+enum Labelled {
+    Classes { truth: Vec<u32>, predicted: Vec<u32>, scores: Vec<f64>, every_row_scored: bool },
+    Values { truth: Vec<f64>, predicted: Vec<f64> },
+}
+
+impl Windows {
+    /// Windows of `length` from `start` to `end` (the last one ends at `end`, and may be shorter).
+    pub fn new(
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        length: Duration,
+        task: Task,
+        classes: Vec<String>,
+    ) -> Result<Self> {
+        let span = (end - start).num_seconds().max(1);
+        let n = (span + length.num_seconds() - 1) / length.num_seconds().max(1);
+        if length.num_seconds() < 1 || n > MAX_WINDOWS {
+            return Err(Error::Config(format!(
+                "--window: {n} windows of {}s over the period; use a longer --window or a shorter --since (at most \
+                 {MAX_WINDOWS} windows)",
+                length.num_seconds()
+            )));
+        }
+        let windows = (0..n.max(1))
+            .map(|i| {
+                let from = start + length * i32::try_from(i).unwrap_or(i32::MAX);
+                Window {
+                    start: from,
+                    end: (from + length).min(end),
+                    predicted: 0,
+                    versions: BTreeMap::new(),
+                    labelled: match task {
+                        Task::Regression => Labelled::Values { truth: Vec::new(), predicted: Vec::new() },
+                        _ => Labelled::Classes {
+                            truth: Vec::new(),
+                            predicted: Vec::new(),
+                            scores: Vec::new(),
+                            every_row_scored: true,
+                        },
+                    },
+                }
+            })
+            .collect();
+        let codes =
+            classes.iter().enumerate().map(|(i, c)| (c.clone(), u32::try_from(i).unwrap_or(u32::MAX))).collect();
+        Ok(Windows { start, length, windows, classes, codes, task, unmatched: 0 })
+    }
+
+    /// Counts a logged prediction in its window and, when its outcome is known, keeps the pair for scoring.
+    pub fn add(&mut self, logged: &LoggedPrediction, at: DateTime<Utc>, outcome: Option<&Label>) {
+        let Some(i) = self.index(at) else { return };
+        let window = &mut self.windows[i];
+        window.predicted += 1;
+        *window.versions.entry(logged.version.clone()).or_default() += 1;
+        let (Some(label), Some(prediction)) = (outcome, &logged.prediction) else { return };
+        let kept = match &mut window.labelled {
+            Labelled::Values { truth, predicted } => match (label, prediction) {
+                (Label::Value(y), Label::Value(p)) => {
+                    truth.push(*y);
+                    predicted.push(*p);
+                    true
+                }
+                _ => false,
+            },
+            Labelled::Classes { truth, predicted, scores, every_row_scored } => {
+                match (code(&self.codes, label), code(&self.codes, prediction)) {
+                    (Some(y), Some(p)) => {
+                        truth.push(y);
+                        predicted.push(p);
+                        match &logged.probabilities {
+                            Some(probs) => {
+                                scores.extend(self.classes.iter().map(|c| probs.get(c).copied().unwrap_or(0.0)));
+                            }
+                            None => *every_row_scored = false,
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        };
+        if !kept {
+            self.unmatched += 1;
+        }
+    }
+
+    fn index(&self, at: DateTime<Utc>) -> Option<usize> {
+        let offset = (at - self.start).num_milliseconds();
+        let i = usize::try_from(offset / self.length.num_milliseconds().max(1)).ok()?;
+        (i < self.windows.len() && at <= self.windows[i].end).then_some(i)
+    }
+
+    /// A window's metrics on its labelled rows; None when it has none.
+    pub fn score(&self, window: &Window) -> Result<Option<Metrics>> {
+        if window.labelled() == 0 {
+            return Ok(None);
+        }
+        let scored = match &window.labelled {
+            Labelled::Values { truth, predicted } => regression_metrics(truth, predicted).map(Metrics::Regression),
+            Labelled::Classes { truth, predicted, scores, every_row_scored } => {
+                let scores = every_row_scored.then_some(scores.as_slice());
+                classification_metrics(truth, predicted, scores, self.classes.len()).map(Metrics::Classification)
+            }
+        };
+        scored.map(Some).map_err(|e| Error::Model(format!("cannot score a {} window: {e}", self.task.as_str())))
+    }
+}
+
+impl Window {
+    pub fn labelled(&self) -> usize {
+        match &self.labelled {
+            Labelled::Classes { truth, .. } => truth.len(),
+            Labelled::Values { truth, .. } => truth.len(),
+        }
+    }
+
+    /// The version that made most of the window's predictions (the newest on a tie).
+    pub fn main_version(&self) -> Option<&semver::Version> {
+        self.versions.iter().max_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0))).map(|(v, _)| v)
+    }
+}
+
+/// A class label's code; a number label is looked up as the text it would be in a CSV.
+fn code(codes: &HashMap<String, u32>, label: &Label) -> Option<u32> {
+    match label {
+        Label::Class(text) => codes.get(text).copied(),
+        Label::Value(x) => codes.get(&format_number(*x)).copied(),
+    }
+}

@@ -1,0 +1,354 @@
+//! `mlctl monitor`: did the predictions come true? The model's prediction logs over a period, joined by id with
+//! the outcomes recorded since, scored per window and compared with the test scores of the versions that made
+//! them; the model's age; and one verdict for cron: OK, or RETRAIN DUE with every reason (exit 3).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::models::Task;
+use crate::monitor::join::{predictions, Outcomes};
+use crate::monitor::windows::{Window, Windows};
+use crate::registry::index::ModelEntry;
+use crate::registry::metadata::Metadata;
+use crate::registry::{ModelName, Stage, Store, VersionRecord};
+use crate::reporter::Reporter;
+
+pub struct MonitorOptions {
+    pub name: ModelName,
+    pub since: DateTime<Utc>,
+    pub window: Duration,
+    /// Empty: the task's default rule ([`default_drop`]).
+    pub max_drops: Vec<MaxDrop>,
+    pub max_age: Option<Duration>,
+    pub min_labels: usize,
+    pub prediction_logs: PathBuf,
+    pub outcome_logs: PathBuf,
+}
+
+/// `--max-drop METRIC=X`: RETRAIN DUE when the metric is worse than the test score by more than X.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MaxDrop {
+    pub metric: String,
+    pub by: f64,
+}
+
+impl MaxDrop {
+    pub fn parse(text: &str) -> Result<MaxDrop> {
+        let bad = |why: String| Error::Config(format!("--max-drop {text}: {why}"));
+        let (metric, by) = text.split_once('=').ok_or_else(|| bad("expected METRIC=X, e.g. f1=0.05".into()))?;
+        let metric = metric.trim();
+        let names = Metrics::all_names();
+        if !names.contains(&metric) {
+            let hint = crate::suggest::hint(metric, names.iter().copied());
+            return Err(bad(format!("unknown metric \"{metric}\"{hint}; metrics: {}", names.join(", "))));
+        }
+        let by = by.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);
+        let by = by.ok_or_else(|| bad("expected a number ≥ 0 after =".into()))?;
+        Ok(MaxDrop { metric: metric.to_owned(), by })
+    }
+}
+
+/// The rule when no --max-drop is given: the task's headline score may fall by 0.05 (f1 for classification, r2
+/// for regression: both lie in a fixed range, so a fixed drop means the same on every dataset).
+pub fn default_drop(task: Task) -> MaxDrop {
+    let metric = if task == Task::Regression { "r2" } else { "f1" };
+    MaxDrop { metric: metric.to_owned(), by: 0.05 }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MonitorReport {
+    pub model: String,
+    pub task: Task,
+    pub since: String,
+    pub until: String,
+    pub window_seconds: i64,
+    pub windows: Vec<WindowReport>,
+    pub join: JoinCounts,
+    /// The version a bare name predicts with (production, else the newest) and how old it is.
+    pub age: Age,
+    pub age_days: f64,
+    pub rules: Rules,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowReport {
+    pub start: String,
+    pub end: String,
+    pub predicted: usize,
+    pub labelled: usize,
+    /// Predictions per version.
+    pub versions: BTreeMap<String, usize>,
+    /// Realised metrics on the labelled rows (empty without labels).
+    pub metrics: BTreeMap<String, f64>,
+    /// The version that made most of the window's predictions, whose test scores the metrics are compared with.
+    pub compared_with: Option<String>,
+    pub test_metrics: BTreeMap<String, f64>,
+    /// Realised minus test score, per metric both have.
+    pub change: BTreeMap<String, f64>,
+    /// Whether it has enough labelled rows (--min-labels) to be judged.
+    pub judged: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JoinCounts {
+    pub predictions: usize,
+    pub predictions_with_outcome: usize,
+    pub predictions_without_id: usize,
+    pub outcomes: usize,
+    /// Recorded outcomes no prediction in the period claimed (predicted earlier, or an unknown id).
+    pub outcomes_without_prediction: usize,
+    /// Outcome lines that re-recorded an id (the latest wins).
+    pub outcomes_replaced: usize,
+    /// Labelled rows whose label or prediction the model's classes do not hold.
+    pub unmatched: usize,
+    pub torn_lines: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Age {
+    pub version: semver::Version,
+    pub stage: Stage,
+    pub trained_at: String,
+    pub days_since_trained: f64,
+    /// Days since it entered its stage (None when it never moved).
+    pub days_in_stage: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rules {
+    pub max_drop: Vec<MaxDrop>,
+    pub max_age_days: Option<f64>,
+    pub min_labels: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "RETRAIN DUE")]
+    RetrainDue,
+}
+
+impl MonitorReport {
+    /// The metrics worth a column and a chart: the judged ones, then the task's usual scores on a 0–1 scale.
+    pub fn chart_metrics(&self) -> Vec<&str> {
+        let usual: &[&str] = if self.task == Task::Regression { &["r2"] } else { &["f1", "accuracy", "roc_auc"] };
+        let mut out: Vec<&str> = self.rules.max_drop.iter().map(|d| d.metric.as_str()).collect();
+        for m in usual {
+            if !out.contains(m) {
+                out.push(m);
+            }
+        }
+        out
+    }
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::RetrainDue => "RETRAIN DUE",
+        }
+    }
+}
+
+pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) -> Result<MonitorReport> {
+    let registry = store.load()?;
+    let entry = registry
+        .models
+        .get(&opts.name)
+        .ok_or_else(|| Error::Config(format!("no model named {} in the registry", opts.name)))?;
+    let current = entry.serving().ok_or_else(|| Error::Config(format!("{} has no versions", opts.name)))?;
+    let task = Task::parse(&read_metadata(store, &opts.name, current)?.task)?;
+    if task == Task::Clustering {
+        return Err(Error::Config(format!("{} is a clustering model: it has no outcomes to monitor", opts.name)));
+    }
+    let now = crate::clock::now();
+    if opts.since >= now {
+        return Err(Error::Config("--since: the period starts in the future".to_owned()));
+    }
+    let classes = if task == Task::Classification { all_classes(store, &opts.name, entry)? } else { Vec::new() };
+    let mut windows = Windows::new(opts.since, now, opts.window, task, classes)?;
+
+    let outcome_folder = opts.outcome_logs.join(opts.name.as_str());
+    reporter.phase(&format!("reading outcomes in {}", outcome_folder.display()));
+    let mut outcomes = Outcomes::read(&outcome_folder)?;
+    let prediction_folder = opts.prediction_logs.join(opts.name.as_str());
+    reporter.phase(&format!("joining the predictions logged in {}", prediction_folder.display()));
+    let mut join = JoinCounts { outcomes: outcomes.labels.len(), ..JoinCounts::default() };
+    join.torn_lines = predictions(&prediction_folder, opts.since, |logged, at| {
+        join.predictions += 1;
+        let outcome = match &logged.id {
+            Some(id) => outcomes.claim(id),
+            None => {
+                join.predictions_without_id += 1;
+                None
+            }
+        };
+        join.predictions_with_outcome += usize::from(outcome.is_some());
+        windows.add(&logged, at, outcome);
+        Ok(())
+    })? + outcomes.torn;
+    join.outcomes_without_prediction = outcomes.unclaimed();
+    join.outcomes_replaced = outcomes.lines - outcomes.labels.len();
+    join.unmatched = windows.unmatched;
+
+    let rules = Rules {
+        max_drop: if opts.max_drops.is_empty() { vec![default_drop(task)] } else { opts.max_drops.clone() },
+        max_age_days: opts.max_age.map(days),
+        min_labels: opts.min_labels,
+    };
+    let reports = windows
+        .windows
+        .iter()
+        .map(|w| window_report(&windows, w, entry, opts.min_labels))
+        .collect::<Result<Vec<_>>>()?;
+    let age = age(entry, current, now)?;
+    let mut report = MonitorReport {
+        model: opts.name.to_string(),
+        task,
+        since: stamp(opts.since),
+        until: stamp(now),
+        window_seconds: opts.window.num_seconds(),
+        windows: reports,
+        join,
+        age_days: age.days_since_trained,
+        age,
+        rules,
+        verdict: Verdict::Ok,
+        reasons: Vec::new(),
+        warnings: Vec::new(),
+    };
+    if report.join.torn_lines > 0 {
+        report.warnings.push(format!(
+            "{} torn line(s) skipped in the logs (a writer killed mid-line leaves one)",
+            report.join.torn_lines
+        ));
+    }
+    judge(&mut report);
+    Ok(report)
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[allow(clippy::cast_precision_loss)] // Days of a model's life: far below 2^52 milliseconds.
+fn days(d: Duration) -> f64 {
+    d.num_milliseconds() as f64 / 86_400_000.0
+}
+
+fn read_metadata(store: &Store, name: &ModelName, record: &VersionRecord) -> Result<Metadata> {
+    let path = store.layout.metadata(name, &record.version);
+    store.layout.check_no_links(&path)?;
+    Metadata::read(&path)
+}
+
+/// Every class any version of the model knows, sorted: the codes labels and predictions are scored with.
+fn all_classes(store: &Store, name: &ModelName, entry: &ModelEntry) -> Result<Vec<String>> {
+    let mut classes = std::collections::BTreeSet::new();
+    for record in entry.versions.iter().filter(|r| !r.files_deleted) {
+        classes.extend(read_metadata(store, name, record)?.classes);
+    }
+    Ok(classes.into_iter().collect())
+}
+
+fn window_report(windows: &Windows, w: &Window, entry: &ModelEntry, min_labels: usize) -> Result<WindowReport> {
+    let metrics: BTreeMap<String, f64> = match windows.score(w)? {
+        Some(m) => Metrics::headline(m.task())
+            .iter()
+            .filter_map(|name| m.get(name).filter(|x| x.is_finite()).map(|x| ((*name).to_owned(), x)))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let main = w.main_version().and_then(|v| entry.get(v));
+    let test_metrics = main.map(|r| r.metrics.clone()).unwrap_or_default();
+    let change = metrics.iter().filter_map(|(k, x)| test_metrics.get(k).map(|t| (k.clone(), x - t))).collect();
+    Ok(WindowReport {
+        start: stamp(w.start),
+        end: stamp(w.end),
+        predicted: w.predicted,
+        labelled: w.labelled(),
+        versions: w.versions.iter().map(|(v, n)| (v.to_string(), *n)).collect(),
+        metrics,
+        compared_with: main.map(|r| r.version.to_string()),
+        test_metrics,
+        change,
+        judged: w.labelled() >= min_labels.max(1),
+    })
+}
+
+fn age(entry: &ModelEntry, current: &VersionRecord, now: DateTime<Utc>) -> Result<Age> {
+    let trained = DateTime::parse_from_rfc3339(&current.created_at)
+        .map_err(|_| Error::Registry(format!("version {} has no valid created_at", current.version)))?
+        .with_timezone(&Utc);
+    let entered = entry
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.version == current.version && e.to == current.stage)
+        .and_then(|e| DateTime::parse_from_rfc3339(&e.at).ok());
+    Ok(Age {
+        version: current.version.clone(),
+        stage: current.stage,
+        trained_at: current.created_at.clone(),
+        days_since_trained: days(now - trained),
+        days_in_stage: entered.map(|t| days(now - t.with_timezone(&Utc))),
+    })
+}
+
+/// The verdict and its reasons: a metric of the latest judged window worse than its test score by more than
+/// allowed, or a model older than allowed.
+fn judge(report: &mut MonitorReport) {
+    let mut reasons = Vec::new();
+    match report.windows.iter().rev().find(|w| w.judged) {
+        Some(w) => {
+            for rule in &report.rules.max_drop {
+                if let Some(reason) = dropped(w, rule) {
+                    reasons.push(reason);
+                }
+            }
+        }
+        None => report.warnings.push(format!(
+            "no window has {} labelled predictions (--min-labels): performance not judged; record outcomes with \
+             `mlctl outcomes {} --data FILE --id-column COL`",
+            report.rules.min_labels, report.model
+        )),
+    }
+    if let Some(max) = report.rules.max_age_days.filter(|max| report.age.days_since_trained > *max) {
+        reasons.push(format!(
+            "{}@{} was trained {:.1} days ago (--max-age {max:.1} days)",
+            report.model, report.age.version, report.age.days_since_trained
+        ));
+    }
+    report.verdict = if reasons.is_empty() { Verdict::Ok } else { Verdict::RetrainDue };
+    report.reasons = reasons;
+}
+
+/// Why a window's metric breaks its rule, if it does.
+fn dropped(w: &WindowReport, rule: &MaxDrop) -> Option<String> {
+    let (realised, test) = (*w.metrics.get(&rule.metric)?, *w.test_metrics.get(&rule.metric)?);
+    let higher_is_better = Metrics::higher_is_better(&rule.metric)?;
+    let fall = if higher_is_better { test - realised } else { realised - test };
+    (fall > rule.by).then(|| {
+        format!(
+            "{} {} from {test:.4} (test score of {}) to {realised:.4} in the window {} – {} ({} labelled): by \
+             {fall:.4}, more than --max-drop {}",
+            rule.metric,
+            if higher_is_better { "fell" } else { "rose" },
+            w.compared_with.as_deref().unwrap_or("?"),
+            w.start,
+            w.end,
+            w.labelled,
+            rule.by
+        )
+    })
+}
