@@ -55,17 +55,20 @@ fn human(r: &MonitorReport) -> String {
             w.compared_with.clone().unwrap_or_default(),
         ];
         for m in &metrics {
-            row.push(match (w.metrics.get(*m), w.change.get(*m)) {
-                (Some(v), Some(d)) => format!("{} ({d:+.3})", fmt_metric(*v)),
-                (Some(v), None) => fmt_metric(*v),
-                _ => String::new(),
+            row.push(if w.metrics.contains_key(*m) || w.judged {
+                cell(w.metrics.get(*m), w.change.get(*m), "")
+            } else {
+                cell(w.estimated.get(*m), w.estimated_change.get(*m), "~")
             });
         }
         t.add_row(row);
     }
     table::align_numbers(&mut t);
-    let mut s =
-        format!("{}: predictions since {}, by window; (±) is the change from the test score\n", r.model, r.since);
+    let mut s = format!(
+        "{}: predictions since {}, by window; (±) is the change from the test score, ~ an estimate made before \
+         the outcomes\nestimation: {}\n",
+        r.model, r.since, r.estimation
+    );
     let _ = writeln!(s, "{t}");
     let j = &r.join;
     let _ = writeln!(
@@ -91,12 +94,30 @@ fn human(r: &MonitorReport) -> String {
     s
 }
 
+/// A metric with its change from the test score, marked (`~`) when estimated.
+fn cell(value: Option<&f64>, change: Option<&f64>, mark: &str) -> String {
+    match (value, change) {
+        (Some(v), Some(d)) => format!("{mark}{} ({d:+.3})", fmt_metric(*v)),
+        (Some(v), None) => format!("{mark}{}", fmt_metric(*v)),
+        _ => String::new(),
+    }
+}
+
 fn gauges(r: &MonitorReport) -> Vec<Sample> {
     let mut out = Vec::new();
     if let Some(w) = r.windows.iter().rev().find(|w| w.labelled > 0) {
         for (metric, v) in &w.metrics {
             out.push(
                 Sample::new("mlctl_monitor_metric", "Realised metric of the latest window with outcomes.", *v)
+                    .label("model", r.model.clone())
+                    .label("metric", metric.clone()),
+            );
+        }
+    }
+    if let Some(w) = r.windows.iter().rev().find(|w| !w.estimated.is_empty()) {
+        for (metric, v) in &w.estimated {
+            out.push(
+                Sample::new("mlctl_monitor_estimated_metric", "CBPE estimate of the latest window with one.", *v)
                     .label("model", r.model.clone())
                     .label("metric", metric.clone()),
             );

@@ -17,6 +17,7 @@
 //! The reference values live in `tests/fixtures/metrics/`, written by `scripts/gen_metric_fixtures.py` with
 //! scikit-learn 1.9.1; the unit tests of each submodule assert every value to 1e-9.
 
+pub mod calibration;
 pub mod classification;
 pub mod clustering;
 pub mod curves;

@@ -2,6 +2,7 @@
 //! (`mlctl outcomes`), scored per time window with the same metric functions `evaluate` uses, and compared
 //! with the test scores of the versions that made the predictions.
 
+pub mod cbpe;
 pub mod join;
 pub mod report;
 pub mod windows;

@@ -21,6 +21,7 @@ pub fn write_markdown(r: &MonitorReport, path: &Path) -> Result<Vec<PathBuf>> {
         let _ = writeln!(md, "- {reason}");
     }
     let _ = writeln!(md, "\n- period: {} – {}, windows of {}", r.since, r.until, window_text(r.window_seconds));
+    let _ = writeln!(md, "- estimation: {}", r.estimation);
     let _ = writeln!(
         md,
         "- {} of {} predictions have an outcome; {} outcomes match no prediction of the period",
@@ -64,10 +65,10 @@ fn window_text(seconds: i64) -> String {
 fn table(md: &mut String, windows: &[WindowReport], metrics: &[&str]) {
     let _ = write!(md, "| window | predicted | labelled | version |");
     for m in metrics {
-        let _ = write!(md, " {m} | Δ test |");
+        let _ = write!(md, " {m} | Δ test | estimated |");
     }
     md.push_str("\n|---|---:|---:|---|");
-    md.push_str(&"---:|---:|".repeat(metrics.len()));
+    md.push_str(&"---:|---:|---:|".repeat(metrics.len()));
     md.push('\n');
     for w in windows {
         let version = w.compared_with.as_deref().unwrap_or("");
@@ -75,13 +76,15 @@ fn table(md: &mut String, windows: &[WindowReport], metrics: &[&str]) {
         for m in metrics {
             let value = w.metrics.get(*m).map_or_else(String::new, |x| format!("{x:.4}"));
             let change = w.change.get(*m).map_or_else(String::new, |x| format!("{x:+.4}"));
-            let _ = write!(md, " {value} | {change} |");
+            let estimated = w.estimated.get(*m).map_or_else(String::new, |x| format!("{x:.4}"));
+            let _ = write!(md, " {value} | {change} | {estimated} |");
         }
         md.push('\n');
     }
 }
 
-/// The realised score per window (windows without labels are gaps) and the test score, on a 0–1 scale.
+/// The realised score per window (windows without labels are left out), the estimate and the test score, on a
+/// 0–1 scale.
 fn trend(r: &MonitorReport, metric: &str) -> String {
     let n = r.windows.len().max(2) - 1;
     #[allow(clippy::cast_precision_loss)] // At most MAX_WINDOWS windows.
@@ -90,8 +93,11 @@ fn trend(r: &MonitorReport, metric: &str) -> String {
         r.windows.iter().enumerate().filter_map(|(i, w)| w.metrics.get(metric).map(|v| (x(i), *v))).collect();
     let test =
         r.windows.iter().enumerate().filter_map(|(i, w)| w.test_metrics.get(metric).map(|v| (x(i), *v))).collect();
+    let estimated =
+        r.windows.iter().enumerate().filter_map(|(i, w)| w.estimated.get(metric).map(|v| (x(i), *v))).collect();
     let series = [
         Curve { label: "realised".to_owned(), points: realised },
+        Curve { label: "estimated (CBPE)".to_owned(), points: estimated },
         Curve { label: "test score".to_owned(), points: test },
     ];
     let title = format!("{}: {metric} per window", r.model);

@@ -7,8 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::data::frame::format_number;
 use crate::error::{Error, Result};
+use crate::metrics::calibration::Calibration;
 use crate::metrics::{classification_metrics, regression_metrics, Metrics};
 use crate::models::Task;
+use crate::monitor::cbpe::{self, Scored};
 use crate::monitor::join::LoggedPrediction;
 use crate::ops::outcomes::Label;
 
@@ -24,6 +26,8 @@ pub struct Windows {
     classes: Vec<String>,
     codes: HashMap<String, u32>,
     task: Task,
+    /// Binary classifiers: each version's calibration, for estimates (CBPE).
+    calibrations: HashMap<semver::Version, Calibration>,
     /// Labelled rows whose label or prediction the model's classes do not hold (skipped).
     pub unmatched: usize,
 }
@@ -35,6 +39,8 @@ pub struct Window {
     /// Predictions per version.
     pub versions: BTreeMap<semver::Version, usize>,
     labelled: Labelled,
+    /// Every prediction of a calibrated version, labelled or not, for the estimates.
+    estimable: Vec<Scored>,
 }
 
 /// The labelled rows of a window: true and predicted class codes with every class's probability (row-major),
@@ -47,11 +53,10 @@ enum Labelled {
 impl Windows {
     /// Windows of `length` from `start` to `end` (the last one ends at `end`, and may be shorter).
     pub fn new(
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-        length: Duration,
+        (start, end, length): (DateTime<Utc>, DateTime<Utc>, Duration),
         task: Task,
         classes: Vec<String>,
+        calibrations: HashMap<semver::Version, Calibration>,
     ) -> Result<Self> {
         let span = (end - start).num_seconds().max(1);
         let n = (span + length.num_seconds() - 1) / length.num_seconds().max(1);
@@ -70,6 +75,7 @@ impl Windows {
                     end: (from + length).min(end),
                     predicted: 0,
                     versions: BTreeMap::new(),
+                    estimable: Vec::new(),
                     labelled: match task {
                         Task::Regression => Labelled::Values { truth: Vec::new(), predicted: Vec::new() },
                         _ => Labelled::Classes {
@@ -84,7 +90,7 @@ impl Windows {
             .collect();
         let codes =
             classes.iter().enumerate().map(|(i, c)| (c.clone(), u32::try_from(i).unwrap_or(u32::MAX))).collect();
-        Ok(Windows { start, length, windows, classes, codes, task, unmatched: 0 })
+        Ok(Windows { start, length, windows, classes, codes, task, calibrations, unmatched: 0 })
     }
 
     /// Counts a logged prediction in its window and, when its outcome is known, keeps the pair for scoring.
@@ -93,6 +99,9 @@ impl Windows {
         let window = &mut self.windows[i];
         window.predicted += 1;
         *window.versions.entry(logged.version.clone()).or_default() += 1;
+        if let Some(scored) = scored(self.calibrations.get(&logged.version), logged) {
+            window.estimable.push(scored);
+        }
         let (Some(label), Some(prediction)) = (outcome, &logged.prediction) else { return };
         let kept = match &mut window.labelled {
             Labelled::Values { truth, predicted } => match (label, prediction) {
@@ -125,6 +134,17 @@ impl Windows {
         }
     }
 
+    pub fn n_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Versions that made predictions in some window but have no calibration.
+    pub fn uncalibrated_versions(&self) -> Vec<semver::Version> {
+        let seen: std::collections::BTreeSet<&semver::Version> =
+            self.windows.iter().flat_map(|w| w.versions.keys()).collect();
+        seen.into_iter().filter(|v| !self.calibrations.contains_key(*v)).cloned().collect()
+    }
+
     fn index(&self, at: DateTime<Utc>) -> Option<usize> {
         let offset = (at - self.start).num_milliseconds();
         let i = usize::try_from(offset / self.length.num_milliseconds().max(1)).ok()?;
@@ -147,7 +167,25 @@ impl Windows {
     }
 }
 
+/// A logged prediction of a calibrated version, as CBPE takes it.
+fn scored(calibration: Option<&Calibration>, logged: &LoggedPrediction) -> Option<Scored> {
+    let calibration = calibration?;
+    let score = *logged.probabilities.as_ref()?.get(&calibration.positive_class)?;
+    let predicted_positive = matches!(&logged.prediction, Some(Label::Class(c)) if *c == calibration.positive_class);
+    Some(Scored { calibrated: calibration.map.apply(score), score, predicted_positive })
+}
+
 impl Window {
+    /// CBPE's estimates over every prediction of a calibrated version (empty when there are none).
+    pub fn estimated(&self) -> BTreeMap<String, f64> {
+        cbpe::estimate(&self.estimable)
+    }
+
+    /// How many predictions the estimates rest on.
+    pub fn estimable(&self) -> usize {
+        self.estimable.len()
+    }
+
     pub fn labelled(&self) -> usize {
         match &self.labelled {
             Labelled::Classes { truth, .. } => truth.len(),

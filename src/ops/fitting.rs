@@ -323,6 +323,20 @@ pub fn fit_and_score(
     })
 }
 
+/// A binary classifier's calibration, fitted on its test-split probabilities of the positive class (the second
+/// class); None for any other model or an empty test split.
+pub fn calibration(fitted: &Fitted, target: &TargetData) -> Option<crate::metrics::calibration::Calibration> {
+    let (Predictions::Classes { proba, n_classes: 2 }, SelectedTarget::Classes(y, _), TargetData::Classes(labels)) =
+        (&fitted.test_predictions, &fitted.test_truth, target)
+    else {
+        return None;
+    };
+    let positive = labels.classes.get(1)?;
+    let p: Vec<f64> = proba.chunks_exact(2).map(|row| row[1]).collect();
+    let y: Vec<bool> = y.iter().map(|&c| c == 1).collect();
+    (!p.is_empty()).then(|| crate::metrics::calibration::Calibration::fit(positive, &p, &y))
+}
+
 /// The encoded columns of each input feature, in pipeline order.
 pub fn feature_columns(pipeline: &FittedPipeline) -> Vec<Range<usize>> {
     let mut out = Vec::with_capacity(pipeline.features.len());

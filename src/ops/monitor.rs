@@ -2,13 +2,14 @@
 //! the outcomes recorded since, scored per window and compared with the test scores of the versions that made
 //! them; the model's age; and one verdict for cron: OK, or RETRAIN DUE with every reason (exit 3).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::metrics::calibration::Calibration;
 use crate::metrics::Metrics;
 use crate::models::Task;
 use crate::monitor::join::{predictions, Outcomes};
@@ -73,6 +74,8 @@ pub struct MonitorReport {
     pub age: Age,
     pub age_days: f64,
     pub rules: Rules,
+    /// How metrics are estimated before outcomes arrive, or why they are not.
+    pub estimation: String,
     pub verdict: Verdict,
     pub reasons: Vec<String>,
     pub warnings: Vec<String>,
@@ -95,6 +98,12 @@ pub struct WindowReport {
     pub change: BTreeMap<String, f64>,
     /// Whether it has enough labelled rows (--min-labels) to be judged.
     pub judged: bool,
+    /// Binary classifiers: CBPE's estimates over every prediction of the window (empty otherwise), and how
+    /// many predictions they rest on (those of calibrated versions).
+    pub estimated: BTreeMap<String, f64>,
+    pub estimated_rows: usize,
+    /// Estimated minus test score.
+    pub estimated_change: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -175,8 +184,8 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
     if opts.since >= now {
         return Err(Error::Config("--since: the period starts in the future".to_owned()));
     }
-    let classes = if task == Task::Classification { all_classes(store, &opts.name, entry)? } else { Vec::new() };
-    let mut windows = Windows::new(opts.since, now, opts.window, task, classes)?;
+    let (classes, calibrations) = classes_and_calibrations(store, &opts.name, entry, task)?;
+    let mut windows = Windows::new((opts.since, now, opts.window), task, classes, calibrations)?;
 
     let outcome_folder = opts.outcome_logs.join(opts.name.as_str());
     reporter.phase(&format!("reading outcomes in {}", outcome_folder.display()));
@@ -223,10 +232,19 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
         age_days: age.days_since_trained,
         age,
         rules,
+        estimation: estimation_note(task, &windows),
         verdict: Verdict::Ok,
         reasons: Vec::new(),
         warnings: Vec::new(),
     };
+    let uncalibrated = windows.uncalibrated_versions();
+    if !uncalibrated.is_empty() && windows.n_classes() == 2 {
+        report.warnings.push(format!(
+            "no estimates for the predictions of {} (trained before mlctl calibrated probabilities): retrain to get \
+             them",
+            uncalibrated.iter().map(|v| format!("{}@{v}", report.model)).collect::<Vec<_>>().join(", ")
+        ));
+    }
     if report.join.torn_lines > 0 {
         report.warnings.push(format!(
             "{} torn line(s) skipped in the logs (a writer killed mid-line leaves one)",
@@ -252,13 +270,26 @@ fn read_metadata(store: &Store, name: &ModelName, record: &VersionRecord) -> Res
     Metadata::read(&path)
 }
 
-/// Every class any version of the model knows, sorted: the codes labels and predictions are scored with.
-fn all_classes(store: &Store, name: &ModelName, entry: &ModelEntry) -> Result<Vec<String>> {
-    let mut classes = std::collections::BTreeSet::new();
-    for record in entry.versions.iter().filter(|r| !r.files_deleted) {
-        classes.extend(read_metadata(store, name, record)?.classes);
+/// Every class any version of a classifier knows, sorted (the codes labels and predictions are scored with),
+/// and each binary version's calibration.
+fn classes_and_calibrations(
+    store: &Store,
+    name: &ModelName,
+    entry: &ModelEntry,
+    task: Task,
+) -> Result<(Vec<String>, HashMap<semver::Version, Calibration>)> {
+    let (mut classes, mut calibrations) = (std::collections::BTreeSet::new(), HashMap::new());
+    if task != Task::Classification {
+        return Ok((Vec::new(), calibrations));
     }
-    Ok(classes.into_iter().collect())
+    for record in entry.versions.iter().filter(|r| !r.files_deleted) {
+        let meta = read_metadata(store, name, record)?;
+        classes.extend(meta.classes);
+        if let Some(c) = meta.calibration {
+            calibrations.insert(record.version.clone(), c);
+        }
+    }
+    Ok((classes.into_iter().collect(), calibrations))
 }
 
 fn window_report(windows: &Windows, w: &Window, entry: &ModelEntry, min_labels: usize) -> Result<WindowReport> {
@@ -271,7 +302,9 @@ fn window_report(windows: &Windows, w: &Window, entry: &ModelEntry, min_labels: 
     };
     let main = w.main_version().and_then(|v| entry.get(v));
     let test_metrics = main.map(|r| r.metrics.clone()).unwrap_or_default();
-    let change = metrics.iter().filter_map(|(k, x)| test_metrics.get(k).map(|t| (k.clone(), x - t))).collect();
+    let change = versus(&metrics, &test_metrics);
+    let estimated = w.estimated();
+    let estimated_change = versus(&estimated, &test_metrics);
     Ok(WindowReport {
         start: stamp(w.start),
         end: stamp(w.end),
@@ -283,7 +316,23 @@ fn window_report(windows: &Windows, w: &Window, entry: &ModelEntry, min_labels: 
         test_metrics,
         change,
         judged: w.labelled() >= min_labels.max(1),
+        estimated,
+        estimated_rows: w.estimable(),
+        estimated_change,
     })
+}
+
+fn estimation_note(task: Task, windows: &Windows) -> String {
+    match task {
+        Task::Regression => "none: regression is judged on realised metrics only".to_owned(),
+        _ if windows.n_classes() != 2 => "none: a multiclass model is judged on realised metrics only".to_owned(),
+        _ => "CBPE: expected confusion matrix from probabilities calibrated on the test split".to_owned(),
+    }
+}
+
+/// `values` minus `test`, per metric both have.
+fn versus(values: &BTreeMap<String, f64>, test: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    values.iter().filter_map(|(k, x)| test.get(k).map(|t| (k.clone(), x - t))).collect()
 }
 
 fn age(entry: &ModelEntry, current: &VersionRecord, now: DateTime<Utc>) -> Result<Age> {
@@ -305,23 +354,26 @@ fn age(entry: &ModelEntry, current: &VersionRecord, now: DateTime<Utc>) -> Resul
     })
 }
 
-/// The verdict and its reasons: a metric of the latest judged window worse than its test score by more than
-/// allowed, or a model older than allowed.
+/// The verdict and its reasons: a metric of the latest window with enough outcomes worse than its test score
+/// by more than allowed; the same for the estimated metric of a newer window still waiting for its outcomes;
+/// or a model older than allowed.
 fn judge(report: &mut MonitorReport) {
     let mut reasons = Vec::new();
-    match report.windows.iter().rev().find(|w| w.judged) {
-        Some(w) => {
-            for rule in &report.rules.max_drop {
-                if let Some(reason) = dropped(w, rule) {
-                    reasons.push(reason);
-                }
-            }
-        }
-        None => report.warnings.push(format!(
-            "no window has {} labelled predictions (--min-labels): performance not judged; record outcomes with \
-             `mlctl outcomes {} --data FILE --id-column COL`",
-            report.rules.min_labels, report.model
-        )),
+    let min = report.rules.min_labels.max(1);
+    let labelled = report.windows.iter().rposition(|w| w.judged);
+    let estimated =
+        report.windows.iter().rposition(|w| w.estimated_rows >= min).filter(|&i| labelled.is_none_or(|l| i > l));
+    for (i, kind) in [(labelled, Kind::Realised), (estimated, Kind::Estimated)] {
+        let Some(w) = i.map(|i| &report.windows[i]) else { continue };
+        reasons.extend(report.rules.max_drop.iter().filter_map(|rule| dropped(w, rule, kind)));
+    }
+    if labelled.is_none() && estimated.is_none() {
+        report.warnings.push(format!(
+            "no window has {min} labelled predictions (--min-labels){}: performance not judged; record outcomes \
+             with `mlctl outcomes {} --data FILE --id-column COL`",
+            if report.task == Task::Classification { " or estimates" } else { "" },
+            report.model
+        ));
     }
     if let Some(max) = report.rules.max_age_days.filter(|max| report.age.days_since_trained > *max) {
         reasons.push(format!(
@@ -333,21 +385,31 @@ fn judge(report: &mut MonitorReport) {
     report.reasons = reasons;
 }
 
-/// Why a window's metric breaks its rule, if it does.
-fn dropped(w: &WindowReport, rule: &MaxDrop) -> Option<String> {
-    let (realised, test) = (*w.metrics.get(&rule.metric)?, *w.test_metrics.get(&rule.metric)?);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Realised,
+    Estimated,
+}
+
+/// Why a window's realised or estimated metric breaks its rule, if it does.
+fn dropped(w: &WindowReport, rule: &MaxDrop, kind: Kind) -> Option<String> {
+    let (values, rows, what) = match kind {
+        Kind::Realised => (&w.metrics, w.labelled, "labelled"),
+        Kind::Estimated => (&w.estimated, w.estimated_rows, "predictions, estimated before their outcomes"),
+    };
+    let (value, test) = (*values.get(&rule.metric)?, *w.test_metrics.get(&rule.metric)?);
     let higher_is_better = Metrics::higher_is_better(&rule.metric)?;
-    let fall = if higher_is_better { test - realised } else { realised - test };
+    let fall = if higher_is_better { test - value } else { value - test };
     (fall > rule.by).then(|| {
         format!(
-            "{} {} from {test:.4} (test score of {}) to {realised:.4} in the window {} – {} ({} labelled): by \
+            "{}{} {} from {test:.4} (test score of {}) to {value:.4} in the window {} – {} ({rows} {what}): by \
              {fall:.4}, more than --max-drop {}",
+            if kind == Kind::Estimated { "estimated " } else { "" },
             rule.metric,
             if higher_is_better { "fell" } else { "rose" },
             w.compared_with.as_deref().unwrap_or("?"),
             w.start,
             w.end,
-            w.labelled,
             rule.by
         )
     })

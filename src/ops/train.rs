@@ -163,6 +163,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         reporter.phase(note);
     }
     let (importances, importance_method) = importances(&fitted, opts.seed);
+    let calibration = crate::ops::fitting::calibration(&fitted, &target);
     let training_seconds = started.elapsed().as_secs_f64();
 
     let classes = match task {
@@ -247,6 +248,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             importance_method: Some(importance_method),
             metrics: fitted.metrics.clone(),
             cross_validation: cross_validation.clone(),
+            calibration: calibration.clone(),
             split: SplitMeta {
                 method: match task {
                     Task::Classification => "stratified shuffle",

@@ -32,6 +32,10 @@ pub struct Metadata {
     /// Metrics on the held-out test split (on every row for clustering).
     pub metrics: Metrics,
     pub cross_validation: Option<CvSummary>,
+    /// Binary classifiers: the calibration map fitted on the test split and its error, for `monitor`'s
+    /// estimates (absent for other tasks and in metadata written before mlctl calibrated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::metrics::calibration::Calibration>,
     pub split: SplitMeta,
     pub dataset: DatasetRef,
     pub seed: u64,

@@ -77,6 +77,7 @@ struct Report {
     age: serde_json::Value,
     age_days: f64,
     rules: serde_json::Value,
+    estimation: String,
     verdict: String,
     reasons: Vec<String>,
     warnings: Vec<String>,
@@ -96,6 +97,9 @@ struct Window {
     test_metrics: std::collections::BTreeMap<String, f64>,
     change: std::collections::BTreeMap<String, f64>,
     judged: bool,
+    estimated: std::collections::BTreeMap<String, f64>,
+    estimated_rows: usize,
+    estimated_change: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +239,8 @@ fn monitor_scores_each_window_as_evaluate_does_and_says_retrain_due_when_outcome
     assert_eq!(r.reasons.len(), 1, "{:?}", r.reasons);
     assert!(r.reasons[0].starts_with("f1 fell from"), "{}", r.reasons[0]);
     assert!(r.windows[1].change["f1"] < -0.05);
+    // The estimate cannot see that kind of change (concept shift): it stays near the test score.
+    assert!(r.windows[1].estimated_change["f1"].abs() < 0.05, "{:?}", r.windows[1].estimated_change);
 
     // The human view says the same, with the table.
     p.mlctl()
@@ -315,4 +321,56 @@ fn monitor_refuses_bad_rules_and_models_without_outcomes() {
     p.mlctl().args(["monitor", "nope"]).assert().code(1).stderr(contains("no model named nope"));
     // Nothing logged yet: OK, but says why performance was not judged.
     p.mlctl().args(["monitor", "m"]).assert().success().stderr(contains("performance not judged"));
+}
+
+/// Under covariate shift (the inputs move, how outcomes depend on them does not), CBPE's estimates from the
+/// calibrated probabilities track the realised metrics before any outcome is known.
+#[test]
+fn estimates_before_outcomes_track_the_realised_metrics_under_covariate_shift() {
+    let p = TestProject::new();
+    let data = p.sample("train", 8000, 1);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=50"])
+        .assert()
+        .success();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("ml_models/m/1.0.0/metadata.json")).unwrap()).unwrap();
+    let calibration = &meta["calibration"];
+    assert_eq!(calibration["map"]["method"], "isotonic", "1,600 test rows: isotonic");
+    assert!(calibration["ece_calibrated"].as_f64().unwrap() < calibration["ece_raw"].as_f64().unwrap());
+
+    // The shift: only well-matched assignments, or busy employees (a third of the rows are left out).
+    let text = std::fs::read_to_string(p.path(&p.sample("fresh", 12000, 21))).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+    let (skill, availability) = (at("skill_match_score"), at("emp_availability"));
+    let mut shifted = vec![format!("task_id,{header}")];
+    let mut outcomes = vec!["task_id,success".to_owned()];
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells[skill].parse::<f64>().unwrap() > 0.6 || cells[availability] == "busy" {
+            shifted.push(format!("t{i},{line}"));
+            outcomes.push(format!("t{i},{}", cells[cells.len() - 1]));
+        }
+    }
+    assert!(shifted.len() > 5000, "{}", shifted.len());
+    p.write("data/shifted.csv", &(shifted.join("\n") + "\n"));
+    p.write("data/shifted-labels.csv", &(outcomes.join("\n") + "\n"));
+    predict_at(&p, "shifted", "2026-01-05T10:00:00Z");
+
+    let now = "2026-01-08T00:00:00Z";
+    let (before, code) = monitor_json(&p, now, &["--since", "7d"]);
+    assert_eq!(code, 0, "{before:?}");
+    let w = &before.windows[0];
+    assert_eq!((w.labelled, w.estimated_rows), (0, shifted.len() - 1));
+    record(&p, "data/shifted-labels.csv");
+    let (after, _) = monitor_json(&p, now, &["--since", "7d"]);
+    let realised = &after.windows[0].metrics;
+    assert!(realised["accuracy"] - w.test_metrics["accuracy"] > 0.02, "the shift moved the realised accuracy");
+    for metric in ["accuracy", "roc_auc"] {
+        let (estimated, realised) = (w.estimated[metric], realised[metric]);
+        assert!((estimated - realised).abs() <= 0.02, "{metric}: estimated {estimated}, realised {realised}");
+    }
 }
