@@ -17,6 +17,7 @@ mod postgres;
 mod predict;
 mod promote;
 mod quality;
+mod rough_edges;
 mod serve;
 mod snapshots;
 mod tasks;
