@@ -56,6 +56,15 @@ fn train_list_flags_take_repeats_comma_lists_and_a_quoted_name_with_a_comma() {
     assert_eq!(meta["params"]["n_trees"], 7);
     assert_eq!(meta["params"]["max_depth"], 3);
 
+    // In mlctl.toml a list names columns as written.
+    p.write(
+        "mlctl.toml",
+        "[models.t]\ndata = \"data/listy.csv\"\ntarget = \"y\"\ndrop = [\"id\", \"city, state\", \"z\"]\n\
+         categorical = [\"code\"]\n[models.t.params]\nn_trees = 7\n",
+    );
+    p.mlctl().args(["-q", "train", "--model", "t"]).assert().success();
+    assert_eq!(feature_types(&metadata(&p, "t", "1.0.0")), feature_types(&meta));
+
     // Unquoted, the same name is two names, neither of them a column.
     p.mlctl()
         .args(["train", "data/listy.csv", "--target", "y", "--name", "m", "--drop", "city, state"])
