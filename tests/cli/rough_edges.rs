@@ -286,12 +286,23 @@ fn train_and_promote_write_their_gauges_and_other_commands_refuse_the_flag() {
     assert!(text.contains("mlctl_promotion_refused{model=\"m\",version=\"1.1.0\",to=\"production\"} 1"), "{text}");
     promtool_accepts(&p.path("p.prom"));
 
-    // A rollback-free stage change: the stages after it.
+    // A promotion to staging: no gate, the stages after it.
     p.mlctl().args(["--metrics-file", "s.prom", "promote", "m@1.1.0", "--to", "staging"]).assert().success();
     let text = std::fs::read_to_string(p.path("s.prom")).unwrap();
     assert!(text.contains("mlctl_model_version_stage{model=\"m\",version=\"1.1.0\",stage=\"staging\"} 1"), "{text}");
     assert!(!text.contains("mlctl_promotion_gate_passed"), "no gate ran for staging: {text}");
     promtool_accepts(&p.path("s.prom"));
+
+    // A rollback writes the stages after it too.
+    p.mlctl()
+        .args(["-q", "promote", "m@1.1.0", "--to", "production", "--force", "--reason", "test"])
+        .assert()
+        .success();
+    p.mlctl().args(["--metrics-file", "r.prom", "promote", "m", "--rollback"]).assert().success();
+    let text = std::fs::read_to_string(p.path("r.prom")).unwrap();
+    assert!(text.contains("mlctl_model_version_stage{model=\"m\",version=\"1.0.0\",stage=\"production\"} 1"), "{text}");
+    assert!(text.contains("mlctl_model_version_stage{model=\"m\",version=\"1.1.0\",stage=\"archived\"} 1"), "{text}");
+    promtool_accepts(&p.path("r.prom"));
 
     for args in
         [&["list"][..], &["show", "m"], &["prune", "m"], &["export", "--sample", "skill-assignment", "-o", "x.csv"]]
