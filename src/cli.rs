@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,9 +38,29 @@ pub struct GlobalArgs {
     /// Colour verdicts on a terminal: auto (unless NO_COLOR is set or TERM=dumb), always or never
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Also write the result as Prometheus gauges to this file (node-exporter textfile format, atomic)
+    /// Also write the result as Prometheus gauges to this file (node-exporter textfile format, atomic):
+    /// train, evaluate, predict, drift and promote; other commands refuse it
     #[arg(long, global = true, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Parses the command line like `Cli::parse`, and also refuses (exit 2, as clap does) a global flag that the
+    /// chosen command would silently ignore: clap has no way to offer a global flag to some subcommands only.
+    pub fn parse_checked() -> Cli {
+        let mut command = Cli::command();
+        let matches = command.clone().get_matches();
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+        if cli.global.metrics_file.is_some() && !cli.command.writes_metrics() {
+            let name = matches.subcommand_name().unwrap_or_default();
+            let message = format!(
+                "--metrics-file is not supported by `mlctl {name}`: only train, evaluate, predict, drift, \
+                 promote and monitor write gauges"
+            );
+            command.error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+        }
+        cli
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +107,21 @@ pub enum Command {
     Manpage,
 }
 
+impl Command {
+    /// The commands whose result becomes Prometheus gauges with --metrics-file.
+    pub fn writes_metrics(&self) -> bool {
+        matches!(
+            self,
+            Command::Train(_)
+                | Command::Evaluate(_)
+                | Command::Predict(_)
+                | Command::Drift(_)
+                | Command::Promote(_)
+                | Command::Monitor(_)
+        )
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Folder to scaffold (default: the current folder)
@@ -116,10 +151,11 @@ pub struct DriftArgs {
     #[arg(long, value_name = "WHEN", default_value = "7d", requires = "logs")]
     pub since: String,
     /// Test for every feature it applies to (TEST) or for one (FEATURE=TEST): ks, wasserstein (numeric),
-    /// chisquare (categorical), jensenshannon, psi (both)
+    /// chisquare (categorical), jensenshannon, psi (both); repeatable or a comma list
     #[arg(long, value_name = "[FEATURE=]TEST")]
     pub stattest: Vec<String>,
-    /// Drift threshold for every feature (X) or one (FEATURE=X): a p-value for ks/chisquare, else a distance
+    /// Drift threshold for every feature (X) or one (FEATURE=X): a p-value for ks/chisquare, else a distance;
+    /// repeatable or a comma list: --threshold 0.1,emp_age=0.2
     #[arg(long, value_name = "[FEATURE=]X")]
     pub threshold: Vec<String>,
     /// Exit 3 when: any (a feature drifted; default) or share=X (at least that share of features drifted)
@@ -214,10 +250,10 @@ pub struct EvaluateArgs {
     /// Labelled data (CSV with the target column)
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
-    /// Gate: fail (exit 3) unless METRIC >= VALUE, repeatable: --min f1=0.82 --min roc_auc=0.9
+    /// Gate: fail (exit 3) unless METRIC >= VALUE; repeatable or a comma list: --min f1=0.82,roc_auc=0.9
     #[arg(long, value_name = "METRIC=VALUE")]
     pub min: Vec<String>,
-    /// Gate for losses: fail (exit 3) unless METRIC <= VALUE, e.g. --max log_loss=0.45
+    /// Gate for losses: fail (exit 3) unless METRIC <= VALUE, e.g. --max log_loss=0.45 (repeatable or a comma list)
     #[arg(long, value_name = "METRIC=VALUE")]
     pub max: Vec<String>,
     /// Field separator of the CSV, e.g. ';' or 'tab'
@@ -315,11 +351,11 @@ pub struct TrainArgs {
     /// gradient-boosting, decision-tree, knn, linear, ridge, lasso, elastic-net. Clustering: k-means
     #[arg(long, conflicts_with = "compare")]
     pub algorithm: Option<String>,
-    /// Cross-validate these algorithms (comma-separated) on the same folds (--cv K, default 5), write
-    /// MODEL_COMPARISON.md and register the best by the primary metric
-    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    /// Cross-validate these algorithms (repeatable or a comma list) on the same folds (--cv K, default 5),
+    /// write MODEL_COMPARISON.md and register the best by the primary metric
+    #[arg(long, value_name = "A,B,...")]
     pub compare: Vec<String>,
-    /// Hyperparameter, repeatable: --set n_trees=200 --set max_depth=12
+    /// Hyperparameter; repeatable or a comma list: --set n_trees=200,max_depth=12
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Seed for the split, the folds and the model (default 42)
@@ -334,14 +370,15 @@ pub struct TrainArgs {
     /// Register under this exact version instead of the automatic bump (an existing version is refused)
     #[arg(long, value_name = "X.Y.Z")]
     pub version: Option<String>,
-    /// Treat this column as categorical even if it looks numeric (repeatable)
-    #[arg(long, value_name = "COLUMN")]
+    /// Treat these columns as categorical even if they look numeric (repeatable or a comma list)
+    #[arg(long, value_name = "COLUMN,...")]
     pub categorical: Vec<String>,
-    /// Treat this column as numeric (repeatable); a non-number in it is an error
-    #[arg(long, value_name = "COLUMN")]
+    /// Treat these columns as numeric (repeatable or a comma list); a non-number in them is an error
+    #[arg(long, value_name = "COLUMN,...")]
     pub numeric: Vec<String>,
-    /// Leave this column out of the features, e.g. an id (repeatable)
-    #[arg(long, value_name = "COLUMN")]
+    /// Leave these columns out of the features, e.g. an id (repeatable or a comma list; a name holding a comma
+    /// goes in double quotes: --drop '"city, state"')
+    #[arg(long, value_name = "COLUMN,...")]
     pub drop: Vec<String>,
     /// Field separator of the CSV, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
@@ -406,9 +443,10 @@ pub struct MonitorArgs {
     /// Window length: 7d, 24h, 1w, ...
     #[arg(long, value_name = "DURATION", default_value = "7d")]
     pub window: String,
-    /// RETRAIN DUE when a metric of the latest window with enough labels is more than X below the test score of
-    /// the version that made its predictions (default: the task's primary metric, 0.05)
-    #[arg(long, value_name = "METRIC=X", value_delimiter = ',')]
+    /// RETRAIN DUE when a metric of the latest window with enough outcomes (or, newer and without them, its
+    /// estimate) is worse than the test score by more than X (repeat or comma list; default: f1=0.05 for
+    /// classifiers, r2=0.05 for regression)
+    #[arg(long, value_name = "METRIC=X")]
     pub max_drop: Vec<String>,
     /// RETRAIN DUE when the version in production (else the newest) was trained longer ago than this (e.g. 30d)
     #[arg(long, value_name = "DURATION")]

@@ -6,10 +6,8 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_checked();
     if matches!(cli.command, cli::Command::Predict(_)) {
         keep_freed_memory_for_reuse();
     }

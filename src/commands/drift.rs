@@ -13,7 +13,7 @@ use mlctl::prometheus::Sample;
 use mlctl::registry::ModelRef;
 use mlctl::reporter::Reporter;
 
-use super::{parse_delimiter, Ctx, ExitStatus};
+use super::{list_flag, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::DriftArgs;
 use crate::output::printer::Printer;
 use crate::output::table;
@@ -28,7 +28,8 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         .map(layer_from_spec)
         .transpose()
         .with_context(|| format!("in [models.{}.drift] of {}", reference.name, config_path.display()))?;
-    let mut layers = vec![layer_from_flags(&args.stattest, &args.threshold)?];
+    let stattests = list_flag::split("--stattest", &args.stattest)?;
+    let mut layers = vec![layer_from_flags(&stattests, &list_flag::split("--threshold", &args.threshold)?)?];
     layers.extend(toml_layer);
     let fail_on = match (&args.fail_on, spec.as_ref().and_then(|s| s.fail_on.as_ref())) {
         (Some(rule), _) => FailOn::parse(rule)?,

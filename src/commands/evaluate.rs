@@ -11,17 +11,17 @@ use mlctl::prometheus::Sample;
 use mlctl::registry::ModelRef;
 use mlctl::reporter::Reporter;
 
-use super::{parse_delimiter, Ctx, ExitStatus};
+use super::{list_flag, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::EvaluateArgs;
 use crate::output::printer::Printer;
 use crate::output::table::{self, fmt_metric};
 
 pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     let mut gates = Vec::new();
-    for g in &args.min {
+    for g in &list_flag::split("--min", &args.min)? {
         gates.push(Gate::parse(g, Bound::Min)?);
     }
-    for g in &args.max {
+    for g in &list_flag::split("--max", &args.max)? {
         gates.push(Gate::parse(g, Bound::Max)?);
     }
     let opts = EvaluateOptions {

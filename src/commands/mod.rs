@@ -6,6 +6,7 @@ mod evaluate;
 mod export;
 mod extras;
 mod inspect;
+mod list_flag;
 mod monitor;
 mod outcomes;
 mod predict;

@@ -11,7 +11,7 @@ use mlctl::prometheus::Sample;
 use mlctl::registry::ModelName;
 use mlctl::reporter::Reporter;
 
-use super::{Ctx, ExitStatus};
+use super::{list_flag, Ctx, ExitStatus};
 use crate::cli::MonitorArgs;
 use crate::output::printer::Printer;
 use crate::output::table::{self, fmt_metric};
@@ -21,7 +21,10 @@ pub fn run(args: MonitorArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         name: ModelName::parse(&args.model)?,
         since: parse_since(&args.since, mlctl::clock::now())?,
         window: parse_duration("--window", &args.window)?,
-        max_drops: args.max_drop.iter().map(|t| MaxDrop::parse(t)).collect::<mlctl::error::Result<_>>()?,
+        max_drops: list_flag::split("--max-drop", &args.max_drop)?
+            .iter()
+            .map(|t| MaxDrop::parse(t))
+            .collect::<mlctl::error::Result<_>>()?,
         max_age: args.max_age.as_deref().map(|t| parse_duration("--max-age", t)).transpose()?,
         min_labels: args.min_labels,
         prediction_logs: ctx.project.prediction_logs_dir(),

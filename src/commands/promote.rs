@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use mlctl::config::Config;
 use mlctl::ops::promote::{promote, rollback, GateDecision, GateSpec, Move, PromoteOptions, PromoteReport};
 use mlctl::ops::prune::{prune as prune_versions, PruneOptions, PruneReport};
+use mlctl::prometheus::Sample;
 use mlctl::registry::{ModelName, ModelRef, Stage};
 
 use super::{parse_delimiter, Ctx, ExitStatus};
@@ -19,6 +20,7 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
     if args.rollback {
         let name = ModelName::parse(&args.model).context("--rollback takes a model NAME (no @version)")?;
         let report = rollback(&name, args.reason.as_deref(), &ctx.store(), printer)?;
+        write_gauges(ctx, &name, None)?;
         printer.result(&report, || {
             let mut out = format!("Rolled back {}: {} is in production again\n", report.model, report.to_version);
             moves(&mut out, &report.moves);
@@ -49,8 +51,66 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         reason: args.reason.clone(),
     };
     let report = promote(&opts, &ctx.store(), printer)?;
+    write_gauges(ctx, &opts.reference.name, Some(&report))?;
     printer.result(&report, || human(&report))?;
     Ok(if report.refused { ExitStatus::CheckFailed } else { ExitStatus::Success })
+}
+
+/// With --metrics-file: the stage of every version of the model after the change (one 0/1 gauge per stage, so
+/// an alert can ask "which version is in production"), and for a promotion the gate's verdict.
+fn write_gauges(ctx: &Ctx, name: &ModelName, report: Option<&PromoteReport>) -> Result<()> {
+    if ctx.metrics_file.is_none() {
+        return Ok(());
+    }
+    let registry = ctx.store().load()?;
+    let mut out = Vec::new();
+    for v in registry.models.get(name).map(|e| e.versions.as_slice()).unwrap_or_default() {
+        for stage in Stage::ALL {
+            out.push(
+                Sample::new(
+                    "mlctl_model_version_stage",
+                    "1 for the stage a model version is in, 0 for the other stages.",
+                    f64::from(u8::from(v.stage == stage)),
+                )
+                .label("model", name.to_string())
+                .label("version", v.version.to_string())
+                .label("stage", stage.as_str()),
+            );
+        }
+    }
+    if let Some(r) = report {
+        out.extend(verdict_gauges(r));
+    }
+    out.push(Sample::new(
+        "mlctl_promotion_timestamp_seconds",
+        "When the stage change ran (Unix time).",
+        mlctl::clock::now().timestamp() as f64,
+    ));
+    ctx.write_metrics(&out)
+}
+
+fn verdict_gauges(r: &PromoteReport) -> Vec<Sample> {
+    let flag = |b: bool| f64::from(u8::from(b));
+    let mut out = Vec::new();
+    if let Some(g) = &r.gate {
+        out.push(
+            Sample::new("mlctl_promotion_gate_passed", "1 when the promotion gate passed, else 0.", flag(g.passed))
+                .label("model", r.model.clone())
+                .label("version", r.version.to_string())
+                .label("metric", g.metric.clone()),
+        );
+    }
+    out.push(
+        Sample::new(
+            "mlctl_promotion_refused",
+            "1 when the gate refused the promotion (exit 3), else 0.",
+            flag(r.refused),
+        )
+        .label("model", r.model.clone())
+        .label("version", r.version.to_string())
+        .label("to", r.to.as_str()),
+    );
+    out
 }
 
 fn human(r: &PromoteReport) -> String {

@@ -11,9 +11,10 @@ use mlctl::metrics::Metrics;
 use mlctl::models::params::parse_assignments;
 use mlctl::models::{Algorithm, Task};
 use mlctl::ops::train::{train, Paths, TrainOptions, TrainReport};
+use mlctl::prometheus::Sample;
 use mlctl::registry::ModelName;
 
-use super::{parse_delimiter, Ctx, ExitStatus};
+use super::{list_flag, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::TrainArgs;
 use crate::output::printer::Printer;
 use crate::output::table::{self, fmt_bytes, fmt_metric};
@@ -23,6 +24,7 @@ pub fn run(args: TrainArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
     let store = ctx.store();
     let paths = Paths { store: &store, project_root: ctx.project.root() };
     let report = train(&opts, &paths, printer)?;
+    ctx.write_metrics(&gauges(&report))?;
     for w in &report.warnings {
         mlctl::reporter::Reporter::warn(printer, w);
     }
@@ -59,7 +61,8 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         (None, Some(_)) => "--model".to_owned(),
         (None, None) => "the model name comes from the file name here; pass --name NAME".to_owned(),
     })?;
-    let compare = args.compare.iter().map(|a| Algorithm::parse(a)).collect::<Result<Vec<_>, _>>()?;
+    let compare = list_flag::split("--compare", &args.compare)?;
+    let compare = compare.iter().map(|a| Algorithm::parse(a)).collect::<Result<Vec<_>, _>>()?;
     let algorithm = match (&args.algorithm, compare.is_empty()) {
         (Some(a), _) => Some(Algorithm::parse(a)?),
         // --compare overrides the spec's algorithm: it chooses one.
@@ -67,7 +70,7 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         (None, false) => None,
     };
     let mut settings = spec.params_as_text();
-    settings.extend(parse_assignments(&args.set)?);
+    settings.extend(parse_assignments(&list_flag::split("--set", &args.set)?)?);
     let version = args
         .version
         .as_deref()
@@ -75,14 +78,14 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         .transpose()?;
 
     let mut declared = HashMap::new();
-    for c in spec.categorical.iter().chain(&args.categorical) {
+    for c in spec.categorical.iter().chain(&list_flag::split("--categorical", &args.categorical)?) {
         declared.insert(c.clone(), ColumnType::Categorical);
     }
-    for c in spec.numeric.iter().chain(&args.numeric) {
+    for c in spec.numeric.iter().chain(&list_flag::split("--numeric", &args.numeric)?) {
         declared.insert(c.clone(), ColumnType::Numeric);
     }
     let mut drop = spec.drop.clone();
-    drop.extend(args.drop);
+    drop.extend(list_flag::split("--drop", &args.drop)?);
 
     Ok(TrainOptions {
         data,
@@ -100,6 +103,30 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         drop,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
     })
+}
+
+/// With --metrics-file: the new version's test metrics and size of the run, for a scheduled retraining job.
+fn gauges(r: &TrainReport) -> Vec<Sample> {
+    let version = r.version.to_string();
+    let labelled = |s: Sample| s.label("model", r.name.clone()).label("version", version.clone());
+    let mut out: Vec<Sample> = Metrics::names(r.metrics.task())
+        .iter()
+        .filter_map(|name| {
+            let v = r.metrics.get(name)?;
+            Some(
+                labelled(Sample::new("mlctl_train_metric", "Metric of the new version on its test split.", v))
+                    .label("metric", *name),
+            )
+        })
+        .collect();
+    out.push(labelled(Sample::new("mlctl_train_rows", "Rows of the training data.", r.rows as f64)));
+    out.push(labelled(Sample::new("mlctl_train_seconds", "Wall time of the training.", r.training_seconds)));
+    out.push(Sample::new(
+        "mlctl_train_timestamp_seconds",
+        "When the training ran (Unix time).",
+        mlctl::clock::now().timestamp() as f64,
+    ));
+    out
 }
 
 fn human(r: &TrainReport, ctx: &Ctx) -> String {

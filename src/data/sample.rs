@@ -3,6 +3,7 @@
 //! non-linear function of the features plus noise (about 65/35), and about 3% of the values in three columns are
 //! blanked, so imputation has work to do. Deterministic: the same rows and seed give the same bytes.
 
+use crate::data::schema::ColumnType;
 use crate::rng::Rng;
 
 pub const SAMPLE_NAMES: &[&str] = &["skill-assignment"];
@@ -21,6 +22,13 @@ pub const COLUMNS: [&str; 12] = [
     "workload_compatibility",
     "success",
 ];
+
+/// How mlctl types each column when it reads the file: the export's dataset card states these without reading
+/// the file back (the export test compares the card with the shipped one).
+pub const COLUMN_TYPES: [ColumnType; 12] = {
+    use ColumnType::{Categorical as C, Numeric as N};
+    [N, N, N, N, C, C, N, N, N, N, N, N]
+};
 
 /// Share of values blanked in the columns that have gaps in real HR exports.
 const MISSING_RATE: f64 = 0.03;

@@ -42,7 +42,13 @@ pub fn write_markdown(report: &DriftReport, path: &Path) -> Result<Vec<PathBuf>>
         }
     }
     let _ = writeln!(md, "\n## Histograms\n");
-    let _ = writeln!(md, "Share of rows per bin; numeric bins are the reference deciles plus one bin below its minimum and one above its maximum.\n");
+    let _ = writeln!(
+        md,
+        "Share of rows per bin; numeric bins are the reference deciles plus one bin below its minimum and one above \
+         its maximum. A feature with more than {} levels shows the {} whose share changed most and one bar for the rest.\n",
+        svg::MAX_BARS + 1,
+        svg::MAX_BARS
+    );
     for f in report.features.iter().chain(&report.predictions) {
         let file = format!("{stem}-{}.svg", slug(&f.feature));
         let svg_path = dir.join(&file);
@@ -50,6 +56,9 @@ pub fn write_markdown(report: &DriftReport, path: &Path) -> Result<Vec<PathBuf>>
         write_atomic(&svg_path, svg::histogram(title.trim_end(), &f.histogram).as_bytes())?;
         written.push(svg_path);
         let _ = writeln!(md, "### {}\n\n![{} histogram]({file})\n", f.feature, f.feature);
+        if f.column_type == "categorical" {
+            level_table(&mut md, &f.histogram);
+        }
     }
     write_atomic(path, md.as_bytes())?;
     written.insert(0, path.to_path_buf());
@@ -84,6 +93,38 @@ fn table(md: &mut String, rows: &[FeatureDrift]) {
             if f.drifted { "**yes**" } else { "no" }
         );
     }
+}
+
+/// A level's share must move by more than this (1 percentage point) to be listed.
+const LISTED_CHANGE: f64 = 0.01;
+
+/// Every level whose share changed by more than one point, largest change first: the chart shows at most
+/// [`svg::MAX_BARS`] levels, this table misses none that moved.
+fn level_table(md: &mut String, h: &super::compare::Histogram) {
+    let share = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(0.0);
+    let mut moved: Vec<(usize, f64)> = (0..h.bins.len())
+        .map(|i| (i, share(&h.current, i) - share(&h.reference, i)))
+        .filter(|(_, change)| change.abs() > LISTED_CHANGE)
+        .collect();
+    if moved.is_empty() {
+        let _ = writeln!(md, "No level's share changed by more than 1 point.\n");
+        return;
+    }
+    moved.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    let _ = writeln!(md, "Levels whose share changed by more than 1 point ({} of {}):\n", moved.len(), h.bins.len());
+    let _ = writeln!(md, "| level | reference | current | change |");
+    let _ = writeln!(md, "|---|---:|---:|---:|");
+    for (i, change) in moved {
+        let _ = writeln!(
+            md,
+            "| {} | {:.1}% | {:.1}% | {:+.1} pt |",
+            h.bins[i].replace('|', "\\|"),
+            100.0 * share(&h.reference, i),
+            100.0 * share(&h.current, i),
+            100.0 * change
+        );
+    }
+    let _ = writeln!(md);
 }
 
 pub fn fmt(x: f64) -> String {

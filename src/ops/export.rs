@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::data::load::{read_csv, ReadOptions};
 use crate::data::sample;
 use crate::data::source::sink::CsvSink;
-use crate::data::source::{self, Source};
+use crate::data::source::{self, Row, RowSink, Source};
 use crate::error::{Error, Result};
 use crate::registry::atomic::write_atomic;
 use crate::reporter::Reporter;
@@ -169,43 +168,40 @@ fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &d
         return Err(Error::Config("--rows must be at least 1".into()));
     }
     reporter.phase(&format!("generating {} rows of {} (seed {})", rows, name, seed));
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(rows * 80));
-    let csv_error = |e: csv::Error| Error::Model(format!("writing CSV: {e}"));
-    writer.write_record(sample::COLUMNS).map_err(csv_error)?;
-    for row in sample::skill_assignment(rows, seed) {
-        writer.write_record(&row).map_err(csv_error)?;
+    // Row by row into the same sink as the database exports, so memory stays flat for any --rows; the card is
+    // built from the sink's counts and the generator's declared column types instead of reading the file back.
+    let mut sink = CsvSink::create(output, reporter)?;
+    let names: Vec<String> = sample::COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    sink.header(&names)?;
+    let mut row = Row::new(names.len());
+    for cells in sample::skill_assignment(rows, seed) {
+        for (i, cell) in cells.iter().enumerate() {
+            if cell.is_empty() {
+                row.set_null(i);
+            } else {
+                row.set(i, cell);
+            }
+        }
+        sink.row(&row)?;
     }
-    let bytes = writer.into_inner().map_err(|e| Error::Model(format!("writing CSV: {e}")))?;
-    // The card describes the file as mlctl will read it, so it is built by reading it back; a device or FIFO
-    // cannot be read back, so its bytes are read from a private temp copy.
-    let (frame, facts) = if crate::registry::atomic::is_stream(output) {
-        let copy = std::env::temp_dir().join(format!("mlctl-sample-{}.csv", std::process::id()));
-        write_atomic(&copy, &bytes)?;
-        let read = read_csv(&copy, &ReadOptions::default());
-        let _ = std::fs::remove_file(&copy);
-        write_atomic(output, &bytes)?;
-        read?
-    } else {
-        write_atomic(output, &bytes)?;
-        read_csv(output, &ReadOptions::default())?
-    };
-    let card = DatasetCard {
+    let written = sink.finish()?;
+    Ok(DatasetCard {
         source: format!("sample:{name} rows={rows} seed={seed}"),
         query: None,
         path: card_relative(output),
-        rows: facts.rows,
-        columns: frame
-            .columns
-            .iter()
-            .map(|c| ColumnCard {
-                name: c.name.clone(),
-                column_type: c.type_name().to_owned(),
-                missing: c.missing_count(),
+        rows: written.rows as usize,
+        columns: names
+            .into_iter()
+            .zip(sample::COLUMN_TYPES)
+            .zip(&written.missing)
+            .map(|((name, ty), missing)| ColumnCard {
+                name,
+                column_type: ty.as_str().to_owned(),
+                missing: *missing as usize,
             })
             .collect(),
-        sha256: facts.sha256,
-        bytes: bytes.len() as u64,
+        sha256: written.sha256,
+        bytes: written.bytes,
         exported_at: crate::clock::now_rfc3339(),
-    };
-    Ok(card)
+    })
 }

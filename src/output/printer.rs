@@ -115,12 +115,12 @@ impl Printer {
         }
     }
 
-    /// The error, once, with each cause on its own line.
+    /// The error, once, with each cause on its own line — only the causes that add something.
     pub fn error(&self, error: &anyhow::Error) {
         self.finish_progress();
+        let causes = informative_causes(error);
         if self.json {
             // Still one JSON document on stdout, so a script reading it learns why.
-            let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
             let doc = serde_json::json!({ "error": error.to_string(), "causes": causes, "exit_code": 1 });
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{doc:#}");
@@ -128,10 +128,27 @@ impl Printer {
         let mut err = std::io::stderr().lock();
         let label = if self.color_err { "\x1b[31merror:\x1b[0m" } else { "error:" };
         let _ = writeln!(err, "{label} {error}");
-        for cause in error.chain().skip(1) {
+        for cause in &causes {
             let _ = writeln!(err, "  caused by: {cause}");
         }
     }
+}
+
+/// The causes of `error` whose text is not already part of what is printed before them. Typed errors often
+/// put their source's text in their own message (`FILE: No such file or directory`); repeating it as a
+/// "caused by" line says nothing new.
+fn informative_causes(error: &anyhow::Error) -> Vec<String> {
+    let mut printed = error.to_string();
+    let mut causes = Vec::new();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !printed.contains(&text) {
+            printed.push('\n');
+            printed.push_str(&text);
+            causes.push(text);
+        }
+    }
+    causes
 }
 
 /// Whether stdout was closed when mlctl started (`mlctl ... >&-`). Rust's runtime then opens /dev/null
@@ -228,6 +245,13 @@ mod tests {
         assert!(painted.ends_with("plain"));
         assert!(!wants_color(ColorChoice::Never, true));
         assert!(wants_color(ColorChoice::Always, false));
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_left_out() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let error = anyhow::Error::new(io).context("data.csv: No such file or directory").context("training m");
+        assert_eq!(informative_causes(&error), ["data.csv: No such file or directory"]);
     }
 
     #[test]

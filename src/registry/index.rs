@@ -310,12 +310,37 @@ impl Store {
     }
 }
 
-/// Who made a change, for the audit trail.
+/// Who made a change, for the audit trail: `MLCTL_USER`, `USER`, `LOGNAME`, then the account name of the
+/// process's uid — cron and containers often set none of the variables, yet the account is known.
 pub fn current_user() -> String {
     ["MLCTL_USER", "USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .or_else(account_name)
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The login name of the real uid from the password database (NSS), if it has an entry.
+#[cfg(unix)]
+fn account_name() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: getpwuid_r writes only into `pwd`, `buf` (whose length is passed) and `result`, all owned here;
+    // `pw_name` points into `buf`, which outlives its use below.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(libc::getuid(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(pwd.pw_name).to_string_lossy().into_owned();
+        Some(name).filter(|n| !n.is_empty())
+    }
+}
+
+#[cfg(not(unix))]
+fn account_name() -> Option<String> {
+    None
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod postgres;
 mod predict;
 mod promote;
 mod quality;
+mod rough_edges;
 mod serve;
 mod snapshots;
 mod tasks;
