@@ -332,6 +332,10 @@ pub struct TrainArgs {
     /// Treat this column as numeric (repeatable); a non-number in it is an error
     #[arg(long, value_name = "COLUMN")]
     pub numeric: Vec<String>,
+    /// Treat this column as dates (repeatable): YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]; anything else in it is an
+    /// error
+    #[arg(long, value_name = "COLUMN")]
+    pub date: Vec<String>,
     /// Leave this column out of the features, e.g. an id (repeatable)
     #[arg(long, value_name = "COLUMN")]
     pub drop: Vec<String>,

@@ -81,6 +81,9 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
     for c in spec.numeric.iter().chain(&args.numeric) {
         declared.insert(c.clone(), ColumnType::Numeric);
     }
+    for c in spec.date.iter().chain(&args.date) {
+        declared.insert(c.clone(), ColumnType::Date);
+    }
     let mut drop = spec.drop.clone();
     drop.extend(args.drop);
 

@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 pub enum ColumnType {
     Numeric,
     Categorical,
+    /// ISO dates and date-times (see `dates`), encoded as derived calendar features.
+    Date,
 }
 
 impl ColumnType {
@@ -24,6 +26,7 @@ impl ColumnType {
         match self {
             ColumnType::Numeric => "numeric",
             ColumnType::Categorical => "categorical",
+            ColumnType::Date => "date",
         }
     }
 }
@@ -113,6 +116,9 @@ pub fn column_from_text<'a, I>(
 where
     I: Iterator<Item = Option<&'a str>>,
 {
+    if declared == Some(ColumnType::Date) {
+        return super::dates::date_column(path, name, cells(), first_row);
+    }
     if declared != Some(ColumnType::Categorical) {
         let numbers = read_numbers(cells());
         let numeric_share = if numbers.present == 0 {
@@ -132,6 +138,11 @@ where
         }
     }
     let (codes, levels) = read_levels(cells());
+    if declared.is_none() {
+        if let Some(seconds) = super::dates::infer_dates(&codes, &levels) {
+            return Ok(Column { name: name.to_owned(), data: ColumnData::Date(seconds) });
+        }
+    }
     Ok(Column { name: name.to_owned(), data: ColumnData::Categorical { codes, levels } })
 }
 

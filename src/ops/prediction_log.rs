@@ -128,7 +128,7 @@ pub(crate) fn lines<'a>(
             match &col.data {
                 // NaN (missing) and infinities are null, as serde_json writes any non-finite number.
                 ColumnData::Numeric(xs) => push(&mut buf, &xs[row])?,
-                ColumnData::Categorical { .. } => push(&mut buf, &col.text(row))?,
+                ColumnData::Categorical { .. } | ColumnData::Date(_) => push(&mut buf, &col.text(row))?,
             }
         }
         buf.extend_from_slice(b"},");
@@ -196,7 +196,7 @@ mod tests {
                 let v = match &col.data {
                     ColumnData::Numeric(xs) if xs[row].is_nan() => Value::Null,
                     ColumnData::Numeric(xs) => json!(xs[row]),
-                    ColumnData::Categorical { .. } => {
+                    ColumnData::Categorical { .. } | ColumnData::Date(_) => {
                         col.text(row).map_or(Value::Null, |t| Value::String(t.into_owned()))
                     }
                 };
