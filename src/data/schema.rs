@@ -2,7 +2,8 @@
 //!
 //! A column is numeric when every non-missing value is a finite number. A column that is numeric but for a few
 //! stray tokens ("?", "n/a ", "12,5") is an error that names the rows and values, because silently treating it as
-//! categorical would train a model on the wrong thing. Users can declare a column's type to settle it.
+//! categorical would train a model on the wrong thing. A text column whose every value is an ISO date or
+//! date-time is a date column (see `dates`). Users can declare a column's type to settle it.
 
 use std::collections::HashMap;
 use std::path::Path;
