@@ -282,6 +282,30 @@ pub fn date_column<'a>(
     ))
 }
 
+/// A warning for a text column at least half of whose values are dates but not all (typed categorical, so one
+/// level per day): names the column, the count and the first value that is not a date, and the ways out.
+pub fn mostly_dates_warning(column: &Column) -> Option<String> {
+    let ColumnData::Categorical { codes, levels } = &column.data else { return None };
+    let is_date: Vec<bool> = levels.iter().map(|l| parse_date(l).is_some()).collect();
+    if !is_date.contains(&true) {
+        return None;
+    }
+    let present: Vec<(usize, u32)> = codes.iter().copied().enumerate().filter(|&(_, c)| c != MISSING_CODE).collect();
+    let dated = present.iter().filter(|&&(_, c)| is_date[c as usize]).count();
+    let &(row, code) = present.iter().find(|&&(_, c)| !is_date[c as usize])?;
+    if dated * 2 < present.len() {
+        return None;
+    }
+    let name = &column.name;
+    Some(format!(
+        "column \"{name}\": {dated} of {} values are dates but the rest are not (first: row {}: \"{}\"), so it is \
+         encoded as categories, one per value; fix those values, or pass --date {name} to have each one named",
+        present.len(),
+        row + 1,
+        levels[code as usize]
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,5 +440,15 @@ mod tests {
         assert!(err.contains("d.csv: row 2, column \"when\""), "{err}");
         assert!(err.contains("row 2: \"2023-02-29\", row 3: \"x\""), "{err}");
         assert!(err.contains("YYYY-MM-DD"), "{err}");
+    }
+
+    #[test]
+    fn only_a_column_mostly_of_dates_but_not_all_is_warned_about() {
+        let warn = |cells: &[&str]| mostly_dates_warning(&typed(cells, None).unwrap());
+        let w = warn(&["2024-01-01", "", "2024-13-01", "2024-01-02"]).unwrap();
+        assert!(w.contains("2 of 3 values are dates") && w.contains("row 3: \"2024-13-01\""), "{w}");
+        assert_eq!(warn(&["2024-01-01", "a", "b"]), None, "a few dates among text");
+        assert_eq!(warn(&["2024-01-01", "2024-01-02"]), None, "a date column");
+        assert_eq!(warn(&["a", "b"]), None);
     }
 }

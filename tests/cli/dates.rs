@@ -203,3 +203,27 @@ fn exported_dates_and_timestamps_are_written_in_a_form_train_types_as_dates() {
     assert_eq!(feature(&meta, "at")["type"], "date", "{csv}");
     assert!(derived(&meta, "at").contains(&"hour".to_owned()));
 }
+
+#[test]
+fn a_column_of_dates_but_for_a_few_values_trains_as_categories_with_a_warning_naming_them() {
+    let p = TestProject::new();
+    let mut csv = String::from("day,x,y\n");
+    for i in 0..100u32 {
+        let day = if i == 4 { "2023-02-29".to_owned() } else { format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28) };
+        csv.push_str(&format!("{day},{},{}\n", i % 7, ["a", "b"][(i % 2) as usize]));
+    }
+    p.write("near.csv", &csv);
+    let out = p.mlctl().args(["train", "near.csv", "--target", "y", "--name", "near"]).output().unwrap();
+    assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+    let err = TestProject::stderr_of(&out);
+    assert!(
+        err.contains("column \"day\": 99 of 100 values are dates but the rest are not (first: row 5: \"2023-02-29\")"),
+        "{err}"
+    );
+    assert!(err.contains("--date day"), "{err}");
+    assert_eq!(feature(&metadata(&p, "near", "1.0.0"), "day")["type"], "categorical");
+    // Data whose date columns are all dates gets no such warning.
+    p.write("data/dated.csv", &dated_csv(100));
+    let out = p.mlctl().args(["train", "data/dated.csv", "--target", "churn", "--name", "dated"]).output().unwrap();
+    assert!(out.status.success() && !TestProject::stderr_of(&out).contains("are dates but"));
+}
