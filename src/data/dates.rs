@@ -248,6 +248,17 @@ pub fn date_column<'a>(
     cells: impl Iterator<Item = Option<&'a str>>,
     first_row: usize,
 ) -> Result<Column> {
+    Ok(Column { name: name.to_owned(), data: ColumnData::Date(date_values(path, name, cells, first_row)?) })
+}
+
+/// The cells of a column that must hold dates as seconds since the epoch (NaN where missing), or the error of
+/// [`date_column`].
+pub fn date_values<'a>(
+    path: &Path,
+    name: &str,
+    cells: impl Iterator<Item = Option<&'a str>>,
+    first_row: usize,
+) -> Result<Vec<f64>> {
     let mut values = Vec::with_capacity(cells.size_hint().0);
     let (mut bad, mut offenders) = (0usize, Vec::new());
     for (i, cell) in cells.enumerate() {
@@ -266,7 +277,7 @@ pub fn date_column<'a>(
         }
     }
     if bad == 0 {
-        return Ok(Column { name: name.to_owned(), data: ColumnData::Date(values) });
+        return Ok(values);
     }
     let listed: Vec<String> = offenders.iter().map(|(row, text)| format!("row {row}: \"{text}\"")).collect();
     let more = if bad > offenders.len() { format!(" and {} more", bad - offenders.len()) } else { String::new() };

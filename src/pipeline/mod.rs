@@ -314,20 +314,15 @@ fn numeric_cells<'a>(frame: &Frame, column: &'a Column) -> Result<std::borrow::C
     }
 }
 
-/// The column as dates: a text column is parsed cell by cell, the first cell that is not a date the error.
+/// The column as dates: a column typed otherwise is parsed cell by cell, and cells that are not dates are the
+/// error, naming their rows.
 fn date_cells<'a>(frame: &Frame, column: &'a Column) -> Result<std::borrow::Cow<'a, [f64]>> {
-    match &column.data {
-        ColumnData::Date(v) => Ok(std::borrow::Cow::Borrowed(v)),
-        _ => {
-            let cells: Vec<Option<std::borrow::Cow<'_, str>>> = (0..column.len()).map(|r| column.text(r)).collect();
-            let parsed =
-                crate::data::dates::date_column(&frame.source, &column.name, cells.iter().map(Option::as_deref), 1)?;
-            match parsed.data {
-                ColumnData::Date(v) => Ok(std::borrow::Cow::Owned(v)),
-                _ => Err(Error::Model("a date column was not read as dates".into())),
-            }
-        }
+    if let ColumnData::Date(v) = &column.data {
+        return Ok(std::borrow::Cow::Borrowed(v));
     }
+    let cells: Vec<Option<std::borrow::Cow<'_, str>>> = (0..column.len()).map(|r| column.text(r)).collect();
+    let values = crate::data::dates::date_values(&frame.source, &column.name, cells.iter().map(Option::as_deref), 1)?;
+    Ok(std::borrow::Cow::Owned(values))
 }
 
 fn fit_numeric(values: &[f64], rows: &[usize]) -> Option<FeatureTransform> {
