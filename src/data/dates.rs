@@ -3,6 +3,9 @@
 //! A value is held as seconds since 1970-01-01T00:00:00 UTC (an `f64`: whole seconds are exact for any year
 //! 0000–9999), a date alone being midnight UTC. Calendar arithmetic is Howard Hinnant's days-from-civil and
 //! civil-from-days (proleptic Gregorian), so no calendar crate is needed for the handful of fields a model uses.
+//! Also the date half of the typing rules `schema` applies: a column is inferred to hold dates when every value
+//! is one, a declared date column names the cells that are not, and a column of dates but for a few values is
+//! worth a warning.
 
 use std::path::Path;
 
@@ -205,7 +208,7 @@ pub fn date_parts(seconds: f64) -> DateParts {
         day_of_year: u32::try_from(day_of_year).unwrap_or(1),
         days_in_year: if is_leap_year(year) { 366 } else { 365 },
         hour: u32::try_from(second_of_day / 3600).unwrap_or(0),
-        days_since_epoch: seconds / SECONDS_PER_DAY as f64,
+        days_since_epoch: as_days(seconds),
     }
 }
 
