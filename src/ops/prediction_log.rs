@@ -242,6 +242,8 @@ mod tests {
                 },
             },
             numeric("beta", vec![f64::INFINITY, 3.0, -0.0, 1e21]),
+            // Dates are logged in their ISO spelling.
+            Column { name: "day".into(), data: ColumnData::Date(vec![0.0, f64::NAN, 86_400.5, -3600.0]) },
         ];
         let features: Vec<&Column> = features.iter().collect();
         let classes = ["b", "a", "10", "9"].map(String::from);
@@ -261,6 +263,8 @@ mod tests {
         ];
         let direct = lines(&context, &features, logged.len(), |row| logged[row]).unwrap();
         let expected = built_as_values(&context, &features, &logged);
-        assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(expected).unwrap());
+        let direct = String::from_utf8(direct).unwrap();
+        assert!(direct.contains(r#""day":"1970-01-01""#) && direct.contains(r#""day":"1969-12-31T23:00:00Z""#));
+        assert_eq!(direct, String::from_utf8(expected).unwrap());
     }
 }
