@@ -376,6 +376,10 @@ pub struct TrainArgs {
     /// Treat these columns as numeric (repeatable or a comma list); a non-number in them is an error
     #[arg(long, value_name = "COLUMN,...")]
     pub numeric: Vec<String>,
+    /// Treat these columns as dates (repeatable or a comma list): YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]; anything
+    /// else in them is an error
+    #[arg(long, value_name = "COLUMN,...")]
+    pub date: Vec<String>,
     /// Leave these columns out of the features, e.g. an id (repeatable or a comma list; a name holding a comma
     /// goes in double quotes: --drop '"city, state"')
     #[arg(long, value_name = "COLUMN,...")]

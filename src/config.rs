@@ -11,6 +11,7 @@
 //! cv = 5
 //! categorical = ["team_id"]     # declared types win over inference
 //! numeric = []
+//! date = ["signup_date"]        # ISO dates, encoded as calendar features
 //! drop = ["employee_id"]        # not features
 //!
 //! [models.skill_assignment.params]
@@ -46,6 +47,8 @@ pub struct ModelSpec {
     pub categorical: Vec<String>,
     #[serde(default)]
     pub numeric: Vec<String>,
+    #[serde(default)]
+    pub date: Vec<String>,
     #[serde(default)]
     pub drop: Vec<String>,
     /// Hyperparameters; values may be numbers, strings or booleans and are validated per algorithm.

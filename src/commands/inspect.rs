@@ -59,6 +59,16 @@ pub fn show(args: ShowArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
     Ok(ExitStatus::Success)
 }
 
+/// A feature as `show` lists it: its name and type, and for a date the features derived from it.
+fn describe_feature(f: &mlctl::registry::metadata::FeatureMeta) -> String {
+    match &f.fitted {
+        mlctl::pipeline::FeatureTransform::Date(t) => {
+            format!("{} (date → {})", f.name, t.names().collect::<Vec<_>>().join(", "))
+        }
+        _ => format!("{} ({})", f.name, f.column_type),
+    }
+}
+
 fn show_human(r: &ShowReport) -> String {
     let rec = &r.record;
     let mut out = String::new();
@@ -78,7 +88,7 @@ fn show_human(r: &ShowReport) -> String {
     if let Some(m) = &r.metadata {
         let _ =
             writeln!(out, "  mlctl      {} · seed {} · trained in {:.2}s", m.mlctl_version, m.seed, m.training_seconds);
-        let features: Vec<String> = m.features.iter().map(|f| format!("{} ({})", f.name, f.column_type)).collect();
+        let features: Vec<String> = m.features.iter().map(describe_feature).collect();
         let _ = writeln!(out, "  features   {}", features.join(", "));
     }
 

@@ -84,6 +84,9 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
     for c in spec.numeric.iter().chain(&list_flag::split("--numeric", &args.numeric)?) {
         declared.insert(c.clone(), ColumnType::Numeric);
     }
+    for c in spec.date.iter().chain(&list_flag::split("--date", &args.date)?) {
+        declared.insert(c.clone(), ColumnType::Date);
+    }
     let mut drop = spec.drop.clone();
     drop.extend(list_flag::split("--drop", &args.drop)?);
 

@@ -1,5 +1,5 @@
 //! The in-memory table every workflow works on: typed columns, numeric as f64 (NaN = missing), categorical as
-//! dictionary codes. Built by `load` (the only module that knows polars) with the rules in `schema`.
+//! dictionary codes, dates as seconds since the epoch. Built by `load` (the only module that knows polars) with the rules in `schema`.
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -12,6 +12,8 @@ pub enum ColumnData {
     Numeric(Vec<f64>),
     /// `codes[i]` indexes `levels`; `MISSING_CODE` marks a missing value.
     Categorical { codes: Vec<u32>, levels: Vec<String> },
+    /// Dates and date-times as seconds since 1970-01-01T00:00:00 UTC (see `dates`); NaN marks a missing value.
+    Date(Vec<f64>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +25,7 @@ pub struct Column {
 impl Column {
     pub fn len(&self) -> usize {
         match &self.data {
-            ColumnData::Numeric(v) => v.len(),
+            ColumnData::Numeric(v) | ColumnData::Date(v) => v.len(),
             ColumnData::Categorical { codes, .. } => codes.len(),
         }
     }
@@ -36,12 +38,13 @@ impl Column {
         match self.data {
             ColumnData::Numeric(_) => "numeric",
             ColumnData::Categorical { .. } => "categorical",
+            ColumnData::Date(_) => "date",
         }
     }
 
     pub fn is_missing(&self, row: usize) -> bool {
         match &self.data {
-            ColumnData::Numeric(v) => v[row].is_nan(),
+            ColumnData::Numeric(v) | ColumnData::Date(v) => v[row].is_nan(),
             ColumnData::Categorical { codes, .. } => codes[row] == MISSING_CODE,
         }
     }
@@ -57,6 +60,7 @@ impl Column {
                 let c = codes[row];
                 (c != MISSING_CODE).then(|| Cow::Borrowed(levels[c as usize].as_str()))
             }
+            ColumnData::Date(v) => (!v[row].is_nan()).then(|| Cow::Owned(super::dates::format_date(v[row]))),
         }
     }
 

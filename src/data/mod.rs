@@ -1,6 +1,7 @@
 //! Data in: CSV loading (polars lives only in `load`), column typing, the typed frame, splits, the dense matrix
 //! models consume, and the built-in sample generator.
 
+pub mod dates;
 pub mod frame;
 pub mod limits;
 pub mod load;

@@ -2,7 +2,8 @@
 //!
 //! A column is numeric when every non-missing value is a finite number. A column that is numeric but for a few
 //! stray tokens ("?", "n/a ", "12,5") is an error that names the rows and values, because silently treating it as
-//! categorical would train a model on the wrong thing. Users can declare a column's type to settle it.
+//! categorical would train a model on the wrong thing. A text column whose every value is an ISO date or
+//! date-time is a date column (see `dates`). Users can declare a column's type to settle it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,6 +18,8 @@ use crate::error::{Error, Result};
 pub enum ColumnType {
     Numeric,
     Categorical,
+    /// ISO dates and date-times (see `dates`), encoded as derived calendar features.
+    Date,
 }
 
 impl ColumnType {
@@ -24,6 +27,7 @@ impl ColumnType {
         match self {
             ColumnType::Numeric => "numeric",
             ColumnType::Categorical => "categorical",
+            ColumnType::Date => "date",
         }
     }
 }
@@ -113,6 +117,9 @@ pub fn column_from_text<'a, I>(
 where
     I: Iterator<Item = Option<&'a str>>,
 {
+    if declared == Some(ColumnType::Date) {
+        return super::dates::date_column(path, name, cells(), first_row);
+    }
     if declared != Some(ColumnType::Categorical) {
         let numbers = read_numbers(cells());
         let numeric_share = if numbers.present == 0 {
@@ -132,6 +139,11 @@ where
         }
     }
     let (codes, levels) = read_levels(cells());
+    if declared.is_none() {
+        if let Some(seconds) = super::dates::infer_dates(&codes, &levels) {
+            return Ok(Column { name: name.to_owned(), data: ColumnData::Date(seconds) });
+        }
+    }
     Ok(Column { name: name.to_owned(), data: ColumnData::Categorical { codes, levels } })
 }
 

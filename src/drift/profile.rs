@@ -157,6 +157,10 @@ impl ReferenceProfile {
                             rows.iter().map(|&r| Some(v[r]).filter(|x| !x.is_nan())).collect();
                         numeric(values)
                     }
+                    // Dates as numbers, days since 1970-01-01: their drift is a shift in time.
+                    (ColumnData::Date(v), crate::data::schema::ColumnType::Date) => numeric(
+                        rows.iter().map(|&r| Some(crate::data::dates::as_days(v[r])).filter(|x| !x.is_nan())).collect(),
+                    ),
                     _ => {
                         let cells: Vec<Option<String>> =
                             rows.iter().map(|&r| column.text(r).map(std::borrow::Cow::into_owned)).collect();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::Value;
 
+use crate::data::dates::{as_days, parse_date};
 use crate::data::frame::{ColumnData, Frame};
 use crate::data::limits::{read_line_capped, Limits, TooLong};
 use crate::data::load::{read_csv, ReadOptions};
@@ -129,6 +130,12 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     };
     reporter.phase(&format!("comparing {} current rows with {} reference rows", current.rows, profile.sample_rows));
     let mut report = compare(&profile, &current, &choices, opts.fail_on)?;
+    // A date column is compared as numbers (days since 1970-01-01); the report still calls it a date.
+    for f in &mut report.features {
+        if model.bundle.pipeline.features.iter().any(|p| p.name == f.feature && p.column_type() == ColumnType::Date) {
+            f.column_type = ColumnType::Date.as_str();
+        }
+    }
     if let Some(rows) = sampled {
         report.warnings.push(format!(
             "the current data is a sample of {LOG_SAMPLE_ROWS} of the {rows} logged rows (uniform and seeded, so \
@@ -164,6 +171,8 @@ fn columns(model: &LoadedModel, frame: &Frame) -> BTreeMap<String, CurrentColumn
         let Some(column) = frame.column(&f.name) else { continue };
         let data = match (&column.data, f.column_type()) {
             (ColumnData::Numeric(v), ColumnType::Numeric) => CurrentColumn::Numeric(v.clone()),
+            // Dates drift as numbers: days since 1970-01-01, as the reference profile holds them.
+            (ColumnData::Date(v), ColumnType::Date) => CurrentColumn::Numeric(v.iter().map(|&s| as_days(s)).collect()),
             _ => {
                 CurrentColumn::Categorical((0..frame.n_rows).map(|r| column.text(r).map(|t| t.into_owned())).collect())
             }
@@ -301,6 +310,20 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
                             ))
                         }
                     }),
+                    ColumnType::Date => LoggedCell::Number(match v {
+                        Value::Null => f64::NAN,
+                        Value::String(s) => parse_date(s).map(as_days).ok_or_else(|| {
+                            Error::data(&path, Some(i + 1), Some(&f.name), format!("expected a date, found \"{s}\""))
+                        })?,
+                        other => {
+                            return Err(Error::data(
+                                &path,
+                                Some(i + 1),
+                                Some(&f.name),
+                                format!("expected a date, found {other}"),
+                            ))
+                        }
+                    }),
                     ColumnType::Categorical => LoggedCell::Text(match v {
                         Value::Null => None,
                         Value::String(s) => Some(s.clone()),
@@ -338,7 +361,7 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
     let mut out = BTreeMap::new();
     for (k, f) in features.iter().enumerate() {
         let column = match f.column_type() {
-            ColumnType::Numeric => CurrentColumn::Numeric(
+            ColumnType::Numeric | ColumnType::Date => CurrentColumn::Numeric(
                 kept.iter().map(|r| if let LoggedCell::Number(x) = r.cells[k] { x } else { f64::NAN }).collect(),
             ),
             ColumnType::Categorical => CurrentColumn::Categorical(

@@ -76,7 +76,7 @@ fn with_missing(frame: &Frame, column: &str) -> Frame {
     let mut out = frame.clone();
     if let Some(c) = out.columns.iter_mut().find(|c| c.name == column) {
         match &mut c.data {
-            ColumnData::Numeric(v) => v.iter_mut().for_each(|x| *x = f64::NAN),
+            ColumnData::Numeric(v) | ColumnData::Date(v) => v.iter_mut().for_each(|x| *x = f64::NAN),
             ColumnData::Categorical { codes, .. } => codes.iter_mut().for_each(|x| *x = MISSING_CODE),
         }
     }

@@ -11,7 +11,7 @@ use crate::data::split::{stratified_k_fold, stratified_split, Split};
 use crate::error::{Error, Result};
 use crate::metrics::{classification_metrics, clustering_metrics, regression_metrics, Metrics};
 use crate::models::{Estimator, Predictions, Target, Task, TrainedModel};
-use crate::pipeline::{FeatureTransform, FittedPipeline};
+use crate::pipeline::FittedPipeline;
 
 /// A numeric target with more distinct values than this (or any fractional value) is a regression target.
 pub const MAX_CLASSES_INFERRED: usize = 20;
@@ -342,10 +342,8 @@ pub fn feature_columns(pipeline: &FittedPipeline) -> Vec<Range<usize>> {
     let mut out = Vec::with_capacity(pipeline.features.len());
     let mut offset = 0;
     for f in &pipeline.features {
-        let width = match &f.transform {
-            FeatureTransform::Numeric { .. } => 1,
-            FeatureTransform::Categorical { levels, .. } => levels.len(),
-        };
+        // A date's derived features, like a categorical column's one-hot columns, are one group.
+        let width = f.width();
         out.push(offset..offset + width);
         offset += width;
     }

@@ -29,6 +29,7 @@ seed = 42
 test_size = 0.2
 # cv = 5                         # k-fold cross-validation on the training split
 # categorical = ["team_id"]      # declared types win over inference
+# date = ["signup_date"]         # ISO dates, encoded as calendar features (inferred when every value is one)
 # drop = ["employee_id"]         # ids and other non-features
 
 [models.my_model.params]

@@ -128,7 +128,7 @@ pub(crate) fn lines<'a>(
             match &col.data {
                 // NaN (missing) and infinities are null, as serde_json writes any non-finite number.
                 ColumnData::Numeric(xs) => push(&mut buf, &xs[row])?,
-                ColumnData::Categorical { .. } => push(&mut buf, &col.text(row))?,
+                ColumnData::Categorical { .. } | ColumnData::Date(_) => push(&mut buf, &col.text(row))?,
             }
         }
         buf.extend_from_slice(b"},");
@@ -196,7 +196,7 @@ mod tests {
                 let v = match &col.data {
                     ColumnData::Numeric(xs) if xs[row].is_nan() => Value::Null,
                     ColumnData::Numeric(xs) => json!(xs[row]),
-                    ColumnData::Categorical { .. } => {
+                    ColumnData::Categorical { .. } | ColumnData::Date(_) => {
                         col.text(row).map_or(Value::Null, |t| Value::String(t.into_owned()))
                     }
                 };
@@ -242,6 +242,8 @@ mod tests {
                 },
             },
             numeric("beta", vec![f64::INFINITY, 3.0, -0.0, 1e21]),
+            // Dates are logged in their ISO spelling.
+            Column { name: "day".into(), data: ColumnData::Date(vec![0.0, f64::NAN, 86_400.5, -3600.0]) },
         ];
         let features: Vec<&Column> = features.iter().collect();
         let classes = ["b", "a", "10", "9"].map(String::from);
@@ -261,6 +263,8 @@ mod tests {
         ];
         let direct = lines(&context, &features, logged.len(), |row| logged[row]).unwrap();
         let expected = built_as_values(&context, &features, &logged);
-        assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(expected).unwrap());
+        let direct = String::from_utf8(direct).unwrap();
+        assert!(direct.contains(r#""day":"1970-01-01""#) && direct.contains(r#""day":"1969-12-31T23:00:00Z""#));
+        assert_eq!(direct, String::from_utf8(expected).unwrap());
     }
 }

@@ -293,7 +293,10 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         }
         None => None,
     };
-    let (warnings, notes) = (fitted.warnings, fitted.notes);
+    let (mut warnings, notes) = (fitted.warnings, fitted.notes);
+    // Columns typed by inference that are dates but for a few values: one-hot by day is rarely what was meant.
+    let inferred = features.iter().filter(|f| !opts.declared.contains_key(*f)).filter_map(|f| frame.column(f));
+    warnings.extend(inferred.filter_map(crate::data::dates::mostly_dates_warning));
     Ok(TrainReport {
         notes,
         name: opts.name.to_string(),

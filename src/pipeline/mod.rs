@@ -2,7 +2,9 @@
 //! exactly what training saw: numeric columns get median imputation then standard scaling; categorical columns
 //! get most-frequent imputation then one-hot encoding, with unseen categories encoded as all zeros (counted, so
 //! the caller can warn). The same definitions as scikit-learn's SimpleImputer, StandardScaler and
-//! OneHotEncoder(handle_unknown="ignore").
+//! OneHotEncoder(handle_unknown="ignore"). Date columns become calendar features (see `dates`).
+
+pub mod dates;
 
 use std::collections::BTreeMap;
 
@@ -33,6 +35,9 @@ pub enum FeatureTransform {
     Numeric { median: f64, mean: f64, scale: f64 },
     /// Impute with `most_frequent`, then one column per level (sorted, as OneHotEncoder does).
     Categorical { levels: Vec<String>, most_frequent: String },
+    /// Impute with the median instant, then derive calendar features, each standardised (see `dates`). Last,
+    /// so artifacts written before it keep their variant numbers.
+    Date(dates::DateTransform),
 }
 
 impl FittedFeature {
@@ -40,13 +45,16 @@ impl FittedFeature {
         match self.transform {
             FeatureTransform::Numeric { .. } => ColumnType::Numeric,
             FeatureTransform::Categorical { .. } => ColumnType::Categorical,
+            FeatureTransform::Date(_) => ColumnType::Date,
         }
     }
 
-    fn width(&self) -> usize {
+    /// How many matrix columns the feature encodes to.
+    pub fn width(&self) -> usize {
         match &self.transform {
             FeatureTransform::Numeric { .. } => 1,
             FeatureTransform::Categorical { levels, .. } => levels.len(),
+            FeatureTransform::Date(t) => t.derived.len(),
         }
     }
 }
@@ -72,6 +80,7 @@ impl FittedPipeline {
                 let transform = match &column.data {
                     ColumnData::Numeric(values) => fit_numeric(values, rows),
                     ColumnData::Categorical { codes, levels } => fit_categorical(codes, levels, rows),
+                    ColumnData::Date(values) => dates::fit_date(values, rows),
                 }
                 .ok_or_else(|| {
                     Error::data(
@@ -96,6 +105,7 @@ impl FittedPipeline {
                 FeatureTransform::Categorical { levels, .. } => {
                     names.extend(levels.iter().map(|l| format!("{}={l}", f.name)));
                 }
+                FeatureTransform::Date(t) => names.extend(t.names().map(|d| format!("{}:{d}", f.name))),
             }
         }
         names
@@ -189,6 +199,10 @@ enum Encoder<'a> {
         levels: &'a [String],
         fill: Option<usize>,
     },
+    Date {
+        values: std::borrow::Cow<'a, [f64]>,
+        transform: &'a dates::DateTransform,
+    },
 }
 
 impl<'a> Encoder<'a> {
@@ -206,9 +220,10 @@ impl<'a> Encoder<'a> {
                         slots: column_levels.iter().map(|l| slot_of(levels, l)).collect(),
                         fill,
                     },
-                    ColumnData::Numeric(_) => Encoder::Text { column, levels, fill },
+                    ColumnData::Numeric(_) | ColumnData::Date(_) => Encoder::Text { column, levels, fill },
                 }
             }
+            FeatureTransform::Date(transform) => Encoder::Date { values: date_cells(frame, column)?, transform },
         })
     }
 
@@ -255,6 +270,7 @@ impl<'a> Encoder<'a> {
                     one_hot(i, slot);
                 }
             }
+            Encoder::Date { values, transform } => imputed = transform.encode(values, rows, out, width),
         }
         (imputed, unknown)
     }
@@ -292,7 +308,21 @@ fn numeric_cells<'a>(frame: &Frame, column: &'a Column) -> Result<std::borrow::C
             }
             Ok(std::borrow::Cow::Owned(out))
         }
+        ColumnData::Date(_) => {
+            Err(Error::data(&frame.source, None, Some(&column.name), "expected numbers, found dates"))
+        }
     }
+}
+
+/// The column as dates: a column typed otherwise is parsed cell by cell, and cells that are not dates are the
+/// error, naming their rows.
+fn date_cells<'a>(frame: &Frame, column: &'a Column) -> Result<std::borrow::Cow<'a, [f64]>> {
+    if let ColumnData::Date(v) = &column.data {
+        return Ok(std::borrow::Cow::Borrowed(v));
+    }
+    let cells: Vec<Option<std::borrow::Cow<'_, str>>> = (0..column.len()).map(|r| column.text(r)).collect();
+    let values = crate::data::dates::date_values(&frame.source, &column.name, cells.iter().map(Option::as_deref), 1)?;
+    Ok(std::borrow::Cow::Owned(values))
 }
 
 fn fit_numeric(values: &[f64], rows: &[usize]) -> Option<FeatureTransform> {
@@ -456,6 +486,7 @@ mod tests {
                     ColumnData::Categorical { codes, levels } => {
                         ColumnData::Categorical { codes: vec![codes[row]], levels: levels.clone() }
                     }
+                    ColumnData::Date(v) => ColumnData::Date(vec![v[row]]),
                 };
             }
             assert_eq!(m.row(i), p.transform(&one, None).unwrap().0.row(0), "row {row}");

@@ -5,6 +5,7 @@ mod bounded;
 mod common;
 mod corpus;
 mod data_loss;
+mod dates;
 mod decoder_mutations;
 mod drift;
 mod evaluate;

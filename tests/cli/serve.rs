@@ -526,3 +526,38 @@ fn an_id_field_in_the_records_is_the_rows_id_in_the_answer_and_the_log() {
         std::fs::read_to_string(log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(logged.iter().map(|l| l["id"].as_str().unwrap()).collect::<Vec<_>>(), ["task-0", "task-1", "task-2"]);
 }
+
+/// A model with a date column (#31 item 4): the server reads the column as dates, answers as `predict` does,
+/// and a value that is not a date is a 422 naming the row and the column.
+#[test]
+fn a_date_column_is_read_as_dates_and_a_bad_date_is_a_422() {
+    let p = TestProject::new();
+    let mut csv = String::from("signup,amount,churn\n");
+    for i in 0..200u32 {
+        let month = 1 + i % 12;
+        let churn = if (6..=8).contains(&month) { "yes" } else { "no" };
+        csv.push_str(&format!("2024-{month:02}-{:02},{},{churn}\n", 1 + i % 28, i % 17));
+    }
+    p.write("data/dated.csv", &csv);
+    p.mlctl().args(["-q", "train", "data/dated.csv", "--target", "churn", "--name", "dated"]).assert().success();
+    p.mlctl().args(["-q", "promote", "dated@1.0.0", "--to", "production"]).assert().success();
+    p.write("new.json", r#"[{"signup": "2024-07-04", "amount": 3}, {"signup": "2024-01-10T08:00:00Z", "amount": 9}]"#);
+    let cli = cli_predictions(&p, "dated", "new.json");
+
+    let server = Server::start(&p, &["dated", "--no-log"], &[]);
+    let (status, models) = get(&server.url("/v1/models"));
+    assert_eq!(status, 200);
+    assert!(models.to_string().contains(r#"{"name":"signup","type":"date"}"#), "{models}");
+    let predict = server.url("/v1/models/dated/predict");
+    let body = std::fs::read_to_string(p.path("new.json")).unwrap();
+    let (status, answer) = post(&predict, "application/json", &body);
+    assert_eq!(status, 200, "{answer}");
+    assert_same_predictions(&without_ids(&answer["predictions"]), &cli);
+
+    let bad = r#"[{"signup": "2024-07-04", "amount": 3}, {"signup": "2024-02-30", "amount": 9}]"#;
+    let (status, answer) = post(&predict, "application/json", bad);
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!((answer["row"].as_u64(), answer["column"].as_str()), (Some(2), Some("signup")), "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("\"2024-02-30\""), "{answer}");
+    assert_eq!(server.stop().code(), Some(0));
+}
