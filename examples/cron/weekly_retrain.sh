@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Weekly retraining, the whole loop: export fresh data → check it for drift against the model serving now (the
-# reason to retrain, logged) → train a new version → evaluate it on a holdout with CI gates → promote it through
+# Weekly retraining, the whole loop: export fresh data → ask `mlctl monitor` whether the model serving now is
+# still good (its realised and estimated performance against real outcomes, and its age: the reason to retrain,
+# logged) → train a new version → evaluate it on a holdout with CI gates → promote it through
 # staging to production if it beats the current one. Plain log lines and exit codes, no TTY needed.
 #
 # crontab -e (Sundays at 02:00, from the project folder):
@@ -18,6 +19,7 @@
 #   DATA       where the spec in mlctl.toml reads its training data (default data/$MODEL.csv)
 #   HOLDOUT    labelled data for the gates and the champion/challenger comparison (default data/holdout.csv)
 #   GATES      absolute gates for evaluate                      (default "--min f1=0.75 --min roc_auc=0.75")
+#   MONITOR    the monitor rules                                (default "--since 30d --max-age 30d")
 set -euo pipefail
 
 MODEL="${MODEL:-skill_assignment}"
@@ -27,6 +29,7 @@ HOLDOUT="${HOLDOUT:-data/holdout.csv}"
 WEEK="$(date -u +%G%V)"
 EXPORT="${EXPORT:---sample skill-assignment --rows 10000 --seed $WEEK}"
 GATES="${GATES:---min f1=0.75 --min roc_auc=0.75}"
+MONITOR="${MONITOR:---since 30d --max-age 30d}"
 log() { echo "$(date -u +%FT%TZ) $*"; }
 run() { "$MLCTL" --no-progress "$@"; }
 
@@ -40,10 +43,11 @@ fi
 
 if run -q list "$MODEL" 2>/dev/null | grep -q production; then
   status=0
-  run drift "$MODEL@production" --data "$DATA" --fail-on share=0.5 || status=$?
+  # shellcheck disable=SC2086 # MONITOR is an argument list
+  run monitor "$MODEL" $MONITOR --report "reports/monitor/$(date -u +%F)/monitor.md" || status=$?
   case "$status" in
-    0) log "this week's data has not drifted from $MODEL@production's training data" ;;
-    3) log "this week's data drifted from $MODEL@production's training data: the retrain below is due" ;;
+    0) log "monitor: $MODEL's production version still performs as tested" ;;
+    3) log "monitor: RETRAIN DUE for $MODEL (reasons above): the retrain below is due" ;;
     *) exit "$status" ;;
   esac
 fi

@@ -73,3 +73,64 @@ fn the_ci_makefile_fragment_runs_its_gates() {
         serde_json::from_str(&std::fs::read_to_string(p.path("ci-artifacts/train.json")).unwrap()).unwrap();
     assert_eq!(train["version"], "1.0.0");
 }
+
+#[test]
+fn nightly_outcomes_records_the_dropped_file_and_the_weekly_retrain_monitors_with_it() {
+    let p = project_with_spec();
+    assert!(weekly_retrain(&p, None).status.success());
+    // A week of predictions with ids, and their outcomes dropped as a CSV.
+    let text = std::fs::read_to_string(p.path(&p.sample("week", 400, 11))).unwrap();
+    let mut lines = text.lines();
+    let mut tasks = vec![format!("task_id,{}", lines.next().unwrap())];
+    let mut outcomes = vec!["task_id,success".to_owned()];
+    for (i, line) in lines.enumerate() {
+        tasks.push(format!("t{i},{line}"));
+        outcomes.push(format!("t{i},{}", line.rsplit(',').next().unwrap()));
+    }
+    p.write("data/tasks.csv", &(tasks.join("\n") + "\n"));
+    p.mlctl()
+        .args([
+            "-q",
+            "predict",
+            "skill_assignment",
+            "--input",
+            "data/tasks.csv",
+            "--id-column",
+            "task_id",
+            "-o",
+            "p.csv",
+        ])
+        .assert()
+        .success();
+    let nightly = || {
+        std::process::Command::new("bash")
+            .arg(repo("examples/cron/nightly_outcomes.sh"))
+            .current_dir(p.root())
+            .env("MLCTL", assert_cmd::cargo::cargo_bin("mlctl"))
+            .env("MLCTL_TEST_NOW", "2026-01-02T03:04:05Z")
+            .output()
+            .unwrap()
+    };
+    let out = nightly();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to record"));
+    p.write("data/outcomes/today.csv", &(outcomes.join("\n") + "\n"));
+    let out = nightly();
+    assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+    assert!(!p.path("data/outcomes/today.csv").exists(), "the dropped file is moved aside once recorded");
+    let recorded = std::fs::read_to_string(p.path("logs/outcomes/skill_assignment/2026-01-02.jsonl")).unwrap();
+    assert_eq!(recorded.lines().count(), 400);
+
+    // The predictions were logged at the test clock's date (2026-01-02); the script runs on the real one.
+    let out = std::process::Command::new("bash")
+        .arg(repo("examples/cron/weekly_retrain.sh"))
+        .current_dir(p.root())
+        .env("MLCTL", assert_cmd::cargo::cargo_bin("mlctl"))
+        .env("EXPORT", "--sample skill-assignment --rows 1500 --seed 4")
+        .env("MONITOR", "--since 2026-01-01 --window 60d")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}\n{}", TestProject::stderr_of(&out));
+    assert!(log.contains("monitor: skill_assignment's production version still performs as tested"), "{log}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("400 of"), "{log}");
+}
