@@ -338,6 +338,9 @@ pub struct TrainArgs {
     /// Field separator of the CSV, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Refuse rows without a target value instead of dropping them with a warning
+    #[arg(long)]
+    pub require_target: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@
 //! categorical = ["team_id"]     # declared types win over inference
 //! numeric = []
 //! drop = ["employee_id"]        # not features
+//! require_target = false        # true: a row without a target is an error, not dropped
 //!
 //! [models.skill_assignment.params]
 //! n_trees = 100
@@ -48,6 +49,9 @@ pub struct ModelSpec {
     pub numeric: Vec<String>,
     #[serde(default)]
     pub drop: Vec<String>,
+    /// Refuse rows without a target instead of dropping them (as `--require-target`).
+    #[serde(default)]
+    pub require_target: bool,
     /// Hyperparameters; values may be numbers, strings or booleans and are validated per algorithm.
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,

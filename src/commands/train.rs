@@ -99,6 +99,7 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         declared,
         drop,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        require_target: args.require_target || spec.require_target,
     })
 }
 
@@ -119,7 +120,11 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
     } else {
         format!("train {}, test {}", r.train_rows, r.test_rows)
     };
-    let _ = writeln!(out, "  data      {} rows ({split}), sha256 {}", r.rows, &r.dataset_sha256[..12]);
+    let unlabelled = match r.rows_without_target {
+        0 => String::new(),
+        n => format!("{n} without a target, dropped; "),
+    };
+    let _ = writeln!(out, "  data      {} rows ({unlabelled}{split}), sha256 {}", r.rows, &r.dataset_sha256[..12]);
     let target = match (&r.target, r.task.as_str()) {
         (Some(t), "classification") => format!("; target \"{t}\": {}", r.classes.join(", ")),
         (Some(t), _) => format!("; target \"{t}\" (numeric)"),

@@ -20,7 +20,9 @@ use crate::metrics::Metrics;
 use crate::models::params::Settings;
 use crate::models::{estimator, Algorithm, Bundle, Estimator, ImportanceMethod, Task};
 pub use crate::ops::fitting::ClassLabels;
-use crate::ops::fitting::{fit_and_score, importances, infer_task, TargetData};
+use crate::ops::fitting::{
+    check_unlabelled, fit_and_score, importances, infer_task, numeric_target, unlabelled_rows, TargetData,
+};
 use crate::registry::atomic::{sync_dir, write_atomic};
 use crate::registry::metadata::{CvSummary, FeatureMeta, MeanStd, Metadata, SplitMeta};
 use crate::registry::version::{Bump, Spec};
@@ -50,6 +52,8 @@ pub struct TrainOptions {
     pub declared: HashMap<String, ColumnType>,
     pub drop: Vec<String>,
     pub delimiter: Option<u8>,
+    /// `--require-target`: a row without a target is an error instead of being dropped.
+    pub require_target: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +70,8 @@ pub struct TrainReport {
     pub target: Option<String>,
     pub classes: Vec<String>,
     pub rows: usize,
+    /// Rows dropped because their target is missing (counted in `rows`, not in the split).
+    pub rows_without_target: usize,
     pub train_rows: usize,
     pub test_rows: usize,
     pub features: usize,
@@ -115,6 +121,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         text_columns: opts.target.iter().cloned().collect(),
     };
     let (frame, facts) = read_csv(&opts.data, &read_options)?;
+    let file_rows = frame.n_rows;
     let features = feature_columns(&frame, opts)?;
     let (task, task_inferred) = match (opts.task, opts.algorithm.map(Algorithm::tasks)) {
         (Some(task), _) => (task, None),
@@ -130,6 +137,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             (task, Some(why))
         }
     };
+    let (frame, rows_without_target, mut warnings) = drop_unlabelled(frame, opts, task)?;
     let target = TargetData::read(&frame, opts.target.as_deref(), task)?;
     let split = target.split(frame.n_rows, opts.test_size, opts.seed)?;
     reporter.phase(&describe_split(&frame, &features, &target, &split, opts));
@@ -191,7 +199,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     let dataset = DatasetRef {
         path: paths_relative(paths.project_root, &opts.data),
         sha256: facts.sha256.clone(),
-        rows: frame.n_rows,
+        rows: file_rows,
     };
     let spec = Spec {
         task: task.as_str().to_owned(),
@@ -259,6 +267,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
                 test_rows: split.test.len(),
             },
             dataset: dataset.clone(),
+            rows_without_target,
             seed: opts.seed,
             mlctl_version: env!("CARGO_PKG_VERSION").to_owned(),
             created_at: created_at.clone(),
@@ -291,7 +300,8 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         }
         None => None,
     };
-    let (warnings, notes) = (fitted.warnings, fitted.notes);
+    warnings.extend(fitted.warnings);
+    let notes = fitted.notes;
     Ok(TrainReport {
         notes,
         name: opts.name.to_string(),
@@ -305,7 +315,8 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         params: spec.params,
         target: opts.target.clone(),
         classes: bundle.classes,
-        rows: frame.n_rows,
+        rows: file_rows,
+        rows_without_target,
         train_rows: split.train.len(),
         test_rows: split.test.len(),
         features: features.len(),
@@ -436,6 +447,23 @@ fn feature_columns(frame: &Frame, opts: &TrainOptions) -> Result<Vec<String>> {
         return Err(Error::data(&frame.source, None, None, "has no feature columns besides the target"));
     }
     Ok(features)
+}
+
+/// The frame without the rows whose target is missing, how many they were and the warning saying so (see
+/// [`check_unlabelled`]). A regression target is checked for numbers first, so that an error names the row
+/// in the file.
+fn drop_unlabelled(frame: Frame, opts: &TrainOptions, task: Task) -> Result<(Frame, usize, Vec<String>)> {
+    let Some(target) = opts.target.as_deref().filter(|_| task != Task::Clustering) else {
+        return Ok((frame, 0, Vec::new()));
+    };
+    if task == Task::Regression {
+        numeric_target(&frame, target)?;
+    }
+    let unlabelled = unlabelled_rows(&frame, target);
+    match check_unlabelled(&frame, target, &unlabelled, opts.require_target)? {
+        Some(warning) => Ok((frame.without_rows(&unlabelled), unlabelled.len(), vec![warning])),
+        None => Ok((frame, 0, Vec::new())),
+    }
 }
 
 /// One line on what is trained on: rows, features, the target and the split.

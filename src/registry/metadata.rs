@@ -34,6 +34,9 @@ pub struct Metadata {
     pub cross_validation: Option<CvSummary>,
     pub split: SplitMeta,
     pub dataset: DatasetRef,
+    /// Rows of the dataset dropped because their target was missing (absent before mlctl dropped them: 0).
+    #[serde(default)]
+    pub rows_without_target: usize,
     pub seed: u64,
     pub mlctl_version: String,
     pub created_at: String,

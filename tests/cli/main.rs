@@ -21,3 +21,4 @@ mod serve;
 mod snapshots;
 mod tasks;
 mod train;
+mod typing;
