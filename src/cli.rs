@@ -329,7 +329,8 @@ pub struct TrainArgs {
     /// Treat this column as categorical even if it looks numeric (repeatable)
     #[arg(long, value_name = "COLUMN")]
     pub categorical: Vec<String>,
-    /// Treat this column as numeric (repeatable); a non-number in it is an error
+    /// Treat this column as numeric (repeatable); cells in it that are not numbers are read as missing values,
+    /// with a warning that counts them
     #[arg(long, value_name = "COLUMN")]
     pub numeric: Vec<String>,
     /// Leave this column out of the features, e.g. an id (repeatable)
@@ -341,6 +342,10 @@ pub struct TrainArgs {
     /// Refuse rows without a target value instead of dropping them with a warning
     #[arg(long)]
     pub require_target: bool,
+    /// Extra cell values read as missing, in every column (comma-separated), e.g. --na-values "unknown,?";
+    /// always missing: empty, NA, N/A, NaN, nan, null, NULL, None
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub na_values: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ use mlctl::metrics::Metrics;
 use mlctl::models::params::parse_assignments;
 use mlctl::models::{Algorithm, Task};
 use mlctl::ops::train::{train, Paths, TrainOptions, TrainReport};
+use mlctl::pipeline::PipelineSpec;
 use mlctl::registry::ModelName;
 
 use super::{parse_delimiter, Ctx, ExitStatus};
@@ -68,6 +69,9 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
     };
     let mut settings = spec.params_as_text();
     settings.extend(parse_assignments(&args.set)?);
+    let mut pipeline = PipelineSpec::default();
+    pipeline.take_settings(&mut settings)?;
+    pipeline.na_values = spec.na_values.iter().chain(&args.na_values).map(|v| v.trim().to_owned()).collect();
     let version = args
         .version
         .as_deref()
@@ -100,6 +104,7 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         drop,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         require_target: args.require_target || spec.require_target,
+        pipeline,
     })
 }
 

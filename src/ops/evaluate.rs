@@ -3,13 +3,13 @@
 //! segment sizes — compare it with the production version on the same rows, and check CI gates
 //! (`--min f1=0.82`, `--max rmse=3.5`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::data::frame::{ColumnData, Frame, MISSING_CODE};
-use crate::data::load::{read_csv, ReadOptions};
+use crate::data::load::read_csv;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::models::Bundle;
@@ -247,16 +247,15 @@ pub struct FileScore {
 /// features for clustering.
 pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<FileScore> {
     let bundle = &model.bundle;
-    let declared: HashMap<_, _> = bundle.pipeline.features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
     let text_columns = if bundle.task == Task::Clustering { Vec::new() } else { vec![bundle.target.clone()] };
-    let read = ReadOptions { delimiter, declared, text_columns };
-    let (frame, facts) = read_csv(path, &read)?;
+    let (frame, facts) = read_csv(path, &bundle.pipeline.read_options(delimiter, text_columns))?;
     let (truth, labelled, unlabelled_warning) = labelled_truth(&frame, bundle)?;
     let (x, stats) = bundle.pipeline.transform(&frame, labelled.as_deref())?;
     let predictions = bundle.predict(&x);
     let metrics = score(&predictions, &truth, &x, model.record.seed)
         .map_err(|e| Error::data(path, None, None, format!("cannot be scored: {e}")))?;
-    let mut warnings: Vec<String> = unlabelled_warning.into_iter().collect();
+    let mut warnings = crate::ops::train::stray_warnings(&facts.stray_as_missing, "trained with --numeric");
+    warnings.extend(unlabelled_warning);
     warnings.extend(match &metrics {
         Metrics::Classification(m) => m.warnings.iter().map(|w| w.message(&bundle.classes)).collect(),
         _ => Vec::new(),

@@ -11,7 +11,7 @@ use crate::data::split::{stratified_k_fold, stratified_split, Split};
 use crate::error::{Error, Result};
 use crate::metrics::{classification_metrics, clustering_metrics, regression_metrics, Metrics};
 use crate::models::{Estimator, Predictions, Target, Task, TrainedModel};
-use crate::pipeline::{FeatureTransform, FittedPipeline};
+use crate::pipeline::{FittedPipeline, PipelineSpec};
 
 /// A numeric target with more distinct values than this (or any fractional value) is a regression target.
 pub const MAX_CLASSES_INFERRED: usize = 20;
@@ -311,9 +311,10 @@ pub fn fit_and_score(
     split: &Split,
     estimator: &dyn Estimator,
     seed: u64,
+    spec: &PipelineSpec,
 ) -> Result<Fitted> {
     let started = std::time::Instant::now();
-    let pipeline = FittedPipeline::fit(frame, features, &split.train)?;
+    let pipeline = FittedPipeline::fit(frame, features, &split.train, spec)?;
     let (x_train, _) = pipeline.transform(frame, Some(&split.train))?;
     let train_truth = target.select(&split.train);
     let model = estimator.fit(&x_train, &train_truth.as_target())?;
@@ -356,10 +357,7 @@ pub fn feature_columns(pipeline: &FittedPipeline) -> Vec<Range<usize>> {
     let mut out = Vec::with_capacity(pipeline.features.len());
     let mut offset = 0;
     for f in &pipeline.features {
-        let width = match &f.transform {
-            FeatureTransform::Numeric { .. } => 1,
-            FeatureTransform::Categorical { levels, .. } => levels.len(),
-        };
+        let width = f.width();
         out.push(offset..offset + width);
         offset += width;
     }

@@ -144,7 +144,7 @@ fn a_numeric_column_with_stray_tokens_is_refused_with_rows_and_values() {
         .assert()
         .code(1)
         .stderr(contains("d.csv: row 11, column \"x\": looks numeric (58 of 60 values are numbers)"))
-        .stderr(contains("row 11: \"?\", row 34: \"12,5\""));
+        .stderr(contains("\"?\" ×1 (row 11), \"12,5\" ×1 (row 34)"));
     // Declaring it categorical settles it.
     p.mlctl()
         .args(["train", "d.csv", "--target", "success", "--name", "m", "--categorical", "x"])

@@ -116,3 +116,138 @@ fn evaluate_and_promote_score_only_the_rows_with_a_target() {
         .code(1)
         .stderr(contains("none.csv: row 1, column \"y\": the target is missing in 10 row(s)"));
 }
+
+/// `table` with `x` spelled "seven" in every seventh row and "?" in rows 5 and 50 (86% numbers).
+fn stray(i: usize, col: &str) -> Option<String> {
+    match col {
+        "x" if i % 7 == 6 => Some("seven".to_owned()),
+        "x" if i == 4 || i == 49 => Some("?".to_owned()),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_mostly_numeric_column_with_stray_tokens_is_refused_with_the_tokens_and_the_fixes() {
+    let p = TestProject::new();
+    p.write("d.csv", &table(140, false, stray));
+    let out = p.mlctl().args(["train", "d.csv", "--target", "y", "--name", "m"]).output().unwrap();
+    let stderr = TestProject::stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for expected in [
+        "d.csv: row 5, column \"x\": looks numeric (118 of 140 values are numbers) but 22 value(s) are not",
+        "\"seven\" ×20 (rows 7, 14, 21, …), \"?\" ×2 (rows 5, 50)",
+        "--numeric x",
+        "--categorical x",
+        "--na-values",
+    ] {
+        assert!(stderr.contains(expected), "expected {expected:?} in {stderr}");
+    }
+    assert!(p.versions("m").is_empty());
+
+    // Less than half numbers: a text column, as before.
+    let words = |i: usize, col: &str| (col == "x" && i % 3 != 0).then(|| format!("w{}", i % 4));
+    p.write("w.csv", &table(60, false, words));
+    p.mlctl().args(["-q", "train", "w.csv", "--target", "y", "--name", "w"]).args(QUICK).assert().success();
+    assert_eq!(metadata(&p, "w", "1.0.0")["features"][0]["type"], "categorical");
+}
+
+#[test]
+fn numeric_reads_stray_tokens_as_missing_at_training_and_prediction() {
+    let p = TestProject::new();
+    p.write("d.csv", &table(140, false, stray));
+    p.mlctl()
+        .args(["train", "d.csv", "--target", "y", "--name", "m", "--numeric", "x"])
+        .args(QUICK)
+        .assert()
+        .success()
+        .stderr(contains("column \"x\": 22 value(s) that are not numbers were read as missing values (--numeric x)"));
+    let meta = metadata(&p, "m", "1.0.0");
+    assert_eq!(
+        (meta["features"][0]["type"].as_str(), meta["features"][0]["missing_in_training"].as_u64().map(|n| n > 0)),
+        (Some("numeric"), Some(true))
+    );
+    // The model reads its column the same way.
+    p.write("in.csv", "x,c\n3,red\nseven,blue\nlots,green\n");
+    p.mlctl().args(["predict", "m", "--input", "in.csv", "--no-log"]).assert().success().stderr(contains(
+        "column \"x\": 2 value(s) that are not numbers were read as missing values (trained with --numeric x)",
+    ));
+}
+
+#[test]
+fn na_values_name_more_missing_tokens_and_the_model_keeps_them() {
+    let p = TestProject::new();
+    p.write("d.csv", &table(140, false, stray));
+    let out = p
+        .mlctl()
+        .args(["train", "d.csv", "--target", "y", "--name", "m", "--na-values", "seven,?"])
+        .args(QUICK)
+        .output()
+        .unwrap();
+    let stderr = TestProject::stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("not numbers"), "{stderr}");
+    assert_eq!(metadata(&p, "m", "1.0.0")["features"][0]["missing_in_training"].as_u64().unwrap() > 10, true);
+    // predict, evaluate and drift read "?" as missing, and refuse any other word in the numeric column.
+    p.write("in.csv", "x,c,y\n3,red,0\n?,blue,0\nseven,green,1\n40,red,1\n");
+    p.mlctl().args(["-q", "predict", "m", "--input", "in.csv", "--no-log"]).assert().success();
+    p.mlctl().args(["-q", "evaluate", "m", "--data", "in.csv"]).assert().success();
+    p.write("bad.csv", "x,c,y\n3,red,0\nlots,blue,0\n9,green,1\n40,red,1\n");
+    for args in [
+        vec!["predict", "m", "--input", "bad.csv", "--no-log"],
+        vec!["evaluate", "m", "--data", "bad.csv"],
+        vec!["drift", "m", "--data", "bad.csv"],
+    ] {
+        p.mlctl().args(&args).assert().code(1).stderr(contains(
+            "bad.csv: row 2, column \"x\": must be numeric (the model was trained on numbers) but 1 value(s) are not finite numbers: \"lots\" ×1 (row 2)",
+        ));
+    }
+    // As na_values in mlctl.toml.
+    p.write("mlctl.toml", "[models.t]\ndata = \"d.csv\"\ntarget = \"y\"\nna_values = [\"seven\", \"?\"]\n[models.t.params]\nn_trees = 10\n");
+    p.mlctl().args(["-q", "train", "--model", "t"]).assert().success();
+}
+
+#[test]
+fn identifier_columns_are_named_and_wide_columns_share_an_infrequent_slot() {
+    let p = TestProject::new();
+    let mut text = String::from("x,name,c,y\n");
+    for i in 0..200 {
+        let c = ["a", "a", "b", "b", "c", "a", "b", "c", "d", "a"][i % 10];
+        text.push_str(&format!("{},person{i},{c},{}\n", i % 50, (i % 50) / 25));
+    }
+    p.write("d.csv", &text);
+    let out = p
+        .mlctl()
+        .args(["--json", "train", "d.csv", "--target", "y", "--name", "m", "--set", "max_categories=3"])
+        .args(QUICK)
+        .output()
+        .unwrap();
+    let stderr = TestProject::stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("column \"name\" looks like an identifier (200 distinct values in 200 rows)")
+            && stderr.contains("--drop name"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("column \"c\""), "{stderr}");
+    let meta = metadata(&p, "m", "1.0.0");
+    assert_eq!(meta["identifier_like"], serde_json::json!(["name"]));
+    assert_eq!(meta["params"]["max_categories"], 3);
+    // c: a 80, b 60, c 40, d 20 in all rows: the two most frequent are kept, c and d share the last slot.
+    let encoded: Vec<&str> = meta["encoded_features"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let of_c: Vec<&str> = encoded.iter().copied().filter(|n| n.starts_with("c=")).collect();
+    assert_eq!(of_c, ["c=a", "c=b", "c=(infrequent)"]);
+    assert_eq!(encoded.iter().filter(|n| n.starts_with("name=")).count(), 3);
+    let c = meta["features"].as_array().unwrap().iter().find(|f| f["name"] == "c").unwrap();
+    assert_eq!(c["infrequent"]["levels"], 2);
+    assert!(c["infrequent"]["rows"].as_u64().unwrap() > 0);
+    // Unseen categories go to the infrequent slot: no warning about them.
+    p.write("in.csv", "x,name,c\n3,someone,zzz\n");
+    let out = p.mlctl().args(["predict", "m", "--input", "in.csv", "--no-log"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!TestProject::stderr_of(&out).contains("unseen"), "{}", TestProject::stderr_of(&out));
+    p.mlctl()
+        .args(["train", "d.csv", "--target", "y", "--name", "m", "--set", "max_categories=0"])
+        .assert()
+        .code(1)
+        .stderr(contains("max_categories=0: expected an integer >= 1"));
+}
