@@ -283,13 +283,13 @@ fn stray_tokens_error(
         TypeSource::Inferred => (
             format!("looks numeric ({} of {present} values are numbers) but", present - bad),
             format!(
-                "read them as missing values with --numeric {name} (or name the missing-value tokens with \
+                "Read them as missing values with --numeric {name} (or name the missing-value tokens with \
                  --na-values), or treat the column as categories with --categorical {name}"
             ),
         ),
         TypeSource::Model => (
             "must be numeric (the model was trained on numbers) but".to_owned(),
-            "fix or blank them (a blank is a missing value), or retrain with --na-values or --numeric to read such \
+            "Fix or blank them (a blank is a missing value), or retrain with --na-values or --numeric to read such \
              tokens as missing values"
                 .to_owned(),
         ),

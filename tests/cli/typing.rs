@@ -145,7 +145,7 @@ fn a_mostly_numeric_column_with_stray_tokens_is_refused_with_the_tokens_and_the_
     assert!(p.versions("m").is_empty());
 
     // Less than half numbers: a text column, as before.
-    let words = |i: usize, col: &str| (col == "x" && i % 3 != 0).then(|| format!("w{}", i % 4));
+    let words = |i: usize, col: &str| (col == "x" && !i.is_multiple_of(3)).then(|| format!("w{}", i % 4));
     p.write("w.csv", &table(60, false, words));
     p.mlctl().args(["-q", "train", "w.csv", "--target", "y", "--name", "w"]).args(QUICK).assert().success();
     assert_eq!(metadata(&p, "w", "1.0.0")["features"][0]["type"], "categorical");
@@ -186,7 +186,7 @@ fn na_values_name_more_missing_tokens_and_the_model_keeps_them() {
     let stderr = TestProject::stderr_of(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("not numbers"), "{stderr}");
-    assert_eq!(metadata(&p, "m", "1.0.0")["features"][0]["missing_in_training"].as_u64().unwrap() > 10, true);
+    assert!(metadata(&p, "m", "1.0.0")["features"][0]["missing_in_training"].as_u64().unwrap() > 10);
     // predict, evaluate and drift read "?" as missing, and refuse any other word in the numeric column.
     p.write("in.csv", "x,c,y\n3,red,0\n?,blue,0\nseven,green,1\n40,red,1\n");
     p.mlctl().args(["-q", "predict", "m", "--input", "in.csv", "--no-log"]).assert().success();
