@@ -46,6 +46,14 @@ fn rows_without_a_target_are_dropped_with_a_warning_and_counted() {
     assert_eq!((report["rows"].as_u64(), report["rows_without_target"].as_u64()), (Some(200), Some(7)));
     assert_eq!(report["train_rows"].as_u64().unwrap() + report["test_rows"].as_u64().unwrap(), 193);
     assert_eq!(metadata(&p, "m", "1.0.0")["rows_without_target"], 7);
+    // --compare cross-validates on the same labelled rows.
+    p.mlctl()
+        .args(["train", "d.csv", "--target", "y", "--name", "c", "--compare", "random-forest,naive-bayes", "--cv", "2"])
+        .args(QUICK)
+        .assert()
+        .success()
+        .stderr(contains("dropped 7 row(s) without a value of the target"));
+    assert_eq!(metadata(&p, "c", "1.0.0")["rows_without_target"], 7);
 
     // Regression alike; a missing-value token counts as missing.
     let na = |i: usize, col: &str| (col == "y" && i == 2).then(|| "NA".to_owned());
