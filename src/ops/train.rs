@@ -155,12 +155,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     let (frame, rows_without_target, mut warnings) = drop_unlabelled(frame, opts, task)?;
     warnings.splice(0..0, read_warnings);
     let identifiers = identifier_columns(&frame, &features);
-    warnings.extend(identifiers.iter().map(|(name, distinct, present)| {
-        format!(
-            "column \"{name}\" looks like an identifier ({distinct} distinct values in {present} rows): a model \
-             can only memorise it; leave it out with --drop {name}"
-        )
-    }));
+    warnings.extend(identifiers.iter().map(|(_, warning)| warning.clone()));
     let target = TargetData::read(&frame, opts.target.as_deref(), task)?;
     let split = target.split(frame.n_rows, opts.test_size, opts.seed)?;
     reporter.phase(&describe_split(&frame, &features, &target, &split, opts));
@@ -299,7 +294,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             },
             dataset: dataset.clone(),
             rows_without_target,
-            identifier_like: identifiers.iter().map(|(name, _, _)| name.clone()).collect(),
+            identifier_like: identifiers.iter().map(|(name, _)| name.clone()).collect(),
             seed: opts.seed,
             mlctl_version: env!("CARGO_PKG_VERSION").to_owned(),
             created_at: created_at.clone(),
@@ -481,14 +476,17 @@ fn feature_columns(frame: &Frame, opts: &TrainOptions) -> Result<Vec<String>> {
     Ok(features)
 }
 
-/// The feature columns that look like identifiers (see [`identifier_like`]), with their distinct and
-/// non-missing counts.
-fn identifier_columns(frame: &Frame, features: &[String]) -> Vec<(String, usize, usize)> {
+/// The feature columns that look like identifiers (see [`identifier_like`]), each with its warning.
+fn identifier_columns(frame: &Frame, features: &[String]) -> Vec<(String, String)> {
     features
         .iter()
         .filter_map(|name| {
             let (distinct, present) = identifier_like(frame.column(name)?)?;
-            Some((name.clone(), distinct, present))
+            let warning = format!(
+                "column \"{name}\" looks like an identifier ({distinct} distinct values in {present} rows): a model \
+                 can only memorise it; leave it out with --drop {name}"
+            );
+            Some((name.clone(), warning))
         })
         .collect()
 }

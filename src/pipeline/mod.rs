@@ -185,7 +185,8 @@ impl FittedPipeline {
                 Ok(FittedFeature { name: name.clone(), transform, infrequent })
             })
             .collect();
-        let stray_as_missing = spec.stray_as_missing.iter().filter(|c| feature_names.contains(c)).cloned().collect();
+        // In feature order, so the artifact's bytes do not depend on how the caller collected them.
+        let stray_as_missing = feature_names.iter().filter(|n| spec.stray_as_missing.contains(n)).cloned().collect();
         Ok(FittedPipeline {
             features: fitted.into_iter().collect::<Result<_>>()?,
             na_values: spec.na_values.clone(),
