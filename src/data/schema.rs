@@ -172,8 +172,9 @@ struct Numbers {
 fn read_numbers<'a>(cells: impl Iterator<Item = Option<&'a str>>, rules: CellRules<'_>) -> Numbers {
     let mut out = Numbers { values: Vec::with_capacity(cells.size_hint().0), offender_count: 0, present: 0 };
     for cell in cells {
-        // A number first: no missing token is a finite number, so a cell that parses needs no other check.
-        let Some(text) = cell else {
+        // A number first: no built-in missing token is a finite number, so a cell that parses needs no other
+        // check, unless `--na-values` names numbers ("-999", as pandas allows).
+        let Some(text) = cell.filter(|t| rules.na_values.is_empty() || !rules.is_missing(t)) else {
             out.values.push(f64::NAN);
             continue;
         };
@@ -428,6 +429,12 @@ mod tests {
         assert_eq!((v[0], v[1].is_nan(), v[2].is_nan(), stray), (1.0, true, true, 1), "unknown is missing");
         let (column, stray) = read(&["1", "unknown", "3"], None).unwrap();
         assert!(matches!(column.data, ColumnData::Numeric(_)) && stray == 0);
+        let sentinel = CellRules { na_values: &["-999".to_owned()], stray_as_missing: false };
+        let cells = ["4", "-999", " -999 "];
+        let (column, _) =
+            column_from_text(Path::new("d.csv"), "x", || cells.iter().map(|s| Some(*s)), None, 1, sentinel).unwrap();
+        let ColumnData::Numeric(v) = column.data else { panic!("expected numeric") };
+        assert!(v[0] == 4.0 && v[1].is_nan() && v[2].is_nan(), "a number named by --na-values is missing");
     }
 
     #[test]
