@@ -259,3 +259,31 @@ fn identifier_columns_are_named_and_wide_columns_share_an_infrequent_slot() {
         .code(1)
         .stderr(contains("max_categories=0: expected an integer >= 1"));
 }
+
+/// A model written by the mlctl before artifact format 4 (`tests/fixtures/format3`, trained by that binary) still
+/// loads: its pipeline has no missing-value tokens, lenient columns or infrequent slots.
+#[test]
+fn a_format_3_model_still_predicts_and_evaluates() {
+    let p = TestProject::new();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format3");
+    let copy = |rel: &str| {
+        std::fs::create_dir_all(p.path(rel).parent().unwrap()).unwrap();
+        std::fs::copy(fixture.join(rel), p.path(rel)).unwrap();
+    };
+    for rel in ["d.csv", "ml_models/registry.json"] {
+        copy(rel);
+    }
+    for file in ["model.bin", "metadata.json", "reference.json"] {
+        copy(&format!("ml_models/old/1.0.0/{file}"));
+    }
+    assert_eq!(&std::fs::read(p.path("ml_models/old/1.0.0/model.bin")).unwrap()[8..10], &[3, 0], "format 3");
+    p.mlctl().args(["-q", "predict", "old", "--input", "d.csv", "-o", "out.csv", "--no-log"]).assert().success();
+    assert_eq!(std::fs::read_to_string(p.path("out.csv")).unwrap().lines().count(), 61);
+    p.mlctl().args(["-q", "evaluate", "old", "--data", "d.csv"]).assert().success();
+    p.write("bad.csv", "x,c,y\n1,red,0\nlots,blue,1\n");
+    p.mlctl()
+        .args(["predict", "old", "--input", "bad.csv", "--no-log"])
+        .assert()
+        .code(1)
+        .stderr(contains("column \"x\": must be numeric (the model was trained on numbers)"));
+}
