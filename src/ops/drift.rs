@@ -86,7 +86,7 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     let (current, source) = match &opts.current {
         Current::Data(path) => {
             reporter.phase(&format!("reading {}", path.display()));
-            (from_csv(&model, path, opts.delimiter)?, path.display().to_string())
+            (from_csv(&model, path, opts.delimiter, reporter)?, path.display().to_string())
         }
         Current::Logs { dir, since, since_text } => {
             let folder = dir.join(model.name.as_str());
@@ -135,9 +135,12 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
 }
 
 /// Reads the features from a CSV (types enforced as in training) and predicts, for prediction drift.
-fn from_csv(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<CurrentData> {
+fn from_csv(model: &LoadedModel, path: &Path, delimiter: Option<u8>, reporter: &dyn Reporter) -> Result<CurrentData> {
     let pipeline = &model.bundle.pipeline;
-    let (frame, _) = read_csv(path, &pipeline.read_options(delimiter, Vec::new()))?;
+    let (frame, facts) = read_csv(path, &pipeline.read_options(delimiter, Vec::new()))?;
+    for warning in crate::ops::train::stray_warnings(&facts.stray_as_missing, "trained with --numeric") {
+        reporter.warn(&warning);
+    }
     let (x, _) = pipeline.transform(&frame, None)?;
     let predictions = model.bundle.predict(&x);
     let classes: Vec<usize> = predictions.labels().unwrap_or_default().into_iter().map(|c| c as usize).collect();

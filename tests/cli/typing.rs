@@ -179,6 +179,15 @@ fn numeric_reads_stray_tokens_as_missing_at_training_and_prediction() {
     p.mlctl().args(["predict", "m", "--input", "in.csv", "--no-log"]).assert().success().stderr(contains(
         "column \"x\": 2 value(s) that are not numbers were read as missing values (trained with --numeric x)",
     ));
+    p.write("h.csv", &table(60, false, stray));
+    let drift = p.mlctl().args(["drift", "m", "--data", "h.csv"]).output().unwrap();
+    assert!(matches!(drift.status.code(), Some(0 | 3)), "{}", TestProject::stderr_of(&drift));
+    let evaluate = p.mlctl().args(["evaluate", "m", "--data", "h.csv"]).output().unwrap();
+    for (out, command) in [(&drift, "drift"), (&evaluate, "evaluate")] {
+        let stderr = TestProject::stderr_of(out);
+        let expected = "column \"x\": 10 value(s) that are not numbers were read as missing values";
+        assert!(stderr.contains(expected), "{command}: {stderr}");
+    }
 }
 
 #[test]
