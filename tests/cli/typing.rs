@@ -116,6 +116,11 @@ fn evaluate_and_promote_score_only_the_rows_with_a_target() {
         .unwrap()
         .contains("dropped 10 row(s) without a value of the target \"y\" (rows 4, 14, 24, 34, 44, …)"));
 
+    p.mlctl()
+        .args(["evaluate", "m", "--data", "h.csv"])
+        .assert()
+        .success()
+        .stdout(contains("on h.csv: 100 rows (10 without a target, left out)"));
     p.mlctl().args(["-q", "promote", "m@1.0.0", "--to", "staging", "--data", "h.csv"]).assert().success();
     p.write("none.csv", &table(10, false, |_, col| (col == "y").then(String::new)));
     p.mlctl()
