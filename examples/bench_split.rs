@@ -20,7 +20,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         [d, t, s, seed, task] => (d, t, s, seed, Task::parse(task)?),
         _ => return Err("usage: bench_split DATA.csv TARGET TEST_SIZE SEED [classification|regression]".into()),
     };
-    let options = ReadOptions { delimiter: None, declared: Default::default(), text_columns: vec![target.clone()] };
+    let options = ReadOptions { text_columns: vec![target.clone()], ..ReadOptions::default() };
     let (frame, _) = read_csv(&PathBuf::from(data), &options)?;
     let split = TargetData::read(&frame, Some(target), task)?.split(frame.n_rows, test_size.parse()?, seed.parse()?)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -75,7 +75,7 @@ pub enum Command {
     /// Produce a dataset CSV from a sample generator, a database or a data file (with a dataset card beside it)
     Export(ExportArgs),
     /// Fit a preprocessing pipeline and a model on a CSV and register a new version
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Score a registered version on labelled data, compare with production, check CI gates (exit 3 if unmet)
     Evaluate(EvaluateArgs),
     /// Predict with a registered version: CSV, JSON or NDJSON in (a file or - for stdin), predictions out
@@ -373,7 +373,8 @@ pub struct TrainArgs {
     /// Treat these columns as categorical even if they look numeric (repeatable or a comma list)
     #[arg(long, value_name = "COLUMN,...")]
     pub categorical: Vec<String>,
-    /// Treat these columns as numeric (repeatable or a comma list); a non-number in them is an error
+    /// Treat these columns as numeric (repeatable or a comma list); cells in them that are not numbers are read as
+    /// missing values, with a warning that counts them
     #[arg(long, value_name = "COLUMN,...")]
     pub numeric: Vec<String>,
     /// Treat these columns as dates (repeatable or a comma list): YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]; anything
@@ -387,6 +388,13 @@ pub struct TrainArgs {
     /// Field separator of the CSV, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Refuse rows without a target value instead of dropping them with a warning
+    #[arg(long)]
+    pub require_target: bool,
+    /// Extra cell values read as missing, in every column (repeatable or a comma list), e.g. --na-values
+    /// "unknown,?"; always missing: empty, NA, N/A, NaN, nan, null, NULL, None
+    #[arg(long, value_name = "A,B,...")]
+    pub na_values: Vec<String>,
 }
 
 #[derive(Debug, Args)]

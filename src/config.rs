@@ -13,10 +13,13 @@
 //! numeric = []
 //! date = ["signup_date"]        # ISO dates, encoded as calendar features
 //! drop = ["employee_id"]        # not features
+//! require_target = false        # true: a row without a target is an error, not dropped
+//! na_values = ["unknown", "?"]  # more cell values read as missing (besides "", NA, null, ...)
 //!
 //! [models.skill_assignment.params]
 //! n_trees = 100
 //! max_depth = 20
+//! max_categories = 100          # a pipeline setting: one-hot levels per column, the infrequent slot included
 //! ```
 
 use std::collections::BTreeMap;
@@ -51,6 +54,12 @@ pub struct ModelSpec {
     pub date: Vec<String>,
     #[serde(default)]
     pub drop: Vec<String>,
+    /// Refuse rows without a target instead of dropping them (as `--require-target`).
+    #[serde(default)]
+    pub require_target: bool,
+    /// Extra cell values read as missing (as `--na-values`).
+    #[serde(default)]
+    pub na_values: Vec<String>,
     /// Hyperparameters; values may be numbers, strings or booleans and are validated per algorithm.
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,

@@ -6,7 +6,8 @@
 //! length check and a copy: with the 100k-row reference forest (100 trees), a one-row predict took 83 → 64 ms
 //! (median of 15 alternating runs). Human-readable encodings (JSON, which tests use to corrupt models by hand)
 //! keep plain arrays. Format 3 adds to a forest the rank of each split's threshold (see
-//! `models::forest::stored_ranks`), which loading used to recompute.
+//! `models::forest::stored_ranks`), which loading used to recompute. Format 4 adds to the pipeline how its data
+//! was read (extra missing tokens, lenient numeric columns) and each feature's infrequent one-hot slot.
 
 use std::cell::Cell;
 use std::fmt;
@@ -16,13 +17,16 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 
 /// The artifact format written now.
-pub const CURRENT_FORMAT: u16 = 3;
+pub const CURRENT_FORMAT: u16 = 4;
 
 /// The last format whose arrays are postcard sequences.
 pub const SEQUENCE_ARRAYS_FORMAT: u16 = 1;
 
 /// The first format whose forests store their split ranks.
 pub const SPLIT_RANKS_FORMAT: u16 = 3;
+
+/// The first format whose pipelines store their reading rules and infrequent slots.
+pub const PIPELINE_OPTIONS_FORMAT: u16 = 4;
 
 thread_local! {
     static DECODING_FORMAT: Cell<u16> = const { Cell::new(CURRENT_FORMAT) };
@@ -49,6 +53,11 @@ pub fn sequence_arrays() -> bool {
 /// Whether a forest being decoded on this thread has its split ranks (format 3 on).
 pub fn split_ranks() -> bool {
     DECODING_FORMAT.with(Cell::get) >= SPLIT_RANKS_FORMAT
+}
+
+/// Whether a pipeline being decoded on this thread has its reading rules and infrequent slots (format 4 on).
+pub fn pipeline_options() -> bool {
+    DECODING_FORMAT.with(Cell::get) >= PIPELINE_OPTIONS_FORMAT
 }
 
 /// A number stored as its little-endian bytes.

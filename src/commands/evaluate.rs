@@ -42,9 +42,13 @@ pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
 
 fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
     let mut out = String::new();
+    let unlabelled = match r.data.rows_without_target {
+        0 => String::new(),
+        n => format!(" ({n} without a target, left out)"),
+    };
     let _ = writeln!(
         out,
-        "{}@{} ({}) on {}: {} rows, sha256 {}\n",
+        "{}@{} ({}) on {}: {} rows{unlabelled}, sha256 {}\n",
         r.model,
         r.version,
         r.stage,

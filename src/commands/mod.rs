@@ -50,7 +50,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
     let ctx = Ctx { project, cwd, metrics_file };
     match cli.command {
         Command::Export(args) => export::run(args, &ctx, printer),
-        Command::Train(args) => train::run(args, &ctx, printer),
+        Command::Train(args) => train::run(*args, &ctx, printer),
         Command::Evaluate(args) => evaluate::run(args, &ctx, printer),
         Command::Predict(args) => predict::run(args, &ctx, printer),
         Command::Init(args) => extras::init(args, &ctx, printer),

@@ -11,6 +11,7 @@ use mlctl::metrics::Metrics;
 use mlctl::models::params::parse_assignments;
 use mlctl::models::{Algorithm, Task};
 use mlctl::ops::train::{train, Paths, TrainOptions, TrainReport};
+use mlctl::pipeline::PipelineSpec;
 use mlctl::prometheus::Sample;
 use mlctl::registry::ModelName;
 
@@ -71,6 +72,10 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
     };
     let mut settings = spec.params_as_text();
     settings.extend(parse_assignments(&list_flag::split("--set", &args.set)?)?);
+    let mut pipeline = PipelineSpec::default();
+    pipeline.take_settings(&mut settings)?;
+    let na_values = list_flag::split("--na-values", &args.na_values)?;
+    pipeline.na_values = spec.na_values.iter().chain(&na_values).map(|v| v.trim().to_owned()).collect();
     let version = args
         .version
         .as_deref()
@@ -105,6 +110,8 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         declared,
         drop,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        require_target: args.require_target || spec.require_target,
+        pipeline,
     })
 }
 
@@ -149,7 +156,11 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
     } else {
         format!("train {}, test {}", r.train_rows, r.test_rows)
     };
-    let _ = writeln!(out, "  data      {} rows ({split}), sha256 {}", r.rows, &r.dataset_sha256[..12]);
+    let unlabelled = match r.rows_without_target {
+        0 => String::new(),
+        n => format!("{n} without a target, dropped; "),
+    };
+    let _ = writeln!(out, "  data      {} rows ({unlabelled}{split}), sha256 {}", r.rows, &r.dataset_sha256[..12]);
     let target = match (&r.target, r.task.as_str()) {
         (Some(t), "classification") => format!("; target \"{t}\": {}", r.classes.join(", ")),
         (Some(t), _) => format!("; target \"{t}\" (numeric)"),

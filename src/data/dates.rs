@@ -424,7 +424,9 @@ mod tests {
     }
 
     fn typed(cells: &[&str], declared: Option<ColumnType>) -> Result<Column> {
-        column_from_text(Path::new("d.csv"), "when", || cells.iter().map(|s| Some(*s)), declared, 1)
+        let rules = crate::data::schema::CellRules::default();
+        column_from_text(Path::new("d.csv"), "when", || cells.iter().map(|s| Some(*s)), declared, 1, rules)
+            .map(|(column, _)| column)
     }
 
     #[test]

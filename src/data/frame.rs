@@ -69,6 +69,20 @@ impl Column {
     }
 }
 
+/// The rows `0..n` but `dropped` (sorted), in order.
+pub fn rows_but(n: usize, dropped: &[usize]) -> Vec<usize> {
+    let mut dropped = dropped.iter().copied().peekable();
+    (0..n)
+        .filter(|&r| {
+            let gone = dropped.peek() == Some(&r);
+            if gone {
+                dropped.next();
+            }
+            !gone
+        })
+        .collect()
+}
+
 /// Shortest text that reads back as the same f64 (integers without a trailing ".0").
 pub fn format_number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
@@ -93,5 +107,26 @@ impl Frame {
 
     pub fn column_names(&self) -> Vec<&str> {
         self.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// The frame without `dropped` (sorted row indices), every column keeping its type and levels.
+    pub fn without_rows(&self, dropped: &[usize]) -> Frame {
+        let keep = rows_but(self.n_rows, dropped);
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.clone(),
+                data: match &c.data {
+                    ColumnData::Numeric(v) => ColumnData::Numeric(keep.iter().map(|&r| v[r]).collect()),
+                    ColumnData::Date(v) => ColumnData::Date(keep.iter().map(|&r| v[r]).collect()),
+                    ColumnData::Categorical { codes, levels } => ColumnData::Categorical {
+                        codes: keep.iter().map(|&r| codes[r]).collect(),
+                        levels: levels.clone(),
+                    },
+                },
+            })
+            .collect();
+        Frame { source: self.source.clone(), n_rows: keep.len(), columns }
     }
 }

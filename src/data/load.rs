@@ -11,7 +11,7 @@
 //! or missing, stray tokens in a mostly numeric column are an error, and columns the caller declares
 //! categorical (or needs as text, like a target) keep their cells' exact spelling.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::frame::{Column, Frame};
 use super::limits::{CappedReader, Limits};
-use super::schema::{column_from_text, ColumnType};
+use super::schema::{column_from_text, CellRules, ColumnType};
 use super::source::{check_names_hinted, push_integer, push_real, push_real32, Row, RowSink, ValueType};
 use crate::error::{Error, IoContext, Result};
 
@@ -34,6 +34,10 @@ pub struct ReadOptions {
     pub declared: HashMap<String, ColumnType>,
     /// Columns to keep as exact text (e.g. the target, ids).
     pub text_columns: Vec<String>,
+    /// Extra missing-value tokens, in every column (`--na-values`).
+    pub na_values: Vec<String>,
+    /// Declared-numeric columns whose cells that are not numbers are read as missing values, not refused.
+    pub stray_as_missing: Vec<String>,
 }
 
 /// What the structural pass learnt about the file.
@@ -42,6 +46,9 @@ pub struct FileFacts {
     pub sha256: String,
     pub rows: usize,
     pub header: Vec<String>,
+    /// Cells that were not numbers, read as missing values, per declared-numeric column (see
+    /// [`ReadOptions::stray_as_missing`]).
+    pub stray_as_missing: BTreeMap<String, usize>,
 }
 
 /// Reads `path` into a typed frame, with the file's SHA-256.
@@ -59,9 +66,10 @@ pub fn read_csv(path: &Path, options: &ReadOptions) -> Result<(Frame, FileFacts)
         let df = read_with_polars(path, delimiter);
         (structure.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), df)
     });
-    let facts = facts?;
+    let mut facts = facts?;
     let df = df?;
-    let frame = frame_from_polars(path, &df, &facts.header, options)?;
+    let (frame, stray) = frame_from_polars(path, &df, &facts.header, options)?;
+    facts.stray_as_missing = stray;
     Ok((frame, facts))
 }
 
@@ -222,7 +230,12 @@ fn check_structure(path: &Path, delimiter: u8, limits: &Limits) -> Result<FileFa
         (rows, header)
     };
     std::io::copy(&mut hashing, &mut std::io::sink()).at(path)?;
-    Ok(FileFacts { sha256: crate::registry::artifact::hex(&hashing.hasher.finalize()), rows: rows.0, header: rows.1 })
+    Ok(FileFacts {
+        sha256: crate::registry::artifact::hex(&hashing.hasher.finalize()),
+        rows: rows.0,
+        header: rows.1,
+        stray_as_missing: BTreeMap::new(),
+    })
 }
 
 fn header_names(path: &Path, record: &csv::ByteRecord, delimiter: u8) -> Result<Vec<String>> {
@@ -283,12 +296,17 @@ fn read_with_polars(path: &Path, delimiter: u8) -> Result<DataFrame> {
 /// Types the text columns by `schema`'s rules, in parallel (a column at a time); the first error in column
 /// order is the one reported. Columns take the names the structural pass checked (trimmed, without a
 /// byte-order mark).
-fn frame_from_polars(path: &Path, df: &DataFrame, header: &[String], options: &ReadOptions) -> Result<Frame> {
+fn frame_from_polars(
+    path: &Path,
+    df: &DataFrame,
+    header: &[String],
+    options: &ReadOptions,
+) -> Result<(Frame, BTreeMap<String, usize>)> {
     let polars_error = |e: PolarsError| Error::data(path, None, None, format!("cannot be read: {e}"));
     if df.width() != header.len() {
         return Err(Error::data(path, None, None, "cannot be read as CSV: the header and the columns disagree"));
     }
-    let typed: Vec<Result<Column>> = df
+    let typed: Vec<Result<(Column, usize)>> = df
         .columns()
         .par_iter()
         .zip(header)
@@ -299,11 +317,23 @@ fn frame_from_polars(path: &Path, df: &DataFrame, header: &[String], options: &R
                 options.declared.get(name).copied()
             };
             let strings = col.as_materialized_series().str().map_err(polars_error)?;
-            column_from_text(path, name, || strings.iter(), declared, 1)
+            let rules = CellRules {
+                na_values: &options.na_values,
+                stray_as_missing: options.stray_as_missing.iter().any(|c| c == name),
+            };
+            column_from_text(path, name, || strings.iter(), declared, 1, rules)
         })
         .collect();
-    let columns = typed.into_iter().collect::<Result<Vec<_>>>()?;
-    Ok(Frame { source: path.to_path_buf(), n_rows: df.height(), columns })
+    let mut columns = Vec::with_capacity(typed.len());
+    let mut stray = BTreeMap::new();
+    for result in typed {
+        let (column, n) = result?;
+        if n > 0 {
+            stray.insert(column.name.clone(), n);
+        }
+        columns.push(column);
+    }
+    Ok((Frame { source: path.to_path_buf(), n_rows: df.height(), columns }, stray))
 }
 
 // ---- export --from FILE.parquet ---------------------------------------------------------------------------------

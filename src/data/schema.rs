@@ -1,9 +1,11 @@
 //! Column typing rules, shared by training (infer) and prediction (enforce).
 //!
-//! A column is numeric when every non-missing value is a finite number. A column that is numeric but for a few
-//! stray tokens ("?", "n/a ", "12,5") is an error that names the rows and values, because silently treating it as
-//! categorical would train a model on the wrong thing. A text column whose every value is an ISO date or
-//! date-time is a date column (see `dates`). Users can declare a column's type to settle it.
+//! A column is numeric when every non-missing value is a finite number. A column at least half of whose values
+//! are numbers but not all ("?", "seven", "12,5" among numbers) is an error that names the column, the most
+//! frequent offending tokens and their rows, because silently treating it as categorical would train a model on
+//! the wrong thing. Users settle it by declaring the column's type (`--numeric` reads the tokens as missing
+//! values, counted; `--categorical` keeps the text) or by naming extra missing tokens (`--na-values`). A text
+//! column whose every value is an ISO date or date-time is a date column (see `dates`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,12 +37,37 @@ impl ColumnType {
 /// Cells read as missing, in every column.
 pub const MISSING_TOKENS: &[&str] = &["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"];
 
-/// A text column at least this share of whose values are numbers is taken to be numeric with stray tokens.
-const STRAY_TOKEN_SHARE: f64 = 0.9;
+/// How cells are read beyond their column's type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CellRules<'a> {
+    /// Extra missing-value tokens (`--na-values`), beside [`MISSING_TOKENS`]; matched after trimming.
+    pub na_values: &'a [String],
+    /// A declared-numeric column's cells that are not numbers become missing values (counted) instead of an
+    /// error: `--numeric COL` at training, and at prediction for a column trained so.
+    pub stray_as_missing: bool,
+}
+
+impl CellRules<'_> {
+    fn is_missing(&self, s: &str) -> bool {
+        is_missing_token(s) || (!self.na_values.is_empty() && self.na_values.iter().any(|v| v == trim_cell(s)))
+    }
+}
+
+/// Where a column's type comes from, for the advice of a stray-token error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TypeSource {
+    /// Inferred from the data: training, where the fixes are flags.
+    Inferred,
+    /// Known: the model was trained on numbers.
+    Model,
+}
+
+/// How many offending tokens a stray-token error lists, the most frequent first.
+const SHOWN_TOKENS: usize = 5;
+/// How many rows of each listed token it names.
+const ROWS_PER_TOKEN: usize = 3;
 /// How many of a column's levels are looked up by a scan before a map takes over.
 const SCANNED_LEVELS: usize = 8;
-/// How many offending cells an error lists before it summarises.
-const SHOWN_OFFENDERS: usize = 5;
 
 pub fn is_missing_token(s: &str) -> bool {
     MISSING_TOKENS.contains(&trim_cell(s))
@@ -105,68 +132,61 @@ fn trim_cell(s: &str) -> &str {
 /// Builds a typed column from text cells (row order), inferring the type unless `declared`. `cells` gives the
 /// cells afresh on every call: a numeric column is read once, as numbers; only a column that turns out
 /// categorical is read a second time for its levels (building levels for every number cost more than the rest
-/// of reading a file). `first_row` is the data-row number of the first cell (1 for a whole file; later for a
-/// batch of a stream), for messages.
+/// of reading a file), and only a column that is an error a second time for its offending tokens. `first_row`
+/// is the data-row number of the first cell (1 for a whole file; later for a batch of a stream), for messages.
+/// Returns the column and how many cells that were not numbers `rules.stray_as_missing` read as missing.
 pub fn column_from_text<'a, I>(
     path: &Path,
     name: &str,
     cells: impl Fn() -> I,
     declared: Option<ColumnType>,
     first_row: usize,
-) -> Result<Column>
+    rules: CellRules<'_>,
+) -> Result<(Column, usize)>
 where
     I: Iterator<Item = Option<&'a str>>,
 {
     if declared == Some(ColumnType::Date) {
-        return super::dates::date_column(path, name, cells(), first_row);
+        return super::dates::date_column(path, name, cells(), first_row).map(|column| (column, 0));
     }
     if declared != Some(ColumnType::Categorical) {
-        let numbers = read_numbers(cells());
-        let numeric_share = if numbers.present == 0 {
-            0.0
-        } else {
-            (numbers.present - numbers.offender_count) as f64 / numbers.present as f64
-        };
-        let numeric = numbers.present > 0 && numbers.offender_count == 0;
-        if declared == Some(ColumnType::Numeric) || numeric || numeric_share >= STRAY_TOKEN_SHARE {
-            if numbers.offender_count > 0 {
-                let offenders: Vec<(usize, &str)> =
-                    numbers.offenders.iter().map(|&(i, t)| (first_row + i, t)).collect();
-                let (present, bad) = (numbers.present, numbers.offender_count);
-                return Err(stray_tokens_error(path, name, present, bad, &offenders, declared.is_none()));
-            }
-            return Ok(Column { name: name.to_owned(), data: ColumnData::Numeric(numbers.values) });
+        let numbers = read_numbers(cells(), rules);
+        let stray = numbers.offender_count;
+        let numeric = declared == Some(ColumnType::Numeric) || (numbers.present > 0 && stray == 0);
+        let mostly_numbers = 2 * (numbers.present - stray) >= numbers.present;
+        if numeric && (stray == 0 || rules.stray_as_missing) {
+            return Ok((Column { name: name.to_owned(), data: ColumnData::Numeric(numbers.values) }, stray));
+        }
+        if numeric || (stray > 0 && mostly_numbers) {
+            let source = if declared.is_some() { TypeSource::Model } else { TypeSource::Inferred };
+            let tokens = stray_tokens(cells(), rules, first_row);
+            return Err(stray_tokens_error(path, name, numbers.present, stray, &tokens, source));
         }
     }
-    let (codes, levels) = read_levels(cells());
+    let (codes, levels) = read_levels(cells(), rules);
     if declared.is_none() {
         if let Some(seconds) = super::dates::infer_dates(&codes, &levels) {
-            return Ok(Column { name: name.to_owned(), data: ColumnData::Date(seconds) });
+            return Ok((Column { name: name.to_owned(), data: ColumnData::Date(seconds) }, 0));
         }
     }
-    Ok(Column { name: name.to_owned(), data: ColumnData::Categorical { codes, levels } })
+    Ok((Column { name: name.to_owned(), data: ColumnData::Categorical { codes, levels } }, 0))
 }
 
-/// A column's cells read as numbers: NaN where missing or not a number, and the cells that were not numbers.
-struct Numbers<'a> {
+/// A column's cells read as numbers: NaN where missing or not a number, and how many were not numbers.
+struct Numbers {
     values: Vec<f64>,
-    /// Cells neither missing nor numbers: how many, and the first few (index in the column, text).
+    /// Cells neither missing nor numbers.
     offender_count: usize,
-    offenders: Vec<(usize, &'a str)>,
     /// Cells not missing.
     present: usize,
 }
 
-fn read_numbers<'a>(cells: impl Iterator<Item = Option<&'a str>>) -> Numbers<'a> {
-    let mut out = Numbers {
-        values: Vec::with_capacity(cells.size_hint().0),
-        offender_count: 0,
-        offenders: Vec::new(),
-        present: 0,
-    };
-    for (i, cell) in cells.enumerate() {
-        // A number first: no missing token is a finite number, so a cell that parses needs no other check.
-        let Some(text) = cell else {
+fn read_numbers<'a>(cells: impl Iterator<Item = Option<&'a str>>, rules: CellRules<'_>) -> Numbers {
+    let mut out = Numbers { values: Vec::with_capacity(cells.size_hint().0), offender_count: 0, present: 0 };
+    for cell in cells {
+        // A number first: no built-in missing token is a finite number, so a cell that parses needs no other
+        // check, unless `--na-values` names numbers ("-999", as pandas allows).
+        let Some(text) = cell.filter(|t| rules.na_values.is_empty() || !rules.is_missing(t)) else {
             out.values.push(f64::NAN);
             continue;
         };
@@ -176,26 +196,56 @@ fn read_numbers<'a>(cells: impl Iterator<Item = Option<&'a str>>) -> Numbers<'a>
             continue;
         }
         out.values.push(f64::NAN);
-        if !is_missing_token(text) {
+        if !rules.is_missing(text) {
             out.present += 1;
             out.offender_count += 1;
-            if out.offenders.len() < SHOWN_OFFENDERS {
-                out.offenders.push((i, text));
-            }
         }
     }
     out
 }
 
+/// One token that is neither a number nor missing: how often it occurs and its first rows.
+#[derive(Debug, Clone, PartialEq)]
+struct StrayToken {
+    text: String,
+    count: usize,
+    rows: Vec<usize>,
+}
+
+/// A column's stray tokens, the most frequent first (ties: the earliest first); rows are data-row numbers.
+fn stray_tokens<'a>(
+    cells: impl Iterator<Item = Option<&'a str>>,
+    rules: CellRules<'_>,
+    first_row: usize,
+) -> Vec<StrayToken> {
+    let mut tokens: Vec<StrayToken> = Vec::new();
+    let mut index: HashMap<&'a str, usize> = HashMap::new();
+    for (i, text) in cells.enumerate().filter_map(|(i, c)| Some((i, c?))) {
+        if parse_number(text).is_some() || rules.is_missing(text) {
+            continue;
+        }
+        let k = *index.entry(text).or_insert_with(|| {
+            tokens.push(StrayToken { text: text.to_owned(), count: 0, rows: Vec::new() });
+            tokens.len() - 1
+        });
+        tokens[k].count += 1;
+        if tokens[k].rows.len() < ROWS_PER_TOKEN {
+            tokens[k].rows.push(first_row + i);
+        }
+    }
+    tokens.sort_by(|a, b| b.count.cmp(&a.count).then(a.rows[0].cmp(&b.rows[0])));
+    tokens
+}
+
 /// A column's cells as dictionary codes into its levels (exact text, in order of first appearance).
-fn read_levels<'a>(cells: impl Iterator<Item = Option<&'a str>>) -> (Vec<u32>, Vec<String>) {
+fn read_levels<'a>(cells: impl Iterator<Item = Option<&'a str>>, rules: CellRules<'_>) -> (Vec<u32>, Vec<String>) {
     let mut codes = Vec::with_capacity(cells.size_hint().0);
     let mut levels: Vec<String> = Vec::new();
     // The first levels are found by a scan, which for a handful of short strings is faster than hashing each
     // cell; only the levels after them go into a map.
     let mut later_levels: HashMap<&'a str, u32> = HashMap::new();
     for cell in cells {
-        let Some(text) = cell.filter(|s| !is_missing_token(s)) else {
+        let Some(text) = cell.filter(|s| !rules.is_missing(s)) else {
             codes.push(MISSING_CODE);
             continue;
         };
@@ -225,27 +275,66 @@ fn stray_tokens_error(
     name: &str,
     present: usize,
     bad: usize,
-    offenders: &[(usize, &str)],
-    inferred: bool,
+    tokens: &[StrayToken],
+    source: TypeSource,
 ) -> Error {
-    let listed: Vec<String> = offenders.iter().map(|(row, v)| format!("row {row}: \"{v}\"")).collect();
-    let more = if bad > offenders.len() { format!(" and {} more", bad - offenders.len()) } else { String::new() };
-    let why = if inferred {
-        format!("looks numeric ({} of {present} values are numbers) but", present - bad)
-    } else {
-        "must be numeric but".to_owned()
+    let listed: Vec<String> = tokens
+        .iter()
+        .take(SHOWN_TOKENS)
+        .map(|t| {
+            let rows: Vec<String> = t.rows.iter().map(ToString::to_string).collect();
+            let more = if t.count > t.rows.len() { ", …" } else { "" };
+            let s = if t.rows.len() == 1 { "" } else { "s" };
+            format!("\"{}\" ×{} (row{s} {}{more})", t.text, t.count, rows.join(", "))
+        })
+        .collect();
+    let more = match tokens.len().saturating_sub(SHOWN_TOKENS) {
+        0 => String::new(),
+        n => format!(" and {n} more distinct token(s)"),
     };
-    let first_row = offenders.first().map(|(r, _)| *r);
+    let (why, fixes) = match source {
+        TypeSource::Inferred => (
+            format!("looks numeric ({} of {present} values are numbers) but", present - bad),
+            format!(
+                "Read them as missing values with --numeric {name} (or name the missing-value tokens with \
+                 --na-values), or treat the column as categories with --categorical {name}"
+            ),
+        ),
+        TypeSource::Model => (
+            "must be numeric (the model was trained on numbers) but".to_owned(),
+            "Fix or blank them (a blank is a missing value), or retrain with --na-values or --numeric to read such \
+             tokens as missing values"
+                .to_owned(),
+        ),
+    };
+    let first_row = tokens.iter().filter_map(|t| t.rows.first()).min().copied();
     Error::data(
         path,
         first_row,
         Some(name),
-        format!(
-            "{why} {bad} value(s) are not finite numbers: {}{more}. Fix them, blank them (a blank is a missing value), \
-             or declare the column categorical with --categorical {name}",
-            listed.join(", ")
-        ),
+        format!("{why} {bad} value(s) are not finite numbers: {}{more}. {fixes}", listed.join(", ")),
     )
+}
+
+/// A text column with a distinct value in at least this share of its non-missing rows looks like an identifier.
+pub const IDENTIFIER_DISTINCT_SHARE: f64 = 0.95;
+/// ...when it has more than this many non-missing rows (in a small file every value may be distinct).
+pub const IDENTIFIER_MIN_ROWS: usize = 50;
+
+/// Whether `column` is text with a distinct value in (nearly) every row, like a name, an email or a tail
+/// number: an identifier, which a model can only memorise. Returns the distinct and non-missing counts.
+pub fn identifier_like(column: &Column) -> Option<(usize, usize)> {
+    let ColumnData::Categorical { codes, levels } = &column.data else { return None };
+    let mut seen = vec![false; levels.len()];
+    let (mut present, mut distinct) = (0, 0);
+    for &code in codes.iter().filter(|&&c| c != MISSING_CODE) {
+        present += 1;
+        if !std::mem::replace(&mut seen[code as usize], true) {
+            distinct += 1;
+        }
+    }
+    let share = distinct as f64 / present.max(1) as f64;
+    (present > IDENTIFIER_MIN_ROWS && share >= IDENTIFIER_DISTINCT_SHARE).then_some((distinct, present))
 }
 
 #[cfg(test)]
@@ -305,7 +394,8 @@ mod tests {
     use super::*;
 
     fn col(cells: &[&str], declared: Option<ColumnType>) -> Result<Column> {
-        column_from_text(Path::new("d.csv"), "x", || cells.iter().map(|s| Some(*s)), declared, 1)
+        column_from_text(Path::new("d.csv"), "x", || cells.iter().map(|s| Some(*s)), declared, 1, CellRules::default())
+            .map(|(column, _)| column)
     }
 
     #[test]
@@ -331,10 +421,32 @@ mod tests {
         let mut cells = vec!["1"; 30];
         cells[6] = "?";
         cells[20] = "inf";
+        cells[25] = "?";
         let err = col(&cells, None).unwrap_err().to_string();
-        assert!(err.contains("d.csv: row 7, column \"x\""), "{err}");
-        assert!(err.contains("row 7: \"?\"") && err.contains("row 21: \"inf\""), "{err}");
-        assert!(err.contains("--categorical x"), "{err}");
+        assert!(err.contains("d.csv: row 7, column \"x\": looks numeric (27 of 30 values are numbers)"), "{err}");
+        assert!(err.contains("\"?\" ×2 (rows 7, 26), \"inf\" ×1 (row 21)"), "{err}");
+        assert!(err.contains("--numeric x") && err.contains("--categorical x"), "{err}");
+    }
+
+    #[test]
+    fn half_numbers_is_the_line_between_an_error_and_categories() {
+        assert!(col(&["1", "2", "a", "b"], None).is_err(), "half are numbers");
+        assert!(matches!(col(&["1", "a", "b"], None).unwrap().data, ColumnData::Categorical { .. }));
+        let rules = CellRules { na_values: &["unknown".to_owned()], stray_as_missing: true };
+        let read = |cells: &[&str], declared| {
+            column_from_text(Path::new("d.csv"), "x", || cells.iter().map(|s| Some(*s)), declared, 1, rules)
+        };
+        let (column, stray) = read(&["1", " unknown", "seven", "3"], Some(ColumnType::Numeric)).unwrap();
+        let ColumnData::Numeric(v) = column.data else { panic!("expected numeric") };
+        assert_eq!((v[0], v[1].is_nan(), v[2].is_nan(), stray), (1.0, true, true, 1), "unknown is missing");
+        let (column, stray) = read(&["1", "unknown", "3"], None).unwrap();
+        assert!(matches!(column.data, ColumnData::Numeric(_)) && stray == 0);
+        let sentinel = CellRules { na_values: &["-999".to_owned()], stray_as_missing: false };
+        let cells = ["4", "-999", " -999 "];
+        let (column, _) =
+            column_from_text(Path::new("d.csv"), "x", || cells.iter().map(|s| Some(*s)), None, 1, sentinel).unwrap();
+        let ColumnData::Numeric(v) = column.data else { panic!("expected numeric") };
+        assert!(v[0] == 4.0 && v[1].is_nan() && v[2].is_nan(), "a number named by --na-values is missing");
     }
 
     #[test]

@@ -8,14 +8,14 @@
 //! are split by hand; from the first quote on (a quoted field may hold a line break) the csv crate reads record
 //! by record.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::frame::Frame;
 use super::limits::{read_line_capped, CappedReader, Limits, Tally, TooLong};
-use super::schema::{column_from_text, ColumnType};
+use super::schema::{column_from_text, CellRules, ColumnType};
 use super::source::file::{each_array_element, Element, Place};
 use crate::error::{Error, Result};
 
@@ -759,14 +759,28 @@ fn json_cell(v: serde_json::Value) -> Option<String> {
 
 impl TextBatch {
     /// Types the batch: columns in `types` get that type (a cell that does not fit is an error naming the row and
-    /// column), every other column stays text.
-    pub fn to_frame(&self, source: &Path, header: &[String], types: &HashMap<String, ColumnType>) -> Result<Frame> {
+    /// column, unless the column is in `stray_as_missing`, where it is read as missing and counted), every other
+    /// column stays text; `na_values` are more missing-value tokens. Returns the frame and those counts.
+    pub fn to_frame(
+        &self,
+        source: &Path,
+        header: &[String],
+        types: &HashMap<String, ColumnType>,
+        na_values: &[String],
+        stray_as_missing: &[String],
+    ) -> Result<(Frame, BTreeMap<String, usize>)> {
         let mut columns = Vec::with_capacity(header.len());
+        let mut stray = BTreeMap::new();
         for (name, cells) in header.iter().zip(&self.columns) {
             let declared = types.get(name).copied().unwrap_or(ColumnType::Categorical);
-            columns.push(column_from_text(source, name, || cells.iter(), Some(declared), self.first_row)?);
+            let rules = CellRules { na_values, stray_as_missing: stray_as_missing.iter().any(|c| c == name) };
+            let (column, n) = column_from_text(source, name, || cells.iter(), Some(declared), self.first_row, rules)?;
+            if n > 0 {
+                stray.insert(name.clone(), n);
+            }
+            columns.push(column);
         }
-        Ok(Frame { source: source.to_path_buf(), n_rows: self.len, columns })
+        Ok((Frame { source: source.to_path_buf(), n_rows: self.len, columns }, stray))
     }
 }
 

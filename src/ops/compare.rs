@@ -21,6 +21,7 @@ pub struct Job<'a> {
     pub frame: &'a Frame,
     pub features: &'a [String],
     pub target: &'a TargetData,
+    pub pipeline: &'a crate::pipeline::PipelineSpec,
     pub rows: &'a [usize],
 }
 
@@ -130,7 +131,7 @@ pub fn compare(
         let (mut fit, mut predict) = (Vec::new(), Vec::new());
         for (i, split) in folds.iter().enumerate() {
             reporter.phase(&format!("comparing: {} fold {}/{k}", est.algorithm().as_str(), i + 1));
-            let fitted = fit_and_score(job.frame, job.features, job.target, split, &**est, seed)?;
+            let fitted = fit_and_score(job.frame, job.features, job.target, split, &**est, seed, job.pipeline)?;
             fit.push(fitted.fit_seconds);
             predict.push(fitted.predict_seconds);
             for name in Metrics::headline(task) {

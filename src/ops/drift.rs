@@ -2,7 +2,7 @@
 //! logs since a point in time), compare feature by feature and the model's predictions, and optionally write a
 //! markdown report with SVG histograms. The caller turns `drift_detected` into exit code 3.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::data::dates::{as_days, parse_date};
 use crate::data::frame::{ColumnData, Frame};
 use crate::data::limits::{read_line_capped, Limits, TooLong};
-use crate::data::load::{read_csv, ReadOptions};
+use crate::data::load::read_csv;
 use crate::data::schema::{parse_number, ColumnType};
 use crate::drift::compare::{choose_tests, CurrentColumn};
 use crate::drift::profile::{score_of, ReferenceProfile, REFERENCE_FILE};
@@ -98,7 +98,7 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     let (current, source) = match &opts.current {
         Current::Data(path) => {
             reporter.phase(&format!("reading {}", path.display()));
-            (from_csv(&model, path, opts.delimiter)?, path.display().to_string())
+            (from_csv(&model, path, opts.delimiter, reporter)?, path.display().to_string())
         }
         Current::Logs { dir, since, since_text } => {
             let folder = dir.join(model.name.as_str());
@@ -153,11 +153,12 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
 }
 
 /// Reads the features from a CSV (types enforced as in training) and predicts, for prediction drift.
-fn from_csv(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<CurrentData> {
+fn from_csv(model: &LoadedModel, path: &Path, delimiter: Option<u8>, reporter: &dyn Reporter) -> Result<CurrentData> {
     let pipeline = &model.bundle.pipeline;
-    let declared: HashMap<String, ColumnType> =
-        pipeline.features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
-    let (frame, _) = read_csv(path, &ReadOptions { delimiter, declared, text_columns: Vec::new() })?;
+    let (frame, facts) = read_csv(path, &pipeline.read_options(delimiter, Vec::new()))?;
+    for warning in crate::ops::train::stray_warnings(&facts.stray_as_missing, "trained with --numeric") {
+        reporter.warn(&warning);
+    }
     let (x, _) = pipeline.transform(&frame, None)?;
     let predictions = model.bundle.predict(&x);
     let classes: Vec<usize> = predictions.labels().unwrap_or_default().into_iter().map(|c| c as usize).collect();

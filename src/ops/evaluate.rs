@@ -3,17 +3,18 @@
 //! segment sizes — compare it with the production version on the same rows, and check CI gates
 //! (`--min f1=0.82`, `--max rmse=3.5`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::data::frame::{ColumnData, Frame};
-use crate::data::load::{read_csv, ReadOptions};
+use crate::data::frame::{ColumnData, Frame, MISSING_CODE};
+use crate::data::load::read_csv;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::models::Bundle;
 use crate::models::{Predictions, Task};
-use crate::ops::fitting::{numeric_target, score, SelectedTarget};
+use crate::ops::fitting::{check_unlabelled, numeric_target, score, unlabelled_rows, SelectedTarget};
 use crate::registry::loaded::{load, load_record, production_other_than, LoadedModel};
 use crate::registry::metadata::Metadata;
 use crate::registry::{ModelRef, Stage, Store};
@@ -133,6 +134,8 @@ pub struct DataInfo {
     pub path: String,
     pub sha256: String,
     pub rows: usize,
+    /// Rows left out of the scores because their target is missing.
+    pub rows_without_target: usize,
 }
 
 pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) -> Result<EvaluateReport> {
@@ -244,41 +247,56 @@ pub struct FileScore {
 /// features for clustering.
 pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<FileScore> {
     let bundle = &model.bundle;
-    let declared: HashMap<_, _> = bundle.pipeline.features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
     let text_columns = if bundle.task == Task::Clustering { Vec::new() } else { vec![bundle.target.clone()] };
-    let read = ReadOptions { delimiter, declared, text_columns };
-    let (frame, facts) = read_csv(path, &read)?;
-    let truth = match bundle.task {
-        Task::Classification => {
-            let labels = labels_of(&frame, &bundle.target, &bundle.classes)?;
-            SelectedTarget::Classes(labels, bundle.classes.len())
-        }
-        Task::Regression => {
-            require_target(&frame, &bundle.target)?;
-            SelectedTarget::Values(numeric_target(&frame, &bundle.target)?)
-        }
-        Task::Clustering => SelectedTarget::None,
-    };
-    let (x, stats) = bundle.pipeline.transform(&frame, None)?;
+    let (frame, facts) = read_csv(path, &bundle.pipeline.read_options(delimiter, text_columns))?;
+    let (truth, labelled, unlabelled_warning) = labelled_truth(&frame, bundle)?;
+    let (x, stats) = bundle.pipeline.transform(&frame, labelled.as_deref())?;
     let predictions = bundle.predict(&x);
     let metrics = score(&predictions, &truth, &x, model.record.seed)
         .map_err(|e| Error::data(path, None, None, format!("cannot be scored: {e}")))?;
-    let mut warnings: Vec<String> = match &metrics {
+    let mut warnings = crate::ops::train::stray_warnings(&facts.stray_as_missing, "trained with --numeric");
+    warnings.extend(unlabelled_warning);
+    warnings.extend(match &metrics {
         Metrics::Classification(m) => m.warnings.iter().map(|w| w.message(&bundle.classes)).collect(),
         _ => Vec::new(),
-    };
+    });
     warnings.extend(
         stats
             .unknown_categories
             .iter()
             .map(|(col, n)| format!("{n} row(s) have a category of \"{col}\" unseen in training (encoded as unknown)")),
     );
-    let data = DataInfo { path: path.display().to_string(), sha256: facts.sha256, rows: frame.n_rows };
+    let rows_without_target = labelled.map_or(0, |rows| frame.n_rows - rows.len());
+    let data =
+        DataInfo { path: path.display().to_string(), sha256: facts.sha256, rows: frame.n_rows, rows_without_target };
     let y_true = match truth {
         SelectedTarget::Classes(y, _) => Some(y),
         _ => None,
     };
     Ok(FileScore { metrics, data, warnings, y_true, predictions })
+}
+
+/// The truth of the rows that have a target, and those rows (None: every row) with the warning that names
+/// the rows dropped for lacking one: the training rule (see [`check_unlabelled`]), so a file where every row
+/// lacks the target is an error. Labels are checked on every row first, so errors name rows of the file.
+fn labelled_truth(frame: &Frame, bundle: &Bundle) -> Result<(SelectedTarget, Option<Vec<usize>>, Option<String>)> {
+    let target = bundle.target.as_str();
+    let truth = match bundle.task {
+        Task::Classification => {
+            SelectedTarget::Classes(labels_of(frame, target, &bundle.classes)?, bundle.classes.len())
+        }
+        Task::Regression => {
+            require_target(frame, target)?;
+            SelectedTarget::Values(numeric_target(frame, target)?)
+        }
+        Task::Clustering => return Ok((SelectedTarget::None, None, None)),
+    };
+    let unlabelled = unlabelled_rows(frame, target);
+    let Some(warning) = check_unlabelled(frame, target, &unlabelled, false)? else {
+        return Ok((truth, None, None));
+    };
+    let labelled = crate::data::frame::rows_but(frame.n_rows, &unlabelled);
+    Ok((truth.select(&labelled), Some(labelled), Some(warning)))
 }
 
 /// An error naming the file unless it has the target column.
@@ -314,14 +332,17 @@ fn labels_of(frame: &Frame, target: &str, classes: &[String]) -> Result<Vec<u32>
             let label = levels.get(code as usize);
             match label.and_then(|_| class_of[code as usize]) {
                 Some(c) => Ok(c),
+                // A missing label is dropped with the row (see `labelled_truth`).
+                None if code == MISSING_CODE => Ok(MISSING_CODE),
                 None => Err(Error::data(
                     &frame.source,
                     Some(row + 1),
                     Some(target),
-                    match label {
-                        Some(l) => format!("label \"{l}\" is not a class the model knows ({})", classes.join(", ")),
-                        None => "the label is missing".to_owned(),
-                    },
+                    format!(
+                        "label \"{}\" is not a class the model knows ({})",
+                        label.map_or("", String::as_str),
+                        classes.join(", ")
+                    ),
                 )),
             }
         })

@@ -11,7 +11,7 @@ use crate::data::split::{stratified_k_fold, stratified_split, Split};
 use crate::error::{Error, Result};
 use crate::metrics::{classification_metrics, clustering_metrics, regression_metrics, Metrics};
 use crate::models::{Estimator, Predictions, Target, Task, TrainedModel};
-use crate::pipeline::FittedPipeline;
+use crate::pipeline::{FittedPipeline, PipelineSpec};
 
 /// A numeric target with more distinct values than this (or any fractional value) is a regression target.
 pub const MAX_CLASSES_INFERRED: usize = 20;
@@ -136,26 +136,66 @@ impl SelectedTarget {
     }
 }
 
-/// A regression target: every row a finite number, else an error naming the first bad row.
+/// A regression target: a finite number in every row that has one (NaN where the target is missing: callers
+/// drop those rows, see [`unlabelled_rows`]); a cell that is not a number is an error naming its row.
 pub fn numeric_target(frame: &Frame, target: &str) -> Result<Vec<f64>> {
     let column =
         frame.column(target).ok_or_else(|| Error::data(&frame.source, None, Some(target), "no such column"))?;
     let mut out = Vec::with_capacity(frame.n_rows);
     for row in 0..frame.n_rows {
-        let text = column.text(row);
-        let value = text.as_deref().and_then(parse_number).filter(|v| v.is_finite());
-        match value {
+        let Some(text) = column.text(row) else {
+            out.push(f64::NAN);
+            continue;
+        };
+        match parse_number(&text) {
             Some(v) => out.push(v),
             None => {
-                let what = match text {
-                    None => "the target is missing: a regression model needs a number in every row".to_owned(),
-                    Some(t) => format!("\"{t}\" is not a number; a regression target must be numeric"),
-                };
-                return Err(Error::data(&frame.source, Some(row + 1), Some(target), what));
+                return Err(Error::data(
+                    &frame.source,
+                    Some(row + 1),
+                    Some(target),
+                    format!("\"{text}\" is not a number; a regression target must be numeric"),
+                ))
             }
         }
     }
     Ok(out)
+}
+
+/// The rows (indices) whose target cell is missing.
+pub fn unlabelled_rows(frame: &Frame, target: &str) -> Vec<usize> {
+    frame.column(target).map_or_else(Vec::new, |c| (0..frame.n_rows).filter(|&r| c.is_missing(r)).collect())
+}
+
+/// "rows 3, 17, 42, 50, 61, …": the first five of `rows` (indices) as data-row numbers.
+pub fn first_rows(rows: &[usize]) -> String {
+    let shown: Vec<String> = rows.iter().take(5).map(|r| (r + 1).to_string()).collect();
+    let more = if rows.len() > 5 { ", …" } else { "" };
+    format!("row{} {}{more}", if rows.len() == 1 { "" } else { "s" }, shown.join(", "))
+}
+
+/// What to do with `unlabelled` rows of `frame`: an error when every row is unlabelled, or when `required`
+/// (`--require-target`); otherwise they are to be dropped, with the warning this returns (None: none to drop).
+pub fn check_unlabelled(frame: &Frame, target: &str, unlabelled: &[usize], required: bool) -> Result<Option<String>> {
+    let Some(&first) = unlabelled.first() else { return Ok(None) };
+    let n = unlabelled.len();
+    if required || n == frame.n_rows {
+        let why = if required {
+            "fill or remove them (--require-target refuses rows without a label)"
+        } else {
+            "there is nothing to learn from or score: every row lacks the target"
+        };
+        return Err(Error::data(
+            &frame.source,
+            Some(first + 1),
+            Some(target),
+            format!("the target is missing in {n} row(s) ({}): {why}", first_rows(unlabelled)),
+        ));
+    }
+    Ok(Some(format!(
+        "dropped {n} row(s) without a value of the target \"{target}\" ({}); --require-target makes this an error",
+        first_rows(unlabelled)
+    )))
 }
 
 /// Target labels as class codes; classes sorted numerically when they are all numbers, else as text (as
@@ -174,21 +214,9 @@ impl ClassLabels {
         let ColumnData::Categorical { codes, levels } = &column.data else {
             return Err(Error::Model("the target must be read as text".into()));
         };
-        let missing: Vec<usize> = (0..frame.n_rows).filter(|&r| column.is_missing(r)).collect();
-        if let Some(&first) = missing.first() {
-            let shown: Vec<String> = missing.iter().take(5).map(|r| (r + 1).to_string()).collect();
-            return Err(Error::data(
-                &frame.source,
-                Some(first + 1),
-                Some(target),
-                format!(
-                    "the target is missing in {} row(s) (rows {}{}): fill or remove them; a model cannot learn from \
-                     rows without a label",
-                    missing.len(),
-                    shown.join(", "),
-                    if missing.len() > 5 { ", …" } else { "" }
-                ),
-            ));
+        if let Some(first) = (0..frame.n_rows).find(|&r| column.is_missing(r)) {
+            // Training drops unlabelled rows before it reads the labels (see `check_unlabelled`).
+            return Err(Error::data(&frame.source, Some(first + 1), Some(target), "the target is missing"));
         }
         let mut order: Vec<usize> = (0..levels.len()).collect();
         let numeric: Option<Vec<f64>> = levels.iter().map(|l| parse_number(l)).collect();
@@ -283,9 +311,10 @@ pub fn fit_and_score(
     split: &Split,
     estimator: &dyn Estimator,
     seed: u64,
+    spec: &PipelineSpec,
 ) -> Result<Fitted> {
     let started = std::time::Instant::now();
-    let pipeline = FittedPipeline::fit(frame, features, &split.train)?;
+    let pipeline = FittedPipeline::fit(frame, features, &split.train, spec)?;
     let (x_train, _) = pipeline.transform(frame, Some(&split.train))?;
     let train_truth = target.select(&split.train);
     let model = estimator.fit(&x_train, &train_truth.as_target())?;

@@ -75,6 +75,7 @@ pub fn outcomes(opts: &OutcomesOptions, store: &Store, reporter: &dyn Reporter) 
         delimiter: opts.delimiter,
         declared: HashMap::from([(opts.id_column.clone(), ColumnType::Categorical)]),
         text_columns: vec![opts.id_column.clone(), target.clone()],
+        ..model.bundle.pipeline.read_options(opts.delimiter, Vec::new())
     };
     let (frame, _) = read_csv(&opts.data, &read)?;
     let ids = column(&frame, &opts.id_column, "--id-column")?;

@@ -88,6 +88,8 @@ pub struct PredictReport {
     pub value_summary: Option<ValueSummary>,
     pub unknown_categories: BTreeMap<String, usize>,
     pub imputed: BTreeMap<String, usize>,
+    /// Cells that were not numbers read as missing, per numeric feature trained with `--numeric`.
+    pub stray_as_missing: BTreeMap<String, usize>,
     pub log_file: Option<String>,
 }
 
@@ -224,8 +226,11 @@ impl<'a> Predictor<'a> {
             }
             None => None,
         };
-        let frame = batch.to_frame(&self.source, &self.header, &self.types)?;
-        let (x, stats) = self.model.bundle.pipeline.transform(&frame, None)?;
+        let pipeline = &self.model.bundle.pipeline;
+        let (frame, stray) =
+            batch.to_frame(&self.source, &self.header, &self.types, &pipeline.na_values, &pipeline.stray_as_missing)?;
+        let (x, mut stats) = pipeline.transform(&frame, None)?;
+        stats.stray_as_missing = stray;
         let predictions = self.model.bundle.predict(&x);
         let decided = Decided::of(&predictions, self.threshold);
         let factors = match self.explain {
@@ -390,6 +395,7 @@ pub fn predict(
         value_summary: None,
         unknown_categories: BTreeMap::new(),
         imputed: BTreeMap::new(),
+        stray_as_missing: BTreeMap::new(),
         log_file: log.as_ref().map(|l| l.path.display().to_string()),
     };
 
@@ -404,6 +410,9 @@ pub fn predict(
         }
         for (name, n) in stats.imputed {
             *report.imputed.entry(name).or_default() += n;
+        }
+        for (name, n) in stats.stray_as_missing {
+            *report.stray_as_missing.entry(name).or_default() += n;
         }
         decided.count(classes, &mut report.prediction_counts);
         values.extend(decided.values());
@@ -467,6 +476,9 @@ pub fn predict(
     }
     for (col, n) in &report.unknown_categories {
         reporter.warn(&format!("{n} row(s) have a category of \"{col}\" unseen in training (encoded as unknown)"));
+    }
+    for warning in crate::ops::train::stray_warnings(&report.stray_as_missing, "trained with --numeric") {
+        reporter.warn(&warning);
     }
     Ok(report)
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::data::frame::Frame;
 use crate::data::limits::Limits;
 use crate::data::load::{read_csv, read_header, ReadOptions};
-use crate::data::schema::ColumnType;
+use crate::data::schema::{identifier_like, ColumnType};
 use crate::data::split::Split;
 use crate::drift::profile::ReferenceProfile;
 use crate::error::{Error, IoContext, Result};
@@ -20,7 +20,10 @@ use crate::metrics::Metrics;
 use crate::models::params::Settings;
 use crate::models::{estimator, Algorithm, Bundle, Estimator, ImportanceMethod, Task};
 pub use crate::ops::fitting::ClassLabels;
-use crate::ops::fitting::{fit_and_score, importances, infer_task, TargetData};
+use crate::ops::fitting::{
+    check_unlabelled, fit_and_score, importances, infer_task, numeric_target, unlabelled_rows, TargetData,
+};
+use crate::pipeline::{PipelineSpec, DEFAULT_MAX_CATEGORIES};
 use crate::registry::atomic::{sync_dir, write_atomic};
 use crate::registry::metadata::{CvSummary, FeatureMeta, MeanStd, Metadata, SplitMeta};
 use crate::registry::version::{Bump, Spec};
@@ -50,6 +53,10 @@ pub struct TrainOptions {
     pub declared: HashMap<String, ColumnType>,
     pub drop: Vec<String>,
     pub delimiter: Option<u8>,
+    /// `--require-target`: a row without a target is an error instead of being dropped.
+    pub require_target: bool,
+    /// `max_categories` and `--na-values`; its lenient numeric columns are the declared numeric ones.
+    pub pipeline: PipelineSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +73,8 @@ pub struct TrainReport {
     pub target: Option<String>,
     pub classes: Vec<String>,
     pub rows: usize,
+    /// Rows dropped because their target is missing (counted in `rows`, not in the split).
+    pub rows_without_target: usize,
     pub train_rows: usize,
     pub test_rows: usize,
     pub features: usize,
@@ -109,12 +118,25 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
 
     check_width(opts)?;
     reporter.phase(&format!("reading {}", opts.data.display()));
+    let pipeline_spec = PipelineSpec {
+        stray_as_missing: opts
+            .declared
+            .iter()
+            .filter(|(_, &t)| t == ColumnType::Numeric)
+            .map(|(c, _)| c.clone())
+            .collect(),
+        ..opts.pipeline.clone()
+    };
     let read_options = ReadOptions {
         delimiter: opts.delimiter,
         declared: opts.declared.clone(),
         text_columns: opts.target.iter().cloned().collect(),
+        na_values: pipeline_spec.na_values.clone(),
+        stray_as_missing: pipeline_spec.stray_as_missing.clone(),
     };
     let (frame, facts) = read_csv(&opts.data, &read_options)?;
+    let read_warnings = stray_warnings(&facts.stray_as_missing, "--numeric");
+    let file_rows = frame.n_rows;
     let features = feature_columns(&frame, opts)?;
     let (task, task_inferred) = match (opts.task, opts.algorithm.map(Algorithm::tasks)) {
         (Some(task), _) => (task, None),
@@ -130,6 +152,10 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             (task, Some(why))
         }
     };
+    let (frame, rows_without_target, mut warnings) = drop_unlabelled(frame, opts, task)?;
+    warnings.splice(0..0, read_warnings);
+    let identifiers = identifier_columns(&frame, &features);
+    warnings.extend(identifiers.iter().map(|(_, warning)| warning.clone()));
     let target = TargetData::read(&frame, opts.target.as_deref(), task)?;
     let split = target.split(frame.n_rows, opts.test_size, opts.seed)?;
     reporter.phase(&describe_split(&frame, &features, &target, &split, opts));
@@ -138,7 +164,13 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         (opts.algorithm.unwrap_or(task.default_algorithm()), None)
     } else {
         let k = opts.cv.unwrap_or(5);
-        let job = crate::ops::compare::Job { frame: &frame, features: &features, target: &target, rows: &split.train };
+        let job = crate::ops::compare::Job {
+            frame: &frame,
+            features: &features,
+            target: &target,
+            rows: &split.train,
+            pipeline: &pipeline_spec,
+        };
         let comparison =
             crate::ops::compare::compare(&job, task, &opts.compare, &opts.settings, k, opts.seed, reporter)?;
         (comparison.winner, Some(comparison))
@@ -152,13 +184,14 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     let cross_validation = match (&comparison, opts.cv) {
         (Some(c), _) => c.summary_of(algorithm),
         (None, Some(k)) => {
-            Some(cross_validate(&frame, &features, &target, &split.train, k, opts.seed, &*estimator, reporter)?)
+            let folds = Folds { rows: &split.train, k, seed: opts.seed };
+            Some(cross_validate(&frame, &features, &target, &folds, &*estimator, &pipeline_spec, reporter)?)
         }
         (None, None) => None,
     };
 
     reporter.phase(&format!("fitting {} on {} rows", describe(&*estimator), split.train.len()));
-    let fitted = fit_and_score(&frame, &features, &target, &split, &*estimator, opts.seed)?;
+    let fitted = fit_and_score(&frame, &features, &target, &split, &*estimator, opts.seed, &pipeline_spec)?;
     for note in &fitted.notes {
         reporter.phase(note);
     }
@@ -192,7 +225,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     let dataset = DatasetRef {
         path: paths_relative(paths.project_root, &opts.data),
         sha256: facts.sha256.clone(),
-        rows: frame.n_rows,
+        rows: file_rows,
     };
     let spec = Spec {
         task: task.as_str().to_owned(),
@@ -204,7 +237,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             .map(|f| (f.name.clone(), f.column_type().as_str().to_owned()))
             .collect(),
         algorithm: algorithm.as_str().to_owned(),
-        params: estimator.params(),
+        params: with_pipeline_params(estimator.params(), &pipeline_spec),
     };
     let registry_metrics: BTreeMap<String, f64> = Metrics::headline(task)
         .iter()
@@ -223,6 +256,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
                 .filter(|&&r| frame.column(&f.name).is_some_and(|c| c.is_missing(r)))
                 .count(),
             fitted: f.transform.clone(),
+            infrequent: f.infrequent.clone(),
         })
         .collect();
 
@@ -261,6 +295,8 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
                 test_rows: split.test.len(),
             },
             dataset: dataset.clone(),
+            rows_without_target,
+            identifier_like: identifiers.iter().map(|(name, _)| name.clone()).collect(),
             seed: opts.seed,
             mlctl_version: env!("CARGO_PKG_VERSION").to_owned(),
             created_at: created_at.clone(),
@@ -293,7 +329,8 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         }
         None => None,
     };
-    let (mut warnings, notes) = (fitted.warnings, fitted.notes);
+    warnings.extend(fitted.warnings);
+    let notes = fitted.notes;
     // Columns typed by inference that are dates but for a few values: one-hot by day is rarely what was meant.
     let inferred = features.iter().filter(|f| !opts.declared.contains_key(*f)).filter_map(|f| frame.column(f));
     warnings.extend(inferred.filter_map(crate::data::dates::mostly_dates_warning));
@@ -310,7 +347,8 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         params: spec.params,
         target: opts.target.clone(),
         classes: bundle.classes,
-        rows: frame.n_rows,
+        rows: file_rows,
+        rows_without_target,
         train_rows: split.train.len(),
         test_rows: split.test.len(),
         features: features.len(),
@@ -443,6 +481,58 @@ fn feature_columns(frame: &Frame, opts: &TrainOptions) -> Result<Vec<String>> {
     Ok(features)
 }
 
+/// The feature columns that look like identifiers (see [`identifier_like`]), each with its warning.
+fn identifier_columns(frame: &Frame, features: &[String]) -> Vec<(String, String)> {
+    features
+        .iter()
+        .filter_map(|name| {
+            let (distinct, present) = identifier_like(frame.column(name)?)?;
+            let warning = format!(
+                "column \"{name}\" looks like an identifier ({distinct} distinct values in {present} rows): a model \
+                 can only memorise it; leave it out with --drop {name}"
+            );
+            Some((name.clone(), warning))
+        })
+        .collect()
+}
+
+/// The estimator's parameters with the pipeline's that differ from their defaults (`max_categories`), so that a
+/// change of them bumps the version as a change of hyperparameters does.
+fn with_pipeline_params(mut params: serde_json::Value, spec: &PipelineSpec) -> serde_json::Value {
+    if let (Some(map), true) = (params.as_object_mut(), spec.max_categories != DEFAULT_MAX_CATEGORIES) {
+        map.insert("max_categories".to_owned(), spec.max_categories.into());
+    }
+    params
+}
+
+/// One warning per column whose cells that are not numbers were read as missing values, saying which `flag`
+/// asked for it.
+pub fn stray_warnings(counts: &BTreeMap<String, usize>, flag: &str) -> Vec<String> {
+    counts
+        .iter()
+        .map(|(c, n)| {
+            format!("column \"{c}\": {n} value(s) that are not numbers were read as missing values ({flag} {c})")
+        })
+        .collect()
+}
+
+/// The frame without the rows whose target is missing, how many they were and the warning saying so (see
+/// [`check_unlabelled`]). A regression target is checked for numbers first, so that an error names the row
+/// in the file.
+fn drop_unlabelled(frame: Frame, opts: &TrainOptions, task: Task) -> Result<(Frame, usize, Vec<String>)> {
+    let Some(target) = opts.target.as_deref().filter(|_| task != Task::Clustering) else {
+        return Ok((frame, 0, Vec::new()));
+    };
+    if task == Task::Regression {
+        numeric_target(&frame, target)?;
+    }
+    let unlabelled = unlabelled_rows(&frame, target);
+    match check_unlabelled(&frame, target, &unlabelled, opts.require_target)? {
+        Some(warning) => Ok((frame.without_rows(&unlabelled), unlabelled.len(), vec![warning])),
+        None => Ok((frame, 0, Vec::new())),
+    }
+}
+
 /// One line on what is trained on: rows, features, the target and the split.
 fn describe_split(
     frame: &Frame,
@@ -470,23 +560,29 @@ fn describe_split(
     }
 }
 
+/// The folds of a cross-validation: `k` of `rows`, drawn with `seed`.
+pub struct Folds<'a> {
+    pub rows: &'a [usize],
+    pub k: usize,
+    pub seed: u64,
+}
+
 /// k-fold cross-validation on the training rows: mean ± std of the headline metrics over the folds.
-#[allow(clippy::too_many_arguments)]
 pub fn cross_validate(
     frame: &Frame,
     features: &[String],
     target: &TargetData,
-    train_rows: &[usize],
-    k: usize,
-    seed: u64,
+    folds: &Folds<'_>,
     estimator: &dyn Estimator,
+    pipeline: &PipelineSpec,
     reporter: &dyn Reporter,
 ) -> Result<CvSummary> {
-    let folds = target.folds(train_rows, k, seed)?;
+    let (k, seed) = (folds.k, folds.seed);
+    let folds = target.folds(folds.rows, k, seed)?;
     let mut per_metric: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (i, split) in folds.iter().enumerate() {
         reporter.phase(&format!("cross-validation fold {}/{k}", i + 1));
-        let fitted = fit_and_score(frame, features, target, split, estimator, seed)?;
+        let fitted = fit_and_score(frame, features, target, split, estimator, seed, pipeline)?;
         for name in Metrics::headline(estimator.task()) {
             if let Some(v) = fitted.metrics.get(name).filter(|v| v.is_finite()) {
                 per_metric.entry((*name).to_owned()).or_default().push(v);

@@ -224,7 +224,8 @@ mod tests {
         let frame =
             |data| Frame { source: "t.csv".into(), n_rows: 4, columns: vec![Column { name: "d".into(), data }] };
         let dates = frame(ColumnData::Date(cells.iter().map(|c| parse_date(c).unwrap_or(f64::NAN)).collect()));
-        let p = FittedPipeline::fit(&dates, &["d".into()], &[0, 1, 2, 3]).unwrap();
+        let p = FittedPipeline::fit(&dates, &["d".into()], &[0, 1, 2, 3], &crate::pipeline::PipelineSpec::default())
+            .unwrap();
         assert_eq!(p.n_outputs(), 11);
         assert_eq!(p.output_names()[0], "d:year");
         assert_eq!(p.features[0].column_type(), crate::data::schema::ColumnType::Date);

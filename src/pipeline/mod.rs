@@ -2,7 +2,11 @@
 //! exactly what training saw: numeric columns get median imputation then standard scaling; categorical columns
 //! get most-frequent imputation then one-hot encoding, with unseen categories encoded as all zeros (counted, so
 //! the caller can warn). The same definitions as scikit-learn's SimpleImputer, StandardScaler and
-//! OneHotEncoder(handle_unknown="ignore"). Date columns become calendar features (see `dates`).
+//! OneHotEncoder(handle_unknown="ignore"). A column with more than `max_categories` levels keeps the most
+//! frequent `max_categories - 1` and one "infrequent" slot shared by the rest, where unseen categories go too:
+//! OneHotEncoder(max_categories=…, handle_unknown="infrequent_if_exist"). Date columns become calendar features
+//! (see `dates`). The pipeline also keeps how its data was read (extra missing tokens, lenient numeric columns)
+//! so prediction reads cells the same way.
 
 pub mod dates;
 
@@ -12,19 +16,103 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::frame::{Column, ColumnData, Frame, MISSING_CODE};
+use crate::data::load::ReadOptions;
 use crate::data::matrix::Matrix;
 use crate::data::schema::{parse_number, ColumnType};
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One-hot levels kept per column unless the model spec says otherwise (`max_categories`).
+pub const DEFAULT_MAX_CATEGORIES: usize = 100;
+
+/// What the pipeline is fitted with besides the data: the model spec's pipeline settings and how the data was
+/// read, which prediction must repeat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineSpec {
+    /// Output columns per categorical feature at most, the infrequent slot included (scikit-learn's meaning).
+    pub max_categories: usize,
+    /// Extra missing-value tokens (`--na-values`).
+    pub na_values: Vec<String>,
+    /// Declared-numeric columns whose cells that are not numbers are read as missing values.
+    pub stray_as_missing: Vec<String>,
+}
+
+impl Default for PipelineSpec {
+    fn default() -> Self {
+        PipelineSpec { max_categories: DEFAULT_MAX_CATEGORIES, na_values: Vec::new(), stray_as_missing: Vec::new() }
+    }
+}
+
+impl PipelineSpec {
+    /// The pipeline's keys of `settings` (`--set` and `[models.NAME.params]`), taken out so the rest are the
+    /// estimator's: `max_categories`, an integer ≥ 1.
+    pub fn take_settings(&mut self, settings: &mut crate::models::params::Settings) -> Result<()> {
+        if let Some(value) = settings.remove("max_categories") {
+            self.max_categories = value.trim().parse().ok().filter(|&n: &usize| n >= 1).ok_or_else(|| {
+                Error::Config(format!("hyperparameter max_categories={value}: expected an integer >= 1"))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Written in artifact format 4 on; a format-3 file decodes with the defaults (see the `Deserialize` impl).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FittedPipeline {
     pub features: Vec<FittedFeature>,
+    /// Extra missing-value tokens the training data was read with.
+    pub na_values: Vec<String>,
+    /// Numeric features whose cells that are not numbers were read as missing values (`--numeric COL`).
+    pub stray_as_missing: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedFeature {
     pub name: String,
     pub transform: FeatureTransform,
+    /// The levels of a categorical feature that share the infrequent slot (the feature's last one).
+    #[serde(default)]
+    pub infrequent: Option<Infrequent>,
+}
+
+/// A categorical feature's levels grouped into its infrequent slot: how many, and the training rows they had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Infrequent {
+    pub levels: usize,
+    pub rows: usize,
+}
+
+impl<'de> Deserialize<'de> for FittedPipeline {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        /// As stored from format 4 on (and in JSON, where absent fields take their defaults).
+        #[derive(Deserialize)]
+        struct Stored {
+            features: Vec<FittedFeature>,
+            #[serde(default)]
+            na_values: Vec<String>,
+            #[serde(default)]
+            stray_as_missing: Vec<String>,
+        }
+        /// As stored before format 4.
+        #[derive(Deserialize)]
+        struct StoredV3 {
+            features: Vec<FeatureV3>,
+        }
+        #[derive(Deserialize)]
+        struct FeatureV3 {
+            name: String,
+            transform: FeatureTransform,
+        }
+        if deserializer.is_human_readable() || crate::wire::pipeline_options() {
+            let Stored { features, na_values, stray_as_missing } = Stored::deserialize(deserializer)?;
+            return Ok(FittedPipeline { features, na_values, stray_as_missing });
+        }
+        let StoredV3 { features } = StoredV3::deserialize(deserializer)?;
+        let features = features
+            .into_iter()
+            .map(|f| FittedFeature { name: f.name, transform: f.transform, infrequent: None })
+            .collect();
+        Ok(FittedPipeline { features, na_values: Vec::new(), stray_as_missing: Vec::new() })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,8 +141,16 @@ impl FittedFeature {
     pub fn width(&self) -> usize {
         match &self.transform {
             FeatureTransform::Numeric { .. } => 1,
-            FeatureTransform::Categorical { levels, .. } => levels.len(),
+            FeatureTransform::Categorical { levels, .. } => levels.len() + usize::from(self.infrequent.is_some()),
             FeatureTransform::Date(t) => t.derived.len(),
+        }
+    }
+
+    /// The slot of the infrequent levels (and of unseen categories), when the feature has one.
+    fn infrequent_slot(&self) -> Option<usize> {
+        match &self.transform {
+            FeatureTransform::Categorical { levels, .. } => self.infrequent.as_ref().map(|_| levels.len()),
+            FeatureTransform::Numeric { .. } | FeatureTransform::Date(_) => None,
         }
     }
 }
@@ -66,21 +162,26 @@ pub struct TransformStats {
     pub unknown_categories: BTreeMap<String, usize>,
     /// Missing cells imputed per feature.
     pub imputed: BTreeMap<String, usize>,
+    /// Cells that were not numbers, read as missing, per numeric feature trained with `--numeric` (counted by
+    /// the reader, not by `transform`; among `imputed` too).
+    pub stray_as_missing: BTreeMap<String, usize>,
 }
 
 impl FittedPipeline {
     /// Fits on `rows` of `frame` for the named feature columns.
-    pub fn fit(frame: &Frame, feature_names: &[String], rows: &[usize]) -> Result<Self> {
+    pub fn fit(frame: &Frame, feature_names: &[String], rows: &[usize], spec: &PipelineSpec) -> Result<Self> {
         // Features are fitted independently, in parallel; the first error in feature order is the one reported.
         let fitted: Vec<Result<FittedFeature>> = feature_names
             .par_iter()
             .map(|name| {
                 let column =
                     frame.column(name).ok_or_else(|| Error::data(&frame.source, None, Some(name), "no such column"))?;
-                let transform = match &column.data {
-                    ColumnData::Numeric(values) => fit_numeric(values, rows),
-                    ColumnData::Categorical { codes, levels } => fit_categorical(codes, levels, rows),
-                    ColumnData::Date(values) => dates::fit_date(values, rows),
+                let (transform, infrequent) = match &column.data {
+                    ColumnData::Numeric(values) => fit_numeric(values, rows).map(|t| (t, None)),
+                    ColumnData::Categorical { codes, levels } => {
+                        fit_categorical(codes, levels, rows, spec.max_categories)
+                    }
+                    ColumnData::Date(values) => dates::fit_date(values, rows).map(|t| (t, None)),
                 }
                 .ok_or_else(|| {
                     Error::data(
@@ -90,10 +191,28 @@ impl FittedPipeline {
                         "has no values in the training rows: drop the column or fill it",
                     )
                 })?;
-                Ok(FittedFeature { name: name.clone(), transform })
+                Ok(FittedFeature { name: name.clone(), transform, infrequent })
             })
             .collect();
-        Ok(FittedPipeline { features: fitted.into_iter().collect::<Result<_>>()? })
+        // In feature order, so the artifact's bytes do not depend on how the caller collected them.
+        let stray_as_missing = feature_names.iter().filter(|n| spec.stray_as_missing.contains(n)).cloned().collect();
+        Ok(FittedPipeline {
+            features: fitted.into_iter().collect::<Result<_>>()?,
+            na_values: spec.na_values.clone(),
+            stray_as_missing,
+        })
+    }
+
+    /// How to read a file for this pipeline: its features' types, missing-value tokens and lenient numeric
+    /// columns, as at training; `text_columns` stay text.
+    pub fn read_options(&self, delimiter: Option<u8>, text_columns: Vec<String>) -> ReadOptions {
+        ReadOptions {
+            delimiter,
+            declared: self.features.iter().map(|f| (f.name.clone(), f.column_type())).collect(),
+            text_columns,
+            na_values: self.na_values.clone(),
+            stray_as_missing: self.stray_as_missing.clone(),
+        }
     }
 
     /// Names of the matrix columns: numeric features by name, one-hot columns as `name=level`.
@@ -104,6 +223,9 @@ impl FittedPipeline {
                 FeatureTransform::Numeric { .. } => names.push(f.name.clone()),
                 FeatureTransform::Categorical { levels, .. } => {
                     names.extend(levels.iter().map(|l| format!("{}={l}", f.name)));
+                    if f.infrequent.is_some() {
+                        names.push(format!("{}={INFREQUENT_NAME}", f.name));
+                    }
                 }
                 FeatureTransform::Date(t) => names.extend(t.names().map(|d| format!("{}:{d}", f.name))),
             }
@@ -145,7 +267,7 @@ impl FittedPipeline {
         let mut offset = 0;
         for feature in &self.features {
             let column = frame.column(&feature.name).ok_or_else(|| Error::Model("column vanished".into()))?;
-            encoders.push((Encoder::new(frame, column, &feature.transform)?, offset));
+            encoders.push((Encoder::new(frame, column, feature)?, offset));
             offset += feature.width();
         }
         // In blocks of rows, in parallel: a block's rows of the matrix stay in cache while every feature writes
@@ -175,6 +297,9 @@ impl FittedPipeline {
     }
 }
 
+/// The level part of an infrequent slot's output name, `name=(infrequent)`.
+pub const INFREQUENT_NAME: &str = "(infrequent)";
+
 /// Rows per block of [`FittedPipeline::transform`].
 const TRANSFORM_BLOCK_ROWS: usize = 4096;
 
@@ -193,11 +318,12 @@ enum Encoder<'a> {
         slots: Vec<Option<usize>>,
         fill: Option<usize>,
     },
-    /// A column typed otherwise, read cell by cell as text.
+    /// A column typed otherwise, read cell by cell as text; `other` is the slot of a text not in `levels`.
     Text {
         column: &'a Column,
         levels: &'a [String],
         fill: Option<usize>,
+        other: Option<usize>,
     },
     Date {
         values: std::borrow::Cow<'a, [f64]>,
@@ -206,21 +332,23 @@ enum Encoder<'a> {
 }
 
 impl<'a> Encoder<'a> {
-    fn new(frame: &Frame, column: &'a Column, transform: &'a FeatureTransform) -> Result<Self> {
-        Ok(match transform {
+    fn new(frame: &Frame, column: &'a Column, feature: &'a FittedFeature) -> Result<Self> {
+        Ok(match &feature.transform {
             &FeatureTransform::Numeric { median, mean, scale } => {
                 Encoder::Numeric { values: numeric_cells(frame, column)?, median, mean, scale }
             }
             FeatureTransform::Categorical { levels, most_frequent } => {
-                let fill = slot_of(levels, most_frequent);
+                // Infrequent and unseen levels share the infrequent slot when there is one.
+                let other = feature.infrequent_slot();
+                let fill = slot_of(levels, most_frequent).or(other);
                 match &column.data {
                     // Looked up once per distinct text, not once per row.
                     ColumnData::Categorical { codes, levels: column_levels } => Encoder::Codes {
                         codes,
-                        slots: column_levels.iter().map(|l| slot_of(levels, l)).collect(),
+                        slots: column_levels.iter().map(|l| slot_of(levels, l).or(other)).collect(),
                         fill,
                     },
-                    ColumnData::Numeric(_) | ColumnData::Date(_) => Encoder::Text { column, levels, fill },
+                    ColumnData::Numeric(_) | ColumnData::Date(_) => Encoder::Text { column, levels, fill, other },
                 }
             }
             FeatureTransform::Date(transform) => Encoder::Date { values: date_cells(frame, column)?, transform },
@@ -258,10 +386,10 @@ impl<'a> Encoder<'a> {
                     one_hot(i, slot);
                 }
             }
-            Encoder::Text { column, levels, fill } => {
+            Encoder::Text { column, levels, fill, other } => {
                 for (i, &row) in rows.iter().enumerate() {
                     let slot = match column.text(row) {
-                        Some(text) => slot_of(levels, &text),
+                        Some(text) => slot_of(levels, &text).or(*other),
                         None => {
                             imputed += 1;
                             *fill
@@ -350,7 +478,16 @@ fn fit_numeric(values: &[f64], rows: &[usize]) -> Option<FeatureTransform> {
     Some(FeatureTransform::Numeric { median, mean, scale })
 }
 
-fn fit_categorical(codes: &[u32], levels: &[String], rows: &[usize]) -> Option<FeatureTransform> {
+/// Levels sorted, the most frequent (for imputation), and the infrequent grouping when the column has more than
+/// `max_categories` levels in `rows`: as scikit-learn's `_identify_infrequent`, the levels sorted by text are
+/// stably sorted by count and all but the last `max_categories - 1` are infrequent (so among equal counts the
+/// later text is kept).
+fn fit_categorical(
+    codes: &[u32],
+    levels: &[String],
+    rows: &[usize],
+    max_categories: usize,
+) -> Option<(FeatureTransform, Option<Infrequent>)> {
     let mut counts = vec![0usize; levels.len()];
     for &r in rows {
         if codes[r] != MISSING_CODE {
@@ -366,7 +503,18 @@ fn fit_categorical(codes: &[u32], levels: &[String], rows: &[usize]) -> Option<F
     // Most frequent; ties go to the smallest value, as SimpleImputer does.
     let max = seen.iter().map(|(_, c)| *c).max().unwrap_or(0);
     let most_frequent = seen.iter().find(|(_, c)| *c == max).map_or("", |(l, _)| l).to_owned();
-    Some(FeatureTransform::Categorical { levels: seen.into_iter().map(|(l, _)| l.to_owned()).collect(), most_frequent })
+    let mut infrequent = None;
+    if seen.len() > max_categories {
+        let mut by_count = seen.clone();
+        by_count.sort_by_key(|&(_, c)| c);
+        let grouped = &by_count[..by_count.len() - (max_categories - 1)];
+        infrequent = Some(Infrequent { levels: grouped.len(), rows: grouped.iter().map(|(_, c)| c).sum() });
+        let mut kept: Vec<&str> = by_count[grouped.len()..].iter().map(|(l, _)| *l).collect();
+        kept.sort_unstable();
+        seen.retain(|(l, _)| kept.binary_search(l).is_ok());
+    }
+    let levels = seen.into_iter().map(|(l, _)| l.to_owned()).collect();
+    Some((FeatureTransform::Categorical { levels, most_frequent }, infrequent))
 }
 
 #[cfg(test)]
@@ -394,7 +542,7 @@ mod tests {
     #[test]
     fn fits_like_scikit_learn() {
         let f = frame();
-        let p = FittedPipeline::fit(&f, &["n".into(), "c".into()], &[0, 1, 2, 3]).unwrap();
+        let p = FittedPipeline::fit(&f, &["n".into(), "c".into()], &[0, 1, 2, 3], &PipelineSpec::default()).unwrap();
         // median of [1, 3, 4] = 3; imputed column [1, 3, 3, 4]: mean 2.75, population std sqrt(1.1875)
         let FeatureTransform::Numeric { median, mean, scale } = p.features[0].transform else { panic!() };
         assert_eq!(median, 3.0);
@@ -427,7 +575,7 @@ mod tests {
     #[test]
     fn unknown_categories_are_zeros_and_counted_and_wrong_types_are_errors() {
         let f = frame();
-        let p = FittedPipeline::fit(&f, &["n".into(), "c".into()], &[0, 1]).unwrap();
+        let p = FittedPipeline::fit(&f, &["n".into(), "c".into()], &[0, 1], &PipelineSpec::default()).unwrap();
         let (m, stats) = p.transform(&f, None).unwrap();
         assert_eq!(&m.row(3)[1..], &[1.0, 0.0]);
         let mut g = frame();
@@ -449,7 +597,7 @@ mod tests {
         };
         let mut numbers = frame();
         numbers.columns[1].data = ColumnData::Numeric(vec![2.0, f64::NAN, 1.0, 5.0]);
-        let q = FittedPipeline::fit(&spelled, &["c".into()], &[0, 1, 2]).unwrap();
+        let q = FittedPipeline::fit(&spelled, &["c".into()], &[0, 1, 2], &PipelineSpec::default()).unwrap();
         let (by_code, code_stats) = q.transform(&spelled, None).unwrap();
         let (by_text, text_stats) = q.transform(&numbers, None).unwrap();
         assert_eq!(by_text, by_code);
@@ -474,7 +622,8 @@ mod tests {
         f.columns[0].data = ColumnData::Numeric((0..n).map(|i| if i % 7 == 0 { f64::NAN } else { i as f64 }).collect());
         let codes = (0..n).map(|i| if i % 5 == 0 { MISSING_CODE } else { (i % 3) as u32 }).collect();
         f.columns[1].data = ColumnData::Categorical { codes, levels: vec!["b".into(), "a".into(), "new".into()] };
-        let p = FittedPipeline::fit(&frame(), &["n".into(), "c".into()], &[0, 1, 2, 3]).unwrap();
+        let p =
+            FittedPipeline::fit(&frame(), &["n".into(), "c".into()], &[0, 1, 2, 3], &PipelineSpec::default()).unwrap();
         let rows: Vec<usize> = (0..n).rev().collect();
         let (m, stats) = p.transform(&f, Some(&rows)).unwrap();
         for (i, &row) in rows.iter().enumerate() {
@@ -494,5 +643,60 @@ mod tests {
         assert_eq!(stats.imputed.get("n"), Some(&(0..n).filter(|i| i % 7 == 0).count()));
         assert_eq!(stats.imputed.get("c"), Some(&(0..n).filter(|i| i % 5 == 0).count()));
         assert_eq!(stats.unknown_categories.get("c"), Some(&(0..n).filter(|i| i % 5 != 0 && i % 3 == 2).count()));
+    }
+
+    /// scikit-learn's OneHotEncoder(max_categories=3, handle_unknown="infrequent_if_exist") on
+    /// [a, a, a, b, c, d, d]: categories [a, d, infrequent], with b, c (the earlier of the tied counts) grouped,
+    /// and an unseen category encoded as infrequent.
+    #[test]
+    fn levels_beyond_max_categories_share_the_infrequent_slot_as_in_scikit_learn() {
+        let levels: Vec<String> = ["d", "a", "c", "b"].iter().map(|s| (*s).to_owned()).collect();
+        let codes = vec![1, 1, 1, 3, 2, 0, 0];
+        let column = Column { name: "c".into(), data: ColumnData::Categorical { codes, levels } };
+        let train = Frame { source: PathBuf::from("t.csv"), n_rows: 7, columns: vec![column] };
+        let spec = PipelineSpec { max_categories: 3, ..PipelineSpec::default() };
+        let p = FittedPipeline::fit(&train, &["c".into()], &(0..7).collect::<Vec<_>>(), &spec).unwrap();
+        let f = &p.features[0];
+        assert_eq!(
+            f.transform,
+            FeatureTransform::Categorical { levels: vec!["a".into(), "d".into()], most_frequent: "a".into() }
+        );
+        assert_eq!(f.infrequent, Some(Infrequent { levels: 2, rows: 2 }));
+        assert_eq!(p.output_names(), vec!["c=a", "c=d", "c=(infrequent)"]);
+        let new = Column {
+            name: "c".into(),
+            data: ColumnData::Categorical {
+                codes: vec![0, 1, 2, MISSING_CODE],
+                levels: vec!["b".into(), "zzz".into(), "d".into()],
+            },
+        };
+        let frame = Frame { source: PathBuf::from("n.csv"), n_rows: 4, columns: vec![new] };
+        let (m, stats) = p.transform(&frame, None).unwrap();
+        assert_eq!(m.as_slice(), &[0., 0., 1., 0., 0., 1., 0., 1., 0., 1., 0., 0.]);
+        assert!(stats.unknown_categories.is_empty(), "unseen categories are infrequent, not unknown");
+        let within = FittedPipeline::fit(&train, &["c".into()], &(0..7).collect::<Vec<_>>(), &PipelineSpec::default());
+        assert_eq!(within.unwrap().features[0].infrequent, None);
+    }
+
+    /// A pipeline written before format 4 (features only) decodes with no reading rules and no infrequent slots;
+    /// a current one round-trips.
+    #[test]
+    fn format_3_pipelines_decode_with_the_defaults() {
+        #[derive(Serialize)]
+        struct V3<'a> {
+            features: Vec<(&'a str, &'a FeatureTransform)>,
+        }
+        let p =
+            FittedPipeline::fit(&frame(), &["n".into(), "c".into()], &[0, 1, 2, 3], &PipelineSpec::default()).unwrap();
+        let v3 = V3 { features: p.features.iter().map(|f| (f.name.as_str(), &f.transform)).collect() };
+        let bytes = postcard::to_stdvec(&v3).unwrap();
+        let old: FittedPipeline = crate::wire::decoding(3, || postcard::from_bytes(&bytes)).unwrap();
+        assert_eq!(old, p);
+        let spec =
+            PipelineSpec { na_values: vec!["?".into()], stray_as_missing: vec!["n".into()], ..PipelineSpec::default() };
+        let q = FittedPipeline::fit(&frame(), &["n".into(), "c".into()], &[0, 1, 2, 3], &spec).unwrap();
+        let bytes = postcard::to_stdvec(&q).unwrap();
+        assert_eq!(crate::wire::decoding(4, || postcard::from_bytes::<FittedPipeline>(&bytes)).unwrap(), q);
+        assert_eq!((q.na_values, q.stray_as_missing), (vec!["?".to_owned()], vec!["n".to_owned()]));
     }
 }

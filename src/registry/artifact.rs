@@ -10,7 +10,7 @@
 //! payload                 postcard encoding of the serde value
 //! ```
 //! Format 2 differs from 1 only in how a tree's arrays are encoded ([`crate::wire`]); format 3 adds a forest's
-//! split ranks. All three are read.
+//! split ranks; format 4 adds the pipeline's reading rules and infrequent slots. All four are read.
 //! Decoding is bounded: the file must be exactly header + payload_len long (and at most MAX_ARTIFACT_BYTES), and
 //! postcard preallocates at most what the remaining input could hold, so a hostile length prefix cannot make us
 //! allocate without bound.

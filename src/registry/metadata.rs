@@ -38,6 +38,12 @@ pub struct Metadata {
     pub calibration: Option<crate::metrics::calibration::Calibration>,
     pub split: SplitMeta,
     pub dataset: DatasetRef,
+    /// Rows of the dataset dropped because their target was missing (absent before mlctl dropped them: 0).
+    #[serde(default)]
+    pub rows_without_target: usize,
+    /// Feature columns that looked like identifiers (a distinct text in nearly every row), warned about.
+    #[serde(default)]
+    pub identifier_like: Vec<String>,
     pub seed: u64,
     pub mlctl_version: String,
     pub created_at: String,
@@ -54,6 +60,9 @@ pub struct FeatureMeta {
     pub missing_in_training: usize,
     /// The fitted preprocessing statistics (median, mean, scale; or levels and most frequent level).
     pub fitted: FeatureTransform,
+    /// The levels sharing the infrequent one-hot slot (beyond `max_categories`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infrequent: Option<crate::pipeline::Infrequent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,3 +24,4 @@ mod serve;
 mod snapshots;
 mod tasks;
 mod train;
+mod typing;

@@ -138,7 +138,7 @@ fn schema_errors_name_columns_and_rows_and_leave_no_output() {
         .args(["predict", "m", "--input", "bad.csv", "-o", "out.csv", "--batch-size", "1"])
         .assert()
         .code(1)
-        .stderr(contains("bad.csv: row 3, column \"emp_experience_years\": must be numeric but 1 value(s) are not finite numbers: row 3: \"ten\""));
+        .stderr(contains("bad.csv: row 3, column \"emp_experience_years\": must be numeric (the model was trained on numbers) but 1 value(s) are not finite numbers: \"ten\" ×1 (row 3)"));
     assert!(!p.path("out.csv").exists());
     let leftovers: Vec<_> = std::fs::read_dir(p.root())
         .unwrap()

@@ -102,8 +102,8 @@ fn bad_input_exits_1_names_the_problem_and_registers_nothing() {
         ),
         (
             "gaps.csv",
-            format!("{ok_header}1,2,1\n3,4,\n5,6,0\n"),
-            "gaps.csv: row 2, column \"success\": the target is missing in 1 row(s)",
+            format!("{ok_header}1,2,\n3,4,\n5,6,NA\n"),
+            "gaps.csv: row 1, column \"success\": the target is missing in 3 row(s) (rows 1, 2, 3): there is nothing",
         ),
         ("only_target.csv", "success\n1\n0\n".to_owned(), "has no feature columns besides the target"),
         ("missing.csv", String::new(), "missing.csv: No such file"),
@@ -144,7 +144,7 @@ fn a_numeric_column_with_stray_tokens_is_refused_with_rows_and_values() {
         .assert()
         .code(1)
         .stderr(contains("d.csv: row 11, column \"x\": looks numeric (58 of 60 values are numbers)"))
-        .stderr(contains("row 11: \"?\", row 34: \"12,5\""));
+        .stderr(contains("\"?\" ×1 (row 11), \"12,5\" ×1 (row 34)"));
     // Declaring it categorical settles it.
     p.mlctl()
         .args(["train", "d.csv", "--target", "success", "--name", "m", "--categorical", "x"])
