@@ -51,6 +51,14 @@ demo: build
 	  rc=$$?; if [ $$rc = 3 ]; then echo "(exit 3: the gate refused; production is unchanged)"; elif [ $$rc != 0 ]; then exit $$rc; fi
 	$(MLCTL) --project $(DEMO) diff skill_assignment@1.0.0 skill_assignment@1.1.0
 	$(MLCTL) --project $(DEMO) list
+	@echo "== outcomes: predictions logged with their task ids; the real outcomes arrive later and are recorded by id"
+	awk -F, 'NR==1{print "task_id,"$$0; next} {print "t" NR-1 "," $$0}' $(DEMO)/data/holdout.csv > $(DEMO)/data/tasks.csv
+	$(MLCTL) --project $(DEMO) predict skill_assignment --input $(DEMO)/data/tasks.csv --id-column task_id -o $(DEMO)/task_predictions.csv
+	awk -F, '{print $$1 "," $$NF}' $(DEMO)/data/tasks.csv > $(DEMO)/data/outcomes.csv
+	$(MLCTL) --project $(DEMO) outcomes skill_assignment --data $(DEMO)/data/outcomes.csv --id-column task_id
+	@echo "== monitor: realised and estimated (CBPE) performance per window against the test score, and age: OK or RETRAIN DUE (exit 3)"
+	$(MLCTL) --project $(DEMO) monitor skill_assignment --since 7d --window 7d --max-age 30d --report $(DEMO)/monitor/monitor.md; \
+	  rc=$$?; if [ $$rc = 3 ]; then echo "(exit 3: RETRAIN DUE, the reasons are listed above)"; elif [ $$rc != 0 ]; then exit $$rc; fi
 	@echo "== experiments: three algorithms cross-validated on the same folds; the best is registered"
 	$(MLCTL) --project $(DEMO) train --model skill_assignment --compare random-forest,gradient-boosting,logistic-regression --cv 3
 	cat $(DEMO)/MODEL_COMPARISON.md

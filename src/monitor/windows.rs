@@ -20,6 +20,7 @@ pub const MAX_WINDOWS: i64 = 1000;
 /// The windows of a period, filled row by row.
 pub struct Windows {
     pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
     pub length: Duration,
     pub windows: Vec<Window>,
     /// Class labels in code order (sorted), for classification; empty for regression.
@@ -67,12 +68,15 @@ impl Windows {
                 length.num_seconds()
             )));
         }
-        let windows = (0..n.max(1))
+        // Counted back from the end, so the latest window (the one a verdict rests on) is a whole one and only
+        // the oldest may be cut short by the start of the period.
+        let n = n.max(1);
+        let windows = (0..n)
             .map(|i| {
-                let from = start + length * i32::try_from(i).unwrap_or(i32::MAX);
+                let back = |k: i64| end - length * i32::try_from(k).unwrap_or(i32::MAX);
                 Window {
-                    start: from,
-                    end: (from + length).min(end),
+                    start: back(n - i).max(start),
+                    end: back(n - 1 - i),
                     predicted: 0,
                     versions: BTreeMap::new(),
                     estimable: Vec::new(),
@@ -90,7 +94,7 @@ impl Windows {
             .collect();
         let codes =
             classes.iter().enumerate().map(|(i, c)| (c.clone(), u32::try_from(i).unwrap_or(u32::MAX))).collect();
-        Ok(Windows { start, length, windows, classes, codes, task, calibrations, unmatched: 0 })
+        Ok(Windows { start, end, length, windows, classes, codes, task, calibrations, unmatched: 0 })
     }
 
     /// Counts a logged prediction in its window and, when its outcome is known, keeps the pair for scoring.
@@ -145,10 +149,15 @@ impl Windows {
         seen.into_iter().filter(|v| !self.calibrations.contains_key(*v)).cloned().collect()
     }
 
+    /// The window holding `at`.
     fn index(&self, at: DateTime<Utc>) -> Option<usize> {
-        let offset = (at - self.start).num_milliseconds();
-        let i = usize::try_from(offset / self.length.num_milliseconds().max(1)).ok()?;
-        (i < self.windows.len() && at <= self.windows[i].end).then_some(i)
+        if at < self.start || at > self.end {
+            return None;
+        }
+        // Window k from the end holds [end - (k+1)·length, end - k·length); the latest one holds the end too.
+        let before_end = (self.end - at).num_milliseconds();
+        let from_end = usize::try_from((before_end - 1).max(0) / self.length.num_milliseconds().max(1)).ok()?;
+        self.windows.len().checked_sub(1 + from_end)
     }
 
     /// A window's metrics on its labelled rows; None when it has none.
@@ -204,5 +213,26 @@ fn code(codes: &HashMap<String, u32>, label: &Label) -> Option<u32> {
     match label {
         Label::Class(text) => codes.get(text).copied(),
         Label::Value(x) => codes.get(&format_number(*x)).copied(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_count_back_from_the_end_and_only_the_oldest_is_cut_short() {
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let (day, ms) = (Duration::days(1), Duration::milliseconds(1));
+        let w = Windows::new((start, start + day * 10, day * 7), Task::Regression, Vec::new(), HashMap::new()).unwrap();
+        assert_eq!(w.windows.len(), 2);
+        assert_eq!((w.windows[0].start, w.windows[0].end), (start, start + day * 3));
+        assert_eq!((w.windows[1].start, w.windows[1].end), (start + day * 3, start + day * 10));
+        assert_eq!(w.index(start), Some(0));
+        assert_eq!(w.index(start + day * 3 - ms), Some(0));
+        assert_eq!(w.index(start + day * 3), Some(1), "a window holds its start, not its end");
+        assert_eq!(w.index(start + day * 10), Some(1));
+        assert_eq!(w.index(start - ms), None);
+        assert_eq!(w.index(start + day * 10 + ms), None);
     }
 }

@@ -249,7 +249,7 @@ fn monitor_scores_each_window_as_evaluate_does_and_says_retrain_due_when_outcome
         .assert()
         .code(3)
         .stdout(contains("RETRAIN DUE"))
-        .stdout(contains("2026-01-11 – 2026-01-15"));
+        .stdout(contains("2026-01-08 – 2026-01-15"));
 }
 
 #[test]
