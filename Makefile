@@ -98,6 +98,7 @@ reference-model: build
 bench: toolchain
 	bench/run.sh
 	bench/serve.sh
+	bench/monitor.sh
 
 # Only the serving benchmark: mlctl serve against Flask + gunicorn and FastAPI + uvicorn (bench/README.md).
 bench-serve: toolchain

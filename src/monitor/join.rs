@@ -3,6 +3,7 @@
 //! Lines are read one at a time, capped like any input line; a torn line (a writer killed mid-write) is
 //! skipped and counted.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -13,18 +14,112 @@ use crate::data::limits::{read_line_capped, Limits, TooLong};
 use crate::error::{Error, IoContext, Result};
 use crate::ops::outcomes::{Label, OutcomeLine};
 
-/// The fields of a prediction log line that monitoring reads (the features are skipped unparsed).
+/// The fields of a prediction log line that monitoring reads, borrowed from the line where they can be (a month
+/// of logs is millions of lines); the features are skipped unparsed.
 #[derive(Debug, Deserialize)]
-pub struct LoggedPrediction {
-    #[serde(default)]
-    pub id: Option<String>,
-    pub version: semver::Version,
-    pub timestamp: String,
-    /// The predicted class (text) or value; null when the class was out of range.
-    pub prediction: Option<Label>,
+pub struct LoggedPrediction<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub version: Text<'a>,
+    #[serde(borrow)]
+    pub timestamp: Text<'a>,
+    /// The predicted class or value; null when the class was out of range.
+    #[serde(default, borrow)]
+    pub prediction: Option<Predicted<'a>>,
     /// Classification: every class's probability, by class label.
-    #[serde(default)]
-    pub probabilities: Option<HashMap<String, f64>>,
+    #[serde(default, borrow)]
+    pub probabilities: Option<Probabilities<'a>>,
+}
+
+/// A JSON string, borrowed from the line unless it had escapes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+/// What a log line says was predicted: a class label or a value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicted<'a> {
+    Value(f64),
+    Class(Cow<'a, str>),
+}
+
+/// Class probabilities in the line's order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Probabilities<'a>(pub Vec<(Cow<'a, str>, f64)>);
+
+impl Probabilities<'_> {
+    pub fn get(&self, class: &str) -> Option<f64> {
+        self.0.iter().find(|(c, _)| c == class).map(|(_, p)| *p)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V).map(Text)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Predicted<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Predicted<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a class label or a number")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Predicted::Class(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Predicted::Class(Cow::Owned(v.to_owned())))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Self::Value, E> {
+                Ok(Predicted::Value(v))
+            }
+            #[allow(clippy::cast_precision_loss)] // A logged prediction was an f64 before it was written.
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(Predicted::Value(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                Ok(Predicted::Value(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Probabilities<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Probabilities<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of class probabilities")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(2));
+                while let Some((class, p)) = map.next_entry::<Text<'de>, Option<f64>>()? {
+                    out.push((class.0, p.unwrap_or(f64::NAN)));
+                }
+                Ok(Probabilities(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// Recorded outcomes by id, the latest recording of each id winning; and whether a prediction claimed it.
@@ -65,34 +160,41 @@ impl Outcomes {
     }
 }
 
-/// Calls `each` with every prediction logged in `folder` at or after `since`, in file order, with its parsed
-/// time; returns the number of torn lines skipped.
+/// Calls `each` with every prediction logged in `folder` at or after `since`, in file order, with its version
+/// and time; returns the number of torn lines skipped.
 pub fn predictions(
     folder: &Path,
     since: DateTime<Utc>,
-    mut each: impl FnMut(LoggedPrediction, DateTime<Utc>) -> Result<()>,
+    mut each: impl FnMut(&LoggedPrediction<'_>, &semver::Version, DateTime<Utc>) -> Result<()>,
 ) -> Result<usize> {
     let mut torn = 0;
-    // Lines of one batch share a timestamp: parse it once.
+    // Lines of one batch share a timestamp, and a model has few versions: each is parsed once.
     let mut last: Option<(String, DateTime<Utc>)> = None;
+    let mut versions: HashMap<String, semver::Version> = HashMap::new();
     for path in day_files(folder, Some(since.date_naive()))? {
         torn += each_line(&path, |line, bytes| {
             let Some(logged) = parse::<LoggedPrediction>(&path, line, bytes, "a prediction log line")? else {
                 return Ok(false);
             };
             let at = match &last {
-                Some((text, at)) if *text == logged.timestamp => *at,
+                Some((text, at)) if *text == logged.timestamp.0 => *at,
                 _ => {
-                    let at = DateTime::parse_from_rfc3339(&logged.timestamp)
+                    let at = DateTime::parse_from_rfc3339(&logged.timestamp.0)
                         .map_err(|_| Error::data(&path, Some(line), None, "has no RFC 3339 \"timestamp\""))?
                         .with_timezone(&Utc);
-                    last = Some((logged.timestamp.clone(), at));
+                    last = Some((logged.timestamp.0.to_string(), at));
                     at
                 }
             };
-            if at >= since {
-                each(logged, at)?;
+            if at < since {
+                return Ok(true);
             }
+            if !versions.contains_key(logged.version.0.as_ref()) {
+                let version = semver::Version::parse(&logged.version.0)
+                    .map_err(|_| Error::data(&path, Some(line), None, "has no valid \"version\""))?;
+                versions.insert(logged.version.0.to_string(), version);
+            }
+            each(&logged, &versions[logged.version.0.as_ref()], at)?;
             Ok(true)
         })?;
     }
@@ -122,7 +224,7 @@ fn day_files(folder: &Path, from: Option<NaiveDate>) -> Result<Vec<PathBuf>> {
 
 /// A line as `T`; None when it is not JSON at all (a torn line, which a writer killed mid-write leaves, or a
 /// line cut inside a character); an error when it is JSON of another shape.
-fn parse<T: serde::de::DeserializeOwned>(path: &Path, line: usize, bytes: &[u8], what: &str) -> Result<Option<T>> {
+fn parse<'a, T: Deserialize<'a>>(path: &Path, line: usize, bytes: &'a [u8], what: &str) -> Result<Option<T>> {
     match serde_json::from_slice(bytes) {
         Ok(value) => Ok(Some(value)),
         Err(e) if e.is_syntax() || e.is_eof() => Ok(None),

@@ -11,7 +11,7 @@ use crate::metrics::calibration::Calibration;
 use crate::metrics::{classification_metrics, regression_metrics, Metrics};
 use crate::models::Task;
 use crate::monitor::cbpe::{self, Scored};
-use crate::monitor::join::LoggedPrediction;
+use crate::monitor::join::{LoggedPrediction, Predicted};
 use crate::ops::outcomes::Label;
 
 /// More windows than this is a mistake in `--since`/`--window` (a year of one-minute windows), not a report.
@@ -98,18 +98,29 @@ impl Windows {
     }
 
     /// Counts a logged prediction in its window and, when its outcome is known, keeps the pair for scoring.
-    pub fn add(&mut self, logged: &LoggedPrediction, at: DateTime<Utc>, outcome: Option<&Label>) {
+    pub fn add(
+        &mut self,
+        logged: &LoggedPrediction<'_>,
+        version: &semver::Version,
+        at: DateTime<Utc>,
+        outcome: Option<&Label>,
+    ) {
         let Some(i) = self.index(at) else { return };
         let window = &mut self.windows[i];
         window.predicted += 1;
-        *window.versions.entry(logged.version.clone()).or_default() += 1;
-        if let Some(scored) = scored(self.calibrations.get(&logged.version), logged) {
+        match window.versions.get_mut(version) {
+            Some(n) => *n += 1,
+            None => {
+                window.versions.insert(version.clone(), 1);
+            }
+        }
+        if let Some(scored) = scored(self.calibrations.get(version), logged) {
             window.estimable.push(scored);
         }
         let (Some(label), Some(prediction)) = (outcome, &logged.prediction) else { return };
         let kept = match &mut window.labelled {
             Labelled::Values { truth, predicted } => match (label, prediction) {
-                (Label::Value(y), Label::Value(p)) => {
+                (Label::Value(y), Predicted::Value(p)) => {
                     truth.push(*y);
                     predicted.push(*p);
                     true
@@ -117,13 +128,13 @@ impl Windows {
                 _ => false,
             },
             Labelled::Classes { truth, predicted, scores, every_row_scored } => {
-                match (code(&self.codes, label), code(&self.codes, prediction)) {
+                match (code(&self.codes, label), predicted_code(&self.codes, prediction)) {
                     (Some(y), Some(p)) => {
                         truth.push(y);
                         predicted.push(p);
                         match &logged.probabilities {
                             Some(probs) => {
-                                scores.extend(self.classes.iter().map(|c| probs.get(c).copied().unwrap_or(0.0)));
+                                scores.extend(self.classes.iter().map(|c| probs.get(c).unwrap_or(0.0)));
                             }
                             None => *every_row_scored = false,
                         }
@@ -177,10 +188,11 @@ impl Windows {
 }
 
 /// A logged prediction of a calibrated version, as CBPE takes it.
-fn scored(calibration: Option<&Calibration>, logged: &LoggedPrediction) -> Option<Scored> {
+fn scored(calibration: Option<&Calibration>, logged: &LoggedPrediction<'_>) -> Option<Scored> {
     let calibration = calibration?;
-    let score = *logged.probabilities.as_ref()?.get(&calibration.positive_class)?;
-    let predicted_positive = matches!(&logged.prediction, Some(Label::Class(c)) if *c == calibration.positive_class);
+    let score = logged.probabilities.as_ref()?.get(&calibration.positive_class)?;
+    let predicted_positive =
+        matches!(&logged.prediction, Some(Predicted::Class(c)) if *c == calibration.positive_class.as_str());
     Some(Scored { calibrated: calibration.map.apply(score), score, predicted_positive })
 }
 
@@ -205,6 +217,14 @@ impl Window {
     /// The version that made most of the window's predictions (the newest on a tie).
     pub fn main_version(&self) -> Option<&semver::Version> {
         self.versions.iter().max_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0))).map(|(v, _)| v)
+    }
+}
+
+/// A predicted class's code; a number is looked up as the text it would be in a CSV.
+fn predicted_code(codes: &HashMap<String, u32>, predicted: &Predicted<'_>) -> Option<u32> {
+    match predicted {
+        Predicted::Class(text) => codes.get(text.as_ref()).copied(),
+        Predicted::Value(x) => codes.get(&format_number(*x)).copied(),
     }
 }
 

@@ -193,17 +193,17 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
     let prediction_folder = opts.prediction_logs.join(opts.name.as_str());
     reporter.phase(&format!("joining the predictions logged in {}", prediction_folder.display()));
     let mut join = JoinCounts { outcomes: outcomes.labels.len(), ..JoinCounts::default() };
-    join.torn_lines = predictions(&prediction_folder, opts.since, |logged, at| {
+    join.torn_lines = predictions(&prediction_folder, opts.since, |logged, version, at| {
         join.predictions += 1;
         let outcome = match &logged.id {
-            Some(id) => outcomes.claim(id),
+            Some(id) => outcomes.claim(&id.0),
             None => {
                 join.predictions_without_id += 1;
                 None
             }
         };
         join.predictions_with_outcome += usize::from(outcome.is_some());
-        windows.add(&logged, at, outcome);
+        windows.add(logged, version, at, outcome);
         Ok(())
     })? + outcomes.torn;
     join.outcomes_without_prediction = outcomes.unclaimed();

@@ -51,11 +51,40 @@ pub struct OutcomeLine {
     pub recorded_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Label {
     Value(f64),
     Class(String),
+}
+
+/// A string is a class, a number a value (by hand: serde's untagged enums buffer every value first, which a
+/// million outcome lines notice).
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Label;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a class label or a number")
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Label, E> {
+                Ok(Label::Class(v.to_owned()))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Label, E> {
+                Ok(Label::Value(v))
+            }
+            #[allow(clippy::cast_precision_loss)] // A label was an f64 before it was written.
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Label, E> {
+                Ok(Label::Value(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Label, E> {
+                Ok(Label::Value(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 pub fn outcomes(opts: &OutcomesOptions, store: &Store, reporter: &dyn Reporter) -> Result<OutcomesReport> {
