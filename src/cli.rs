@@ -466,6 +466,10 @@ pub struct MonitorArgs {
     /// Windows with fewer labelled rows than this are reported but not judged
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub min_labels: usize,
+    /// RETRAIN DUE when the latest window's logged features drifted from the training data: share=X (at least
+    /// that share of features drifted; default share=0.5) or any
+    #[arg(long, value_name = "RULE", default_value = "share=0.5")]
+    pub fail_on: String,
     /// Also write a markdown report here, with an SVG trend chart per metric beside it
     #[arg(long, value_name = "FILE.md")]
     pub report: Option<PathBuf>,

@@ -41,6 +41,7 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         None => Current::Logs {
             dir: ctx.project.prediction_logs_dir(),
             since: parse_since(&args.since, mlctl::clock::now())?,
+            until: None,
             since_text: args.since.clone(),
         },
     };

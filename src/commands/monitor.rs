@@ -27,6 +27,7 @@ pub fn run(args: MonitorArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
             .collect::<mlctl::error::Result<_>>()?,
         max_age: args.max_age.as_deref().map(|t| parse_duration("--max-age", t)).transpose()?,
         min_labels: args.min_labels,
+        fail_on: mlctl::drift::FailOn::parse(&args.fail_on)?,
         prediction_logs: ctx.project.prediction_logs_dir(),
         outcome_logs: ctx.project.outcome_logs_dir(),
     };
@@ -79,6 +80,17 @@ fn human(r: &MonitorReport) -> String {
         "{} of {} predictions have an outcome; {} recorded outcome(s) match no prediction of the period",
         j.predictions_with_outcome, j.predictions, j.outcomes_without_prediction
     );
+    if let Some(w) = r.windows.iter().find(|w| w.drift_share.is_some()) {
+        let _ = writeln!(
+            s,
+            "drift in the window {} – {}: {:.0}% of the features{}{}",
+            &w.start[..10],
+            &w.end[..10],
+            w.drift_share.unwrap_or(0.0) * 100.0,
+            if w.drifted_features.is_empty() { "" } else { ": " },
+            w.drifted_features.join(", ")
+        );
+    }
     let _ = write!(
         s,
         "{}@{} ({}) was trained {:.1} days ago",

@@ -25,8 +25,9 @@ use crate::reporter::Reporter;
 pub enum Current {
     /// A CSV file with the feature columns (other columns are ignored).
     Data(PathBuf),
-    /// The prediction logs of the model (`logs/predictions/<name>/*.jsonl`) from `since` on.
-    Logs { dir: PathBuf, since: DateTime<Utc>, since_text: String },
+    /// The prediction logs of the model (`logs/predictions/<name>/*.jsonl`) from `since` on (before `until`, when
+    /// given).
+    Logs { dir: PathBuf, since: DateTime<Utc>, until: Option<DateTime<Utc>>, since_text: String },
 }
 
 pub struct DriftOptions {
@@ -100,10 +101,10 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
             reporter.phase(&format!("reading {}", path.display()));
             (from_csv(&model, path, opts.delimiter, reporter)?, path.display().to_string())
         }
-        Current::Logs { dir, since, since_text } => {
+        Current::Logs { dir, since, until, since_text } => {
             let folder = dir.join(model.name.as_str());
             reporter.phase(&format!("reading prediction logs in {} since {since_text}", folder.display()));
-            let (current, LogsRead { torn, rows }) = from_logs(&model, &folder, *since)?;
+            let (current, LogsRead { torn, rows }) = from_logs(&model, &folder, (*since, *until))?;
             if rows > LOG_SAMPLE_ROWS {
                 sampled = Some(rows);
             }
@@ -240,7 +241,11 @@ struct LogsRead {
 /// The logged predictions of `model`'s version since `since` (a sample of at most [`LOG_SAMPLE_ROWS`] rows,
 /// `rows` saying how many there were), and how many torn lines (not JSON: the last line of a writer killed
 /// mid-write) were skipped. Lines are read one at a time, each capped like any input line.
-fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result<(CurrentData, LogsRead)> {
+fn from_logs(
+    model: &LoadedModel,
+    folder: &Path,
+    (since, until): (DateTime<Utc>, Option<DateTime<Utc>>),
+) -> Result<(CurrentData, LogsRead)> {
     let features = &model.bundle.pipeline.features;
     let classes = &model.bundle.classes;
     let version = model.record.version.to_string();
@@ -261,7 +266,8 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
     for path in files {
         // Files are named by the UTC day they were written; older days cannot hold newer entries.
         let day = path.file_stem().and_then(|s| s.to_str()).and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
-        if day.is_some_and(|d| d < since_day) {
+        let after_until = |d: NaiveDate| until.is_some_and(|u| d > u.date_naive());
+        if day.is_some_and(|d| d < since_day || after_until(d)) {
             continue;
         }
         let mut reader = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(&path).at(&path)?);
@@ -289,7 +295,7 @@ fn from_logs(model: &LoadedModel, folder: &Path, since: DateTime<Utc>) -> Result
                 .as_str()
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .ok_or_else(|| bad("no RFC 3339 \"timestamp\""))?;
-            if at < since {
+            if at < since || until.is_some_and(|u| at >= u) {
                 continue;
             }
             let mut row = LoggedRow { cells: Vec::with_capacity(features.len()), predicted: None, score: None };

@@ -8,15 +8,17 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::drift::FailOn;
 use crate::error::{Error, Result};
 use crate::metrics::calibration::Calibration;
 use crate::metrics::Metrics;
 use crate::models::Task;
 use crate::monitor::join::{predictions, Outcomes};
 use crate::monitor::windows::{Window, Windows};
+use crate::ops::drift::{Current, DriftOptions};
 use crate::registry::index::ModelEntry;
 use crate::registry::metadata::Metadata;
-use crate::registry::{ModelName, Stage, Store, VersionRecord};
+use crate::registry::{ModelName, ModelRef, Stage, Store, VersionRecord};
 use crate::reporter::Reporter;
 
 pub struct MonitorOptions {
@@ -27,6 +29,9 @@ pub struct MonitorOptions {
     pub max_drops: Vec<MaxDrop>,
     pub max_age: Option<Duration>,
     pub min_labels: usize,
+    /// When the latest window's logged features count as drifted (against the training data of the version that
+    /// made most of its predictions), as `drift --fail-on`.
+    pub fail_on: FailOn,
     pub prediction_logs: PathBuf,
     pub outcome_logs: PathBuf,
 }
@@ -104,6 +109,12 @@ pub struct WindowReport {
     pub estimated_rows: usize,
     /// Estimated minus test score.
     pub estimated_change: BTreeMap<String, f64>,
+    /// The latest window with predictions: the share of its logged features that drifted from the training data
+    /// (`mlctl drift --logs` on the window), and which; None for the other windows.
+    pub drift_share: Option<f64>,
+    pub drifted_features: Vec<String>,
+    #[serde(skip)]
+    drift_detected: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -134,6 +145,7 @@ pub struct Age {
 #[derive(Debug, Clone, Serialize)]
 pub struct Rules {
     pub max_drop: Vec<MaxDrop>,
+    pub fail_on: FailOn,
     pub max_age_days: Option<f64>,
     pub min_labels: usize,
 }
@@ -212,6 +224,7 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
 
     let rules = Rules {
         max_drop: if opts.max_drops.is_empty() { vec![default_drop(task)] } else { opts.max_drops.clone() },
+        fail_on: opts.fail_on,
         max_age_days: opts.max_age.map(days),
         min_labels: opts.min_labels,
     };
@@ -220,6 +233,10 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
         .iter()
         .map(|w| window_report(&windows, w, entry, opts.min_labels))
         .collect::<Result<Vec<_>>>()?;
+    let mut reports = reports;
+    if let Some(latest) = reports.iter_mut().rev().find(|w| w.predicted > 0) {
+        window_drift(opts, store, latest, reporter)?;
+    }
     let age = age(entry, current, now)?;
     let mut report = MonitorReport {
         model: opts.name.to_string(),
@@ -253,6 +270,32 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
     }
     judge(&mut report);
     Ok(report)
+}
+
+/// The drift of a window's logged features from the training data of the version that made most of them.
+fn window_drift(opts: &MonitorOptions, store: &Store, w: &mut WindowReport, reporter: &dyn Reporter) -> Result<()> {
+    let Some(version) = w.compared_with.as_deref() else { return Ok(()) };
+    let Ok(since) = DateTime::parse_from_rfc3339(&w.start).map(|t| t.with_timezone(&Utc)) else { return Ok(()) };
+    let drift_opts = DriftOptions {
+        reference: ModelRef::parse(&format!("{}@{version}", opts.name))?,
+        current: Current::Logs {
+            dir: opts.prediction_logs.clone(),
+            since,
+            // The latest window ends now and holds its end: nothing is logged after it.
+            until: None,
+            since_text: w.start.clone(),
+        },
+        layers: Vec::new(),
+        fail_on: opts.fail_on,
+        bonferroni: false,
+        report: None,
+        delimiter: None,
+    };
+    let drift = crate::ops::drift::drift(&drift_opts, store, reporter)?;
+    w.drift_share = Some(drift.share_drifted);
+    w.drifted_features = drift.drifted_features;
+    w.drift_detected = drift.drift_detected;
+    Ok(())
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -319,6 +362,9 @@ fn window_report(windows: &Windows, w: &Window, entry: &ModelEntry, min_labels: 
         estimated,
         estimated_rows: w.estimable(),
         estimated_change,
+        drift_share: None,
+        drifted_features: Vec::new(),
+        drift_detected: false,
     })
 }
 
@@ -373,6 +419,20 @@ fn judge(report: &mut MonitorReport) {
              with `mlctl outcomes {} --data FILE --id-column COL`",
             if report.task == Task::Classification { " or estimates" } else { "" },
             report.model
+        ));
+    }
+    if let Some(w) = report.windows.iter().find(|w| w.drift_detected) {
+        reasons.push(format!(
+            "the window {} – {}: {} of its logged features drifted from the training data ({:.0}%, --fail-on {}): {}",
+            w.start,
+            w.end,
+            w.drifted_features.len(),
+            w.drift_share.unwrap_or(0.0) * 100.0,
+            match report.rules.fail_on {
+                FailOn::Any => "any".to_owned(),
+                FailOn::Share(x) => format!("share={x}"),
+            },
+            w.drifted_features.join(", ")
         ));
     }
     if let Some(max) = report.rules.max_age_days.filter(|max| report.age.days_since_trained > *max) {

@@ -100,6 +100,8 @@ struct Window {
     estimated: std::collections::BTreeMap<String, f64>,
     estimated_rows: usize,
     estimated_change: std::collections::BTreeMap<String, f64>,
+    drift_share: Option<f64>,
+    drifted_features: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,6 +367,16 @@ fn estimates_before_outcomes_track_the_realised_metrics_under_covariate_shift() 
     assert_eq!(code, 0, "{before:?}");
     let w = &before.windows[0];
     assert_eq!((w.labelled, w.estimated_rows), (0, shifted.len() - 1));
+    // The inputs did move: the window's drift names the feature, below the default rule's share of one half.
+    assert!(w.drifted_features.contains(&"skill_match_score".to_owned()), "{:?}", w.drifted_features);
+    assert!(w.drift_share.unwrap() < 0.5);
+    let (strict, code) = monitor_json(&p, now, &["--since", "7d", "--fail-on", "any"]);
+    assert_eq!(code, 3);
+    assert!(
+        strict.reasons.iter().any(|r| r.contains("drifted") && r.contains("skill_match_score")),
+        "{:?}",
+        strict.reasons
+    );
     record(&p, "data/shifted-labels.csv");
     let (after, _) = monitor_json(&p, now, &["--since", "7d"]);
     let realised = &after.windows[0].metrics;
