@@ -28,8 +28,10 @@ pub fn run(args: PruneArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.dry_run && !args.yes && interactive {
         // Show the plan first; act only on a yes.
-        let plan = prune(&PruneOptions { dry_run: true, ..opts.clone() }, &store, printer)?;
+        let mut plan = prune(&PruneOptions { dry_run: true, ..opts.clone() }, &store, printer)?;
         if plan.archived.is_empty() && plan.files_deleted.is_empty() {
+            // Nothing to ask about: a real run would change nothing either, so this is its result.
+            plan.dry_run = false;
             printer.result(&plan, || human(&plan))?;
             return Ok(ExitStatus::Success);
         }
