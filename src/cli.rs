@@ -69,11 +69,17 @@ impl Cli {
 fn exit(error: &clap::Error) -> ! {
     let json = std::env::args_os().skip(1).take_while(|a| a != "--").any(|a| a == "--json");
     if json && error.use_stderr() {
+        // clap's text: the message (up to the first blank line), then tips and the usage line.
         let text = error.render().to_string();
-        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("For more information"));
-        let message = lines.next().unwrap_or_default();
-        let message = message.strip_prefix("error: ").unwrap_or(message);
-        let details: Vec<String> = lines.map(str::to_owned).collect();
+        let (message, rest) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        let message = message.strip_prefix("error: ").unwrap_or(&message);
+        let details: Vec<String> = rest
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+            .map(str::to_owned)
+            .collect();
         crate::output::printer::print_json_error(message, &details, crate::commands::usage::ErrorKind::Usage);
     }
     error.exit()
