@@ -60,6 +60,12 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         (Some(n), _) | (None, Some(n)) => n.clone(),
         (None, None) => data.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
     };
+    if let (Some(given), Some((model, version))) = (&args.name, name_text.split_once('@')) {
+        return Err(usage(format!(
+            "--name {given}: a model is named alone; train registers a new version of {model} (choose its number \
+             with --version {version})"
+        )));
+    }
     let name = ModelName::parse(&name_text)
         .with_context(|| match (&args.name, &args.model) {
             (Some(_), _) => "--name".to_owned(),

@@ -183,6 +183,12 @@ fn a_model_reference_is_understood_wherever_a_model_is_named() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says) && !stderr.contains("invalid model name"), "{args:?}: {stderr}");
     }
+    p.mlctl()
+        .args(["train", "data/train.csv", "--target", "success", "--name", "m@2.0.0"])
+        .assert()
+        .code(2)
+        .stderr(contains("--name m@2.0.0: a model is named alone"))
+        .stderr(contains("--version 2.0.0"));
     p.mlctl().args(["list", "m@latest"]).assert().success().stdout(contains("1.3.0"));
     p.mlctl().args(["prune", "../m"]).assert().code(2).stderr(contains("invalid model name \"../m\""));
 }
