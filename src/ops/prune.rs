@@ -159,3 +159,60 @@ fn delete_files(layout: &Layout, name: &ModelName, version: &Version) -> Result<
     }
     Ok(freed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model whose versions went 1.0.0 → 1.1.0 → 1.2.0 through production (1.2.0 there now), with 1.3.0 and
+    /// 1.4.0 trained since; `deleted` versions have had their files removed.
+    fn entry(deleted: &[&str]) -> ModelEntry {
+        let record = |v: &str, stage: &str| {
+            serde_json::json!({
+                "version": v, "stage": stage, "created_at": "2026-01-01T00:00:00Z",
+                "spec": {"task": "classification", "target": "y", "features": [], "algorithm": "random-forest",
+                         "params": {}},
+                "metrics": {}, "dataset": {"path": "d.csv", "sha256": "00", "rows": 1},
+                "artifact_sha256": "00", "seed": 42, "files_deleted": deleted.contains(&v),
+            })
+        };
+        let event = |v: &str, to: &str| {
+            serde_json::json!({"at": "2026-01-01T00:00:00Z", "user": "t", "version": v, "from": null, "to": to,
+                               "reason": "r"})
+        };
+        serde_json::from_value(serde_json::json!({
+            "versions": [record("1.0.0", "archived"), record("1.1.0", "archived"), record("1.2.0", "production"),
+                         record("1.3.0", "development"), record("1.4.0", "development")],
+            "events": [event("1.0.0", "production"), event("1.1.0", "production"), event("1.0.0", "production"),
+                       event("1.2.0", "production")],
+        }))
+        .unwrap()
+    }
+
+    fn opts(keep: usize, force: bool) -> PruneOptions {
+        PruneOptions { name: ModelName::parse("m").unwrap(), keep, delete_files: true, force, dry_run: false }
+    }
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn rollback_targets_are_earlier_production_versions_most_recent_first_once_each() {
+        assert_eq!(rollback_targets(&entry(&[])), [v("1.0.0"), v("1.1.0")]);
+        assert_eq!(rollback_targets(&entry(&["1.0.0"])), [v("1.1.0")], "no files, no rollback to it");
+    }
+
+    #[test]
+    fn the_plan_keeps_the_files_of_as_many_rollback_targets_as_it_keeps_versions() {
+        let plan = plan(&entry(&[]), &opts(1, false));
+        assert_eq!(plan.old, [v("1.3.0"), v("1.1.0"), v("1.0.0")]);
+        assert_eq!(plan.protected, [v("1.0.0")], "the one rollback would restore");
+        assert_eq!(plan.delete, [v("1.3.0"), v("1.1.0")]);
+        let plan = super::plan(&entry(&[]), &opts(2, false));
+        assert_eq!(plan.protected, [v("1.1.0"), v("1.0.0")]);
+        assert_eq!(plan.delete, Vec::<Version>::new());
+        let forced = super::plan(&entry(&[]), &opts(1, true));
+        assert!(forced.protected.is_empty() && forced.delete.len() == 3);
+    }
+}
