@@ -49,18 +49,40 @@ impl Cli {
     /// chosen command would silently ignore: clap has no way to offer a global flag to some subcommands only.
     pub fn parse_checked() -> Cli {
         let mut command = Cli::command();
-        let matches = command.clone().get_matches();
-        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+        let matches = command.clone().try_get_matches().unwrap_or_else(|e| exit(&e));
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| exit(&e.format(&mut command)));
         if cli.global.metrics_file.is_some() && !cli.command.writes_metrics() {
             let name = matches.subcommand_name().unwrap_or_default();
             let message = format!(
                 "--metrics-file is not supported by `mlctl {name}`: only train, evaluate, predict, drift, \
                  promote and monitor write gauges"
             );
-            command.error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+            exit(&command.error(clap::error::ErrorKind::ArgumentConflict, message));
         }
         cli
     }
+}
+
+/// Exits as clap does (its text on stderr, exit 2; help and version on stdout, exit 0), and with `--json` among
+/// the arguments also prints the usage error as the one JSON document on stdout that --json promises: clap
+/// fails before there is a Printer, so the raw arguments are all there is to go by.
+fn exit(error: &clap::Error) -> ! {
+    let json = std::env::args_os().skip(1).take_while(|a| a != "--").any(|a| a == "--json");
+    if json && error.use_stderr() {
+        // clap's text: the message (up to the first blank line), then tips and the usage line.
+        let text = error.render().to_string();
+        let (message, rest) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        let message = message.strip_prefix("error: ").unwrap_or(&message);
+        let details: Vec<String> = rest
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+            .map(str::to_owned)
+            .collect();
+        crate::output::printer::print_json_error(message, &details, crate::commands::usage::ErrorKind::Usage);
+    }
+    error.exit()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -194,7 +216,8 @@ pub struct PromoteArgs {
     /// The margin by which the version must beat production (default: mlctl.toml, else 0)
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub min_improvement: Option<f64>,
-    /// Promote even when the gate refuses (needs --reason, which is recorded)
+    /// Promote even when the gate refuses, or move the production version out of production with no version
+    /// replacing it (needs --reason, which is recorded)
     #[arg(long, requires = "reason")]
     pub force: bool,
     /// Why, for the audit trail
@@ -237,9 +260,19 @@ pub struct PruneArgs {
     /// How many of the newest versions outside production and staging to leave as they are
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub keep: usize,
-    /// Also delete the archived versions' model.bin and reference.json (metadata and history stay)
+    /// Also delete the archived versions' model.bin and reference.json (metadata and history stay), except
+    /// those of the last N production versions, which `promote --rollback` needs
     #[arg(long)]
     pub delete_files: bool,
+    /// With --delete-files: delete the files of earlier production versions too (no rollback to them after)
+    #[arg(long, requires = "delete_files")]
+    pub force: bool,
+    /// Print what would be archived and deleted, and change nothing
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Do not ask on a terminal (without one, prune never asks)
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,12 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
+    /// A value that only the command line can give (a flag's value, a combination of flags) cannot be used: a
+    /// usage error, which the binary exits 2 on (CLI.md). A value that may also come from mlctl.toml stays
+    /// [`Error::Config`]; the command layer, which knows where a value came from, marks those itself.
+    #[error("{0}")]
+    Usage(String),
+
     #[error("{0}")]
     Model(String),
 

@@ -15,8 +15,9 @@ fn main() -> ExitCode {
     match commands::dispatch(cli, &printer) {
         Ok(status) => status.into(),
         Err(error) => {
-            printer.error(&error);
-            ExitCode::FAILURE
+            let kind = commands::usage::ErrorKind::of(&error);
+            printer.error(&error, kind);
+            kind.into()
         }
     }
 }

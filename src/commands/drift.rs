@@ -10,16 +10,16 @@ use mlctl::config::{Config, DriftSpec};
 use mlctl::drift::{DriftReport, FailOn, FeatureDrift, Layer, Override, StatTest};
 use mlctl::ops::drift::{drift, parse_since, Current, DriftOptions};
 use mlctl::prometheus::Sample;
-use mlctl::registry::ModelRef;
 use mlctl::reporter::Reporter;
 
+use super::usage::{model_ref, UsageExt};
 use super::{list_flag, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::DriftArgs;
 use crate::output::printer::Printer;
 use crate::output::table;
 
 pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let reference = ModelRef::parse(&args.model)?;
+    let reference = model_ref(&args.model)?;
     let config_path = ctx.project.config_path();
     let config = Config::load(&config_path)?;
     let spec = config.models.get(reference.name.as_str()).and_then(|m| m.drift.clone());
@@ -32,7 +32,7 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
     let mut layers = vec![layer_from_flags(&stattests, &list_flag::split("--threshold", &args.threshold)?)?];
     layers.extend(toml_layer);
     let fail_on = match (&args.fail_on, spec.as_ref().and_then(|s| s.fail_on.as_ref())) {
-        (Some(rule), _) => FailOn::parse(rule)?,
+        (Some(rule), _) => FailOn::parse(rule).usage()?,
         (None, Some(rule)) => FailOn::parse(rule).with_context(|| format!("in {}", config_path.display()))?,
         (None, None) => FailOn::Any,
     };
@@ -67,7 +67,7 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
 fn layer_from_flags(stattests: &[String], thresholds: &[String]) -> Result<Layer> {
     let mut layer = Layer::default();
     for s in stattests {
-        let test = |t: &str| StatTest::parse(t.trim()).with_context(|| format!("--stattest {s}"));
+        let test = |t: &str| StatTest::parse(t.trim()).with_context(|| format!("--stattest {s}")).usage();
         match s.split_once('=') {
             Some((feature, t)) => {
                 layer.features.entry(feature.trim().to_owned()).or_default().stattest = Some(test(t)?)
@@ -76,12 +76,14 @@ fn layer_from_flags(stattests: &[String], thresholds: &[String]) -> Result<Layer
         }
     }
     for s in thresholds {
-        let number =
-            |t: &str| -> Result<f64> {
-                t.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).with_context(|| {
-                    format!("--threshold {s}: expected a non-negative number, e.g. 0.05 or emp_age=0.2")
-                })
-            };
+        let number = |t: &str| -> Result<f64> {
+            t.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .with_context(|| format!("--threshold {s}: expected a non-negative number, e.g. 0.05 or emp_age=0.2"))
+                .usage()
+        };
         match s.split_once('=') {
             Some((feature, t)) => {
                 layer.features.entry(feature.trim().to_owned()).or_default().threshold = Some(number(t)?)

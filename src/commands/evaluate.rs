@@ -8,7 +8,6 @@ use anyhow::Result;
 use mlctl::metrics::Metrics;
 use mlctl::ops::evaluate::{evaluate, Bound, EvaluateOptions, EvaluateReport, Gate};
 use mlctl::prometheus::Sample;
-use mlctl::registry::ModelRef;
 use mlctl::reporter::Reporter;
 
 use super::{list_flag, parse_delimiter, Ctx, ExitStatus};
@@ -25,7 +24,7 @@ pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
         gates.push(Gate::parse(g, Bound::Max)?);
     }
     let opts = EvaluateOptions {
-        reference: ModelRef::parse(&args.model)?,
+        reference: super::usage::model_ref(&args.model)?,
         data: ctx.user_path(&args.data),
         gates,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,

@@ -5,6 +5,7 @@ use anyhow::Result;
 use mlctl::data::source::Source;
 use mlctl::ops::export::{card_path, export, ExportOptions, Input};
 
+use super::usage::{usage, UsageExt};
 use super::{Ctx, ExitStatus};
 use crate::cli::ExportArgs;
 use crate::output::printer::Printer;
@@ -12,8 +13,10 @@ use crate::output::printer::Printer;
 pub fn run(args: ExportArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     let input = match (args.sample, args.from) {
         (Some(name), _) => Input::Sample { name, rows: args.rows, seed: args.seed },
-        (None, Some(from)) => Input::Source { source: Source::parse(&from)?, table: args.table, query: args.query },
-        (None, None) => anyhow::bail!("give --sample NAME or --from SOURCE"),
+        (None, Some(from)) => {
+            Input::Source { source: Source::parse(&from).usage()?, table: args.table, query: args.query }
+        }
+        (None, None) => return Err(usage("give --sample NAME or --from SOURCE")),
     };
     let opts = ExportOptions { input, output: ctx.user_path(&args.output) };
     let card = export(&opts, printer)?;

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use anyhow::Result;
 
 use mlctl::ops::inspect::{diff as diff_versions, list as list_versions, show as show_version, DiffRow, ShowReport};
-use mlctl::registry::{ModelName, ModelRef};
 
+use super::usage::{model_ref, whole_model};
 use super::{Ctx, ExitStatus};
 use crate::cli::{DiffArgs, ListArgs, ShowArgs};
 use crate::output::printer::Printer;
@@ -18,7 +18,11 @@ use crate::output::table::{self, fmt_metric};
 const LIST_METRICS: &[&str] = &["accuracy", "f1", "roc_auc", "r2", "rmse", "silhouette"];
 
 pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let name = args.name.as_deref().map(ModelName::parse).transpose()?;
+    let name = args
+        .name
+        .as_deref()
+        .map(|n| whole_model("mlctl list", n, "list shows every version of a model (`mlctl show` shows one)"))
+        .transpose()?;
     let report = list_versions(&ctx.store(), name.as_ref())?;
     printer.result(&report, || {
         if report.versions.is_empty() {
@@ -51,7 +55,7 @@ pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
 }
 
 pub fn show(args: ShowArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let report = show_version(&ctx.store(), &ModelRef::parse(&args.model)?)?;
+    let report = show_version(&ctx.store(), &model_ref(&args.model)?)?;
     for w in &report.warnings {
         mlctl::reporter::Reporter::warn(printer, w);
     }
@@ -125,7 +129,7 @@ fn show_human(r: &ShowReport) -> String {
 }
 
 pub fn diff(args: DiffArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let report = diff_versions(&ctx.store(), &ModelRef::parse(&args.a)?, &ModelRef::parse(&args.b)?)?;
+    let report = diff_versions(&ctx.store(), &model_ref(&args.a)?, &model_ref(&args.b)?)?;
     printer.result(&report, || {
         let mut out = String::new();
         for (title, rows) in [("params", &report.params), ("metrics", &report.metrics), ("context", &report.context)] {

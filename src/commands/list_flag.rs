@@ -4,7 +4,9 @@
 //! belongs to the item, as in a CSV field, which lets a column whose name holds a comma be named
 //! (`--drop '"city, state"'`); `""` inside quotes is a literal quote.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
+
+use super::usage::usage;
 
 /// Every item of every occurrence of `flag`, in order; empty items (`a,,b`, a trailing comma) are skipped.
 pub fn split(flag: &str, values: &[String]) -> Result<Vec<String>> {
@@ -34,10 +36,10 @@ fn split_one(flag: &str, value: &str, items: &mut Vec<String>) -> Result<()> {
         }
     }
     if quoted {
-        bail!(
+        return Err(usage(format!(
             "{flag} {value}: a double quote is not closed; quote a name that holds a comma as a whole, \
              e.g. {flag} '\"city, state\"', and write a quote inside it as \"\""
-        );
+        )));
     }
     item.finish(items);
     Ok(())

@@ -11,8 +11,10 @@ mod monitor;
 mod outcomes;
 mod predict;
 mod promote;
+mod prune;
 mod serve;
 mod train;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +27,8 @@ use mlctl::registry::{Layout, Store};
 use crate::cli::{Cli, Command};
 use crate::output::printer::Printer;
 
-/// What a command concluded. Errors (exit 1) travel as `Err`; clap's usage errors exit 2 before we run.
+/// What a command concluded. Errors travel as `Err`: exit 1, or 2 for a usage error ([`usage::ErrorKind`]);
+/// clap's own usage errors exit 2 before we run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     Success,
@@ -39,6 +42,12 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::CheckFailed => ExitCode::from(3),
         }
+    }
+}
+
+impl From<usage::ErrorKind> for ExitCode {
+    fn from(kind: usage::ErrorKind) -> ExitCode {
+        ExitCode::from(kind.exit_code())
     }
 }
 
@@ -61,7 +70,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::List(args) => inspect::list(args, &ctx, printer),
         Command::Show(args) => inspect::show(args, &ctx, printer),
         Command::Diff(args) => inspect::diff(args, &ctx, printer),
-        Command::Prune(args) => promote::prune(args, &ctx, printer),
+        Command::Prune(args) => prune::run(args, &ctx, printer),
         Command::Serve(args) => serve::run(args, &ctx, printer),
         Command::Outcomes(args) => outcomes::run(args, &ctx, printer),
         Command::Monitor(args) => monitor::run(args, &ctx, printer),
@@ -118,6 +127,6 @@ pub fn parse_delimiter(s: &str) -> Result<u8> {
     match s {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
         s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => anyhow::bail!("--delimiter {s}: expected one ASCII character such as ';' or 'tab'"),
+        _ => Err(usage::usage(format!("--delimiter {s}: expected one ASCII character such as ';' or 'tab'"))),
     }
 }

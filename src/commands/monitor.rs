@@ -8,9 +8,9 @@ use anyhow::Result;
 use mlctl::ops::drift::{parse_duration, parse_since};
 use mlctl::ops::monitor::{monitor, MaxDrop, MonitorOptions, MonitorReport, Verdict};
 use mlctl::prometheus::Sample;
-use mlctl::registry::ModelName;
 use mlctl::reporter::Reporter;
 
+use super::usage::whole_model;
 use super::{list_flag, Ctx, ExitStatus};
 use crate::cli::MonitorArgs;
 use crate::output::printer::Printer;
@@ -18,7 +18,11 @@ use crate::output::table::{self, fmt_metric};
 
 pub fn run(args: MonitorArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     let opts = MonitorOptions {
-        name: ModelName::parse(&args.model)?,
+        name: whole_model(
+            "mlctl monitor",
+            &args.model,
+            "monitor follows every version of the model that logged predictions",
+        )?,
         since: parse_since(&args.since, mlctl::clock::now())?,
         window: parse_duration("--window", &args.window)?,
         max_drops: list_flag::split("--max-drop", &args.max_drop)?

@@ -3,15 +3,19 @@
 use anyhow::Result;
 
 use mlctl::ops::outcomes::{outcomes, OutcomesOptions, OutcomesReport};
-use mlctl::registry::ModelName;
 
+use super::usage::whole_model;
 use super::{parse_delimiter, Ctx, ExitStatus};
 use crate::cli::OutcomesArgs;
 use crate::output::printer::Printer;
 
 pub fn run(args: OutcomesArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     let opts = OutcomesOptions {
-        name: ModelName::parse(&args.model)?,
+        name: whole_model(
+            "mlctl outcomes",
+            &args.model,
+            "outcomes belong to the model, whichever version predicted them",
+        )?,
         data: ctx.user_path(&args.data),
         id_column: args.id_column,
         target: args.target,

@@ -59,7 +59,7 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
 /// job predicting with a bare name must not switch to every freshly trained, unvetted version), else its newest;
 /// `NAME@latest` always says "newest".
 fn serving_reference(text: &str, ctx: &Ctx) -> Result<ModelRef> {
-    let reference = ModelRef::parse(text)?;
+    let reference = super::usage::model_ref(text)?;
     if text.contains('@') {
         return Ok(reference);
     }

@@ -1,5 +1,5 @@
-//! `mlctl promote` (and `--rollback`) and `mlctl prune`: the gate settings merged from flags over
-//! `[models.NAME.promote]`, the workflow, and exit 3 when the gate refuses.
+//! `mlctl promote` (and `--rollback`): the gate settings merged from flags over `[models.NAME.promote]`, the
+//! workflow, and exit 3 when the gate (or the rule that production is never left empty unforced) refuses.
 
 use std::fmt::Write;
 
@@ -7,18 +7,18 @@ use anyhow::{Context, Result};
 
 use mlctl::config::Config;
 use mlctl::ops::promote::{promote, rollback, GateDecision, GateSpec, Move, PromoteOptions, PromoteReport};
-use mlctl::ops::prune::{prune as prune_versions, PruneOptions, PruneReport};
 use mlctl::prometheus::Sample;
-use mlctl::registry::{ModelName, ModelRef, Stage};
+use mlctl::registry::{ModelName, Stage};
 
+use super::usage::{model_ref, usage, whole_model, UsageExt};
 use super::{parse_delimiter, Ctx, ExitStatus};
-use crate::cli::{PromoteArgs, PruneArgs};
+use crate::cli::PromoteArgs;
 use crate::output::printer::Printer;
-use crate::output::table::fmt_bytes;
 
 pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     if args.rollback {
-        let name = ModelName::parse(&args.model).context("--rollback takes a model NAME (no @version)")?;
+        let why = "a rollback restores the version that was in production before the current one";
+        let name = whole_model("mlctl promote --rollback", &args.model, why)?;
         let report = rollback(&name, args.reason.as_deref(), &ctx.store(), printer)?;
         write_gauges(ctx, &name, None)?;
         printer.result(&report, || {
@@ -28,19 +28,26 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         })?;
         return Ok(ExitStatus::Success);
     }
-    let reference = ModelRef::parse(&args.model)?;
+    let reference = model_ref(&args.model)?;
     let to_text = args.to.as_deref().unwrap_or_default();
-    let to = Stage::parse(to_text).with_context(|| {
-        let names = ["staging", "production", "archived"];
-        format!("--to {to_text}: expected one of {}{}", names.join(", "), mlctl::suggest::hint(to_text, names))
-    })?;
+    let to = Stage::parse(to_text)
+        .with_context(|| {
+            let names = ["staging", "production", "archived"];
+            format!("--to {to_text}: expected one of {}{}", names.join(", "), mlctl::suggest::hint(to_text, names))
+        })
+        .usage()?;
+    if args.force && args.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(usage("--force needs a --reason \"...\" saying why: it is recorded in the audit trail"));
+    }
     let config_path = ctx.project.config_path();
     let spec = Config::load(&config_path)?.models.get(reference.name.as_str()).and_then(|m| m.promote.clone());
     let metric = args.metric.clone().or_else(|| spec.as_ref().and_then(|s| s.metric.clone()));
     let min_improvement = args.min_improvement.or_else(|| spec.as_ref().and_then(|s| s.min_improvement)).unwrap_or(0.0);
     let gate = GateSpec::new(metric.as_deref(), min_improvement).with_context(|| {
         format!("the promotion gate (--metric, or [models.{}.promote] in mlctl.toml)", reference.name)
-    })?;
+    });
+    // A bad value on the command line is a usage error; the same in mlctl.toml is an error in that file.
+    let gate = if args.metric.is_some() || args.min_improvement.is_some() { gate.usage()? } else { gate? };
     let opts = PromoteOptions {
         reference,
         to,
@@ -119,7 +126,15 @@ fn human(r: &PromoteReport) -> String {
     if let Some(g) = &r.gate {
         gate_lines(&mut out, g);
     }
-    if r.refused {
+    if r.refused && r.leaves_production_empty {
+        let _ = writeln!(
+            out,
+            "Refused: {target} is the production version, and moving it to {} leaves {} with no version in \
+             production.\nPromote another version to production to replace it, roll back with `mlctl promote {} \
+             --rollback`, or override with --force --reason \"...\" (recorded in the audit trail).",
+            r.to, r.model, r.model
+        );
+    } else if r.refused {
         let _ = writeln!(
             out,
             "Refused: {target} stays in {}. Override with --force --reason \"...\" (recorded in the audit trail).",
@@ -128,7 +143,11 @@ fn human(r: &PromoteReport) -> String {
     } else if !r.changed {
         let _ = writeln!(out, "{target} is already in {}; nothing changed.", r.to);
     } else {
-        let forced = if r.forced { " (forced past the gate)" } else { "" };
+        let forced = match (r.forced, r.leaves_production_empty) {
+            (true, true) => " (forced: no version is in production now)",
+            (true, false) => " (forced past the gate)",
+            (false, _) => "",
+        };
         let _ = writeln!(out, "Promoted {target}: {} → {}{forced}", r.from, r.to);
         moves(&mut out, &r.moves);
     }
@@ -151,39 +170,8 @@ fn gate_lines(out: &mut String, g: &GateDecision) {
     }
 }
 
-fn moves(out: &mut String, moves: &[Move]) {
+pub(super) fn moves(out: &mut String, moves: &[Move]) {
     for m in moves {
         let _ = writeln!(out, "  {}: {} → {}", m.version, m.from, m.to);
     }
-}
-
-pub fn prune(args: PruneArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let opts = PruneOptions { name: ModelName::parse(&args.name)?, keep: args.keep, delete_files: args.delete_files };
-    let report = prune_versions(&opts, &ctx.store(), printer)?;
-    printer.result(&report, || prune_human(&report))?;
-    Ok(ExitStatus::Success)
-}
-
-fn prune_human(r: &PruneReport) -> String {
-    let mut out = String::new();
-    if r.archived.is_empty() && r.files_deleted.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}: nothing to prune (keeping the newest {} outside production and staging)",
-            r.model, r.keep
-        );
-        return out;
-    }
-    let _ = writeln!(out, "{}: archived {} version(s)", r.model, r.archived.len());
-    moves(&mut out, &r.archived);
-    if !r.files_deleted.is_empty() {
-        let list: Vec<String> = r.files_deleted.iter().map(ToString::to_string).collect();
-        let _ = writeln!(
-            out,
-            "Deleted the model files of {} ({} freed); metadata and history kept",
-            list.join(", "),
-            fmt_bytes(r.bytes_freed)
-        );
-    }
-    out
 }

@@ -9,22 +9,25 @@ use anyhow::{bail, Context, Result};
 
 use mlctl::serve::{serve, ServeOptions, ServeSpec, Token};
 
+use super::usage::UsageExt;
 use super::{Ctx, ExitStatus};
 use crate::cli::ServeArgs;
 use crate::output::printer::Printer;
 
 pub fn run(args: ServeArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let specs = args.models.iter().map(|m| ServeSpec::parse(m)).collect::<Result<Vec<_>, _>>()?;
+    let specs = args.models.iter().map(|m| ServeSpec::parse(m)).collect::<Result<Vec<_>, _>>().usage()?;
     let ip: IpAddr = match args.host.as_str() {
         "localhost" => IpAddr::from([127, 0, 0, 1]),
-        host => host.parse().with_context(|| format!("--host {host}: expected an IP address such as 127.0.0.1"))?,
+        host => {
+            host.parse().with_context(|| format!("--host {host}: expected an IP address such as 127.0.0.1")).usage()?
+        }
     };
     let token = token(&args, ctx)?;
     let opts = ServeOptions {
         specs,
         addr: SocketAddr::new(ip, args.port),
         log_dir: (!args.no_log).then(|| ctx.project.prediction_logs_dir()),
-        max_body: parse_size(&args.max_body)?,
+        max_body: parse_size(&args.max_body).usage()?,
         token,
         verbose: printer.verbose(),
         poll: Duration::from_millis(args.poll_ms.max(10)),

@@ -15,6 +15,7 @@ use mlctl::pipeline::PipelineSpec;
 use mlctl::prometheus::Sample;
 use mlctl::registry::ModelName;
 
+use super::usage::{usage, UsageExt};
 use super::{list_flag, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::TrainArgs;
 use crate::output::printer::Printer;
@@ -48,7 +49,10 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
             bail!("no training data: pass a CSV path (mlctl train data.csv --target COLUMN) or --model NAME")
         }
     };
-    let task = args.task.as_deref().or(spec.task.as_deref()).map(Task::parse).transpose()?;
+    let task = match (&args.task, &spec.task) {
+        (Some(t), _) => Some(Task::parse(t).usage()?),
+        (None, t) => t.as_deref().map(Task::parse).transpose()?,
+    };
     let target = args.target.or(spec.target.clone());
     if target.is_none() && task.is_some_and(|t| t != Task::Clustering) {
         bail!("no target column: pass --target COLUMN (or set target in [models.NAME] of mlctl.toml); without one, mlctl segments the rows (--task clustering)");
@@ -57,15 +61,23 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         (Some(n), _) | (None, Some(n)) => n.clone(),
         (None, None) => data.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
     };
-    let name = ModelName::parse(&name_text).with_context(|| match (&args.name, &args.model) {
-        (Some(_), _) => "--name".to_owned(),
-        (None, Some(_)) => "--model".to_owned(),
-        (None, None) => "the model name comes from the file name here; pass --name NAME".to_owned(),
-    })?;
+    if let (Some(given), Some((model, version))) = (&args.name, name_text.split_once('@')) {
+        return Err(usage(format!(
+            "--name {given}: a model is named alone; train registers a new version of {model} (choose its number \
+             with --version {version})"
+        )));
+    }
+    let name = ModelName::parse(&name_text)
+        .with_context(|| match (&args.name, &args.model) {
+            (Some(_), _) => "--name".to_owned(),
+            (None, Some(_)) => "--model".to_owned(),
+            (None, None) => "the model name comes from the file name here; pass --name NAME".to_owned(),
+        })
+        .usage()?;
     let compare = list_flag::split("--compare", &args.compare)?;
-    let compare = compare.iter().map(|a| Algorithm::parse(a)).collect::<Result<Vec<_>, _>>()?;
+    let compare = compare.iter().map(|a| Algorithm::parse(a)).collect::<Result<Vec<_>, _>>().usage()?;
     let algorithm = match (&args.algorithm, compare.is_empty()) {
-        (Some(a), _) => Some(Algorithm::parse(a)?),
+        (Some(a), _) => Some(Algorithm::parse(a).usage()?),
         // --compare overrides the spec's algorithm: it chooses one.
         (None, true) => spec.algorithm.as_deref().map(Algorithm::parse).transpose()?,
         (None, false) => None,
@@ -80,7 +92,9 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         .version
         .as_deref()
         .map(|v| semver::Version::parse(v).with_context(|| format!("--version {v}: expected X.Y.Z, e.g. 2.1.0")))
-        .transpose()?;
+        .transpose()
+        .usage()?;
+    check_split_flags(args.cv, args.test_size)?;
 
     let mut declared = HashMap::new();
     for c in spec.categorical.iter().chain(&list_flag::split("--categorical", &args.categorical)?) {
@@ -113,6 +127,18 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         require_target: args.require_target || spec.require_target,
         pipeline,
     })
+}
+
+/// `--cv` and `--test-size` checked before any data is read (the same values from mlctl.toml are checked where
+/// they are used, as errors in that file).
+fn check_split_flags(cv: Option<usize>, test_size: Option<f64>) -> Result<()> {
+    if let Some(k) = cv.filter(|k| *k < 2) {
+        return Err(usage(format!("--cv {k}: cross-validation needs at least 2 folds, e.g. --cv 5")));
+    }
+    if let Some(t) = test_size.filter(|t| !(t.is_finite() && *t > 0.0 && *t < 1.0)) {
+        return Err(usage(format!("--test-size {t}: expected a share of the rows between 0 and 1, e.g. 0.2")));
+    }
+    Ok(())
 }
 
 /// With --metrics-file: the new version's test metrics and size of the run, for a scheduled retraining job.

@@ -50,7 +50,7 @@ pub fn parse_assignments(pairs: &[String]) -> Result<Settings> {
     for pair in pairs {
         let (k, v) = pair
             .split_once('=')
-            .ok_or_else(|| Error::Config(format!("--set {pair}: expected key=value, e.g. --set max_depth=12")))?;
+            .ok_or_else(|| Error::Usage(format!("--set {pair}: expected key=value, e.g. --set max_depth=12")))?;
         out.insert(k.trim().to_owned(), v.trim().to_owned());
     }
     Ok(out)

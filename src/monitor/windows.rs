@@ -62,7 +62,7 @@ impl Windows {
         let span = (end - start).num_seconds().max(1);
         let n = (span + length.num_seconds() - 1) / length.num_seconds().max(1);
         if length.num_seconds() < 1 || n > MAX_WINDOWS {
-            return Err(Error::Config(format!(
+            return Err(Error::Usage(format!(
                 "--window: {n} windows of {}s over the period; use a longer --window or a shorter --since (at most \
                  {MAX_WINDOWS} windows)",
                 length.num_seconds()

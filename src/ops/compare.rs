@@ -112,7 +112,7 @@ pub fn compare(
         }
     }
     if unique.len() < 2 {
-        return Err(Error::Config(
+        return Err(Error::Usage(
             "--compare needs at least two different algorithms, e.g. --compare random-forest,gradient-boosting".into(),
         ));
     }

@@ -47,7 +47,7 @@ pub struct DriftOptions {
 pub fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let t = text.trim();
     let bad = || {
-        Error::Config(format!(
+        Error::Usage(format!(
             "--since {text}: expected a duration such as 7d, 24h, 30m or 2w, a date such as 2026-01-01, or an RFC \
              3339 timestamp"
         ))
@@ -80,7 +80,7 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
     duration(text.trim())
         .flatten()
         .filter(|d| *d > Duration::zero())
-        .ok_or_else(|| Error::Config(format!("{flag} {text}: expected a positive duration such as 7d, 24h, 30m or 2w")))
+        .ok_or_else(|| Error::Usage(format!("{flag} {text}: expected a positive duration such as 7d, 24h, 30m or 2w")))
 }
 
 pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Result<DriftReport> {

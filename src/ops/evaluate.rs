@@ -46,11 +46,11 @@ impl Gate {
         };
         let (metric, value) = text
             .split_once('=')
-            .ok_or_else(|| Error::Config(format!("{flag} {text}: expected METRIC=VALUE, e.g. {flag} f1=0.82")))?;
+            .ok_or_else(|| Error::Usage(format!("{flag} {text}: expected METRIC=VALUE, e.g. {flag} f1=0.82")))?;
         let metric = metric.trim();
         let names = Metrics::all_names();
         if !names.contains(&metric) {
-            return Err(Error::Config(format!(
+            return Err(Error::Usage(format!(
                 "{flag} {text}: unknown metric \"{metric}\"{}; metrics: {}",
                 crate::suggest::hint(metric, names.iter().copied()),
                 names.join(", ")
@@ -61,7 +61,7 @@ impl Gate {
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite())
-            .ok_or_else(|| Error::Config(format!("{flag} {text}: \"{value}\" is not a number")))?;
+            .ok_or_else(|| Error::Usage(format!("{flag} {text}: \"{value}\" is not a number")))?;
         Ok(Gate { metric: metric.to_owned(), bound, threshold })
     }
 
@@ -72,7 +72,7 @@ impl Gate {
             return Ok(());
         }
         let owner = Metrics::task_of(&self.metric).map_or("another", Task::as_str);
-        Err(Error::Config(format!(
+        Err(Error::Usage(format!(
             "gate on {}: that is a {owner} metric, but {model} is a {} model; its metrics: {}",
             self.metric,
             task.as_str(),

@@ -93,16 +93,16 @@ pub fn export(opts: &ExportOptions, reporter: &dyn Reporter) -> Result<DatasetCa
 fn sql_for(source: &Source, table: Option<&str>, query: Option<&str>) -> Result<Option<String>> {
     let from = source.redacted();
     match (source.is_database(), table, query) {
-        (true, Some(_), Some(_)) => Err(Error::Config("give --table or --query, not both".into())),
+        (true, Some(_), Some(_)) => Err(Error::Usage("give --table or --query, not both".into())),
         (true, Some(t), None) if !t.trim().is_empty() => Ok(Some(source::select_all(t.trim()))),
         (true, None, Some(q)) if !q.trim().is_empty() => Ok(Some(q.trim().trim_end_matches(';').trim_end().to_owned())),
         (true, _, _) => {
-            Err(Error::Config(format!("--from {from}: say what to export with --table NAME or --query \"SELECT ...\"")))
+            Err(Error::Usage(format!("--from {from}: say what to export with --table NAME or --query \"SELECT ...\"")))
         }
         (false, None, None) => Ok(None),
-        (false, _, _) => Err(Error::Config(format!(
-            "--from {from}: --table and --query are for databases; a file is exported whole"
-        ))),
+        (false, _, _) => {
+            Err(Error::Usage(format!("--from {from}: --table and --query are for databases; a file is exported whole")))
+        }
     }
 }
 
@@ -157,7 +157,7 @@ fn export_source(
 
 fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &dyn Reporter) -> Result<DatasetCard> {
     if !sample::SAMPLE_NAMES.contains(&name) {
-        return Err(Error::Config(format!(
+        return Err(Error::Usage(format!(
             "unknown sample \"{}\"{}; available: {}",
             name,
             crate::suggest::hint(name, sample::SAMPLE_NAMES.iter().copied()),
@@ -165,7 +165,7 @@ fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &d
         )));
     }
     if rows == 0 {
-        return Err(Error::Config("--rows must be at least 1".into()));
+        return Err(Error::Usage("--rows must be at least 1".into()));
     }
     reporter.phase(&format!("generating {} rows of {} (seed {})", rows, name, seed));
     // Row by row into the same sink as the database exports, so memory stays flat for any --rows; the card is

@@ -45,7 +45,7 @@ pub struct MaxDrop {
 
 impl MaxDrop {
     pub fn parse(text: &str) -> Result<MaxDrop> {
-        let bad = |why: String| Error::Config(format!("--max-drop {text}: {why}"));
+        let bad = |why: String| Error::Usage(format!("--max-drop {text}: {why}"));
         let (metric, by) = text.split_once('=').ok_or_else(|| bad("expected METRIC=X, e.g. f1=0.05".into()))?;
         let metric = metric.trim();
         let names = Metrics::all_names();
@@ -194,7 +194,7 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
     }
     let now = crate::clock::now();
     if opts.since >= now {
-        return Err(Error::Config("--since: the period starts in the future".to_owned()));
+        return Err(Error::Usage("--since: the period starts in the future".to_owned()));
     }
     let (classes, calibrations) = classes_and_calibrations(store, &opts.name, entry, task)?;
     let mut windows = Windows::new((opts.since, now, opts.window), task, classes, calibrations)?;

@@ -43,7 +43,7 @@ impl OutputFormat {
             "csv" => Ok(OutputFormat::Csv),
             "json" => Ok(OutputFormat::Json),
             "ndjson" | "jsonl" => Ok(OutputFormat::Ndjson),
-            other => Err(Error::Config(format!("--format {other}: expected csv, json or ndjson"))),
+            other => Err(Error::Usage(format!("--format {other}: expected csv, json or ndjson"))),
         }
     }
 }
@@ -313,21 +313,21 @@ fn effective_threshold(model: &LoadedModel, threshold: Option<f64>) -> Result<Op
     let (classes, task) = (&model.bundle.classes, model.bundle.task);
     let binary = task == Task::Classification && classes.len() == 2;
     if threshold.is_some() && task != Task::Classification {
-        return Err(Error::Config(format!(
+        return Err(Error::Usage(format!(
             "--threshold applies to binary classifiers; {} is a {} model",
             model.name,
             task.as_str()
         )));
     }
     if threshold.is_some() && !binary {
-        return Err(Error::Config(format!(
+        return Err(Error::Usage(format!(
             "--threshold applies to binary models; {} has {} classes",
             model.name,
             classes.len()
         )));
     }
     if let Some(t) = threshold.filter(|t| !(0.0..=1.0).contains(t)) {
-        return Err(Error::Config(format!("--threshold {t}: expected a probability between 0 and 1")));
+        return Err(Error::Usage(format!("--threshold {t}: expected a probability between 0 and 1")));
     }
     Ok(binary.then(|| threshold.unwrap_or(0.5)))
 }

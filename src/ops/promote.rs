@@ -2,7 +2,9 @@
 //! one in staging: the one a promotion displaces goes to archived. A promotion into production is gated on the
 //! model's primary metric against the current production version (the champion): the challenger must beat it
 //! by at least `min_improvement`, on stored test metrics or, with `--data`, with both evaluated on that same
-//! file. `--force` overrides a refusal and records why. Every change is appended to the audit trail with who,
+//! file. Moving the production version itself out of production (to staging or archived) leaves the model with
+//! nothing to serve, so it is refused unless forced: a promotion of another version into production is the way
+//! that keeps one serving. `--force` overrides either refusal, and the reason it needs is recorded. Every change is appended to the audit trail with who,
 //! when, why and the figures that decided it; the registry lock makes the check and the change one step.
 
 use std::collections::BTreeMap;
@@ -54,7 +56,7 @@ pub struct PromoteOptions {
     /// Evaluate challenger and champion on this file instead of comparing stored test metrics.
     pub data: Option<PathBuf>,
     pub delimiter: Option<u8>,
-    /// Promote even if the gate refuses.
+    /// Promote even if the gate refuses, or take the production version out of production with no replacement.
     pub force: bool,
     pub reason: Option<String>,
 }
@@ -115,19 +117,22 @@ pub struct PromoteReport {
     pub version: Version,
     pub from: Stage,
     pub to: Stage,
-    /// False when the version was already there (nothing to do) or the gate refused.
+    /// False when the version was already there (nothing to do) or the move was refused.
     pub changed: bool,
     pub gate: Option<GateDecision>,
     pub forced: bool,
-    /// Refused: the gate said no and there was no --force (exit 3).
+    /// Refused: the gate said no, or the move would leave no version in production, and there was no --force
+    /// (exit 3).
     pub refused: bool,
+    /// The version was in production and nothing replaces it there: refused without --force, recorded when forced.
+    pub leaves_production_empty: bool,
     /// Every stage change made, in order (the promoted version and the one it displaced).
     pub moves: Vec<Move>,
 }
 
 pub fn promote(opts: &PromoteOptions, store: &Store, reporter: &dyn Reporter) -> Result<PromoteReport> {
     if opts.to == Stage::Development {
-        return Err(Error::Config(
+        return Err(Error::Usage(
             "versions start in development; promote to staging, production or archived".to_owned(),
         ));
     }
@@ -143,10 +148,20 @@ pub fn promote(opts: &PromoteOptions, store: &Store, reporter: &dyn Reporter) ->
         gate: None,
         forced: false,
         refused: false,
+        leaves_production_empty: false,
         moves: Vec::new(),
     };
     if record.stage == opts.to {
         return Ok(report);
+    }
+    if record.stage == Stage::Production {
+        // Nothing takes its place: predict NAME and serve NAME would have no version to use.
+        report.leaves_production_empty = true;
+        report.refused = !opts.force;
+        report.forced = opts.force;
+        if report.refused {
+            return Ok(report);
+        }
     }
     if opts.to != Stage::Archived && record.files_deleted {
         return Err(Error::Registry(format!(
@@ -270,7 +285,9 @@ fn reason_text(opts: &PromoteOptions, report: &PromoteReport) -> String {
     let given = opts.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     let gate = report.gate.as_ref().map(GateDecision::summary);
     let mut parts = Vec::new();
-    if report.forced {
+    if report.leaves_production_empty {
+        parts.push("FORCED out of production, no version replaces it".to_owned());
+    } else if report.forced {
         parts.push("FORCED past the gate".to_owned());
     }
     parts.extend(given.map(str::to_owned));
@@ -303,19 +320,12 @@ pub fn rollback(
     store.transaction(&|w| reporter.warn(w), |registry| {
         let entry = entry_mut(registry, name)?;
         let current = entry.in_stage(Stage::Production).map(|v| v.version.clone());
-        let previous = entry
-            .events
-            .iter()
-            .rev()
-            .filter(|e| e.to == Stage::Production && Some(&e.version) != current.as_ref())
-            .map(|e| e.version.clone())
-            .find(|v| entry.get(v).is_some_and(|r| !r.files_deleted))
-            .ok_or_else(|| {
-                Error::Registry(format!(
-                    "{name} has no earlier production version to roll back to (with its model file still there); \
+        let previous = rollback_targets(entry).into_iter().next().ok_or_else(|| {
+            Error::Registry(format!(
+                "{name} has no earlier production version to roll back to (with its model file still there); \
                      see its history with `mlctl show {name}`"
-                ))
-            })?;
+            ))
+        })?;
         let mut moves = Vec::new();
         let suffix = given.map(|r| format!(": {r}")).unwrap_or_default();
         if let Some(cur) = &current {
@@ -327,6 +337,24 @@ pub fn rollback(
         moves.push(set_stage(entry, &previous, Stage::Production, &why, BTreeMap::new())?);
         Ok(RollbackReport { model: name.to_string(), from_version: current, to_version: previous, moves })
     })
+}
+
+/// The versions `--rollback` can go back to, first choice first: those that were in production before the
+/// current one, the most recently promoted first, each once, still registered with their model file. Rollback
+/// takes the first; prune keeps the files of as many of them as it keeps versions.
+pub(crate) fn rollback_targets(entry: &ModelEntry) -> Vec<Version> {
+    let current = entry.in_stage(Stage::Production).map(|v| &v.version);
+    let mut targets: Vec<Version> = Vec::new();
+    for event in entry.events.iter().rev() {
+        let usable = event.to == Stage::Production
+            && Some(&event.version) != current
+            && !targets.contains(&event.version)
+            && entry.get(&event.version).is_some_and(|r| !r.files_deleted);
+        if usable {
+            targets.push(event.version.clone());
+        }
+    }
+    targets
 }
 
 pub(crate) fn entry_mut<'a>(registry: &'a mut Registry, name: &ModelName) -> Result<&'a mut ModelEntry> {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use mlctl::reporter::Reporter;
 
 use crate::cli::{ColorChoice, GlobalArgs};
+use crate::commands::usage::ErrorKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verbosity {
@@ -116,14 +117,12 @@ impl Printer {
     }
 
     /// The error, once, with each cause on its own line — only the causes that add something.
-    pub fn error(&self, error: &anyhow::Error) {
+    pub fn error(&self, error: &anyhow::Error, kind: ErrorKind) {
         self.finish_progress();
         let causes = informative_causes(error);
         if self.json {
             // Still one JSON document on stdout, so a script reading it learns why.
-            let doc = serde_json::json!({ "error": error.to_string(), "causes": causes, "exit_code": 1 });
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{doc:#}");
+            print_json_error(&error.to_string(), &causes, kind);
         }
         let mut err = std::io::stderr().lock();
         let label = if self.color_err { "\x1b[31merror:\x1b[0m" } else { "error:" };
@@ -132,6 +131,18 @@ impl Printer {
             let _ = writeln!(err, "  caused by: {cause}");
         }
     }
+}
+
+/// The one JSON document of a failed run (`--json`): also for clap's own errors, before a Printer exists.
+pub fn print_json_error(error: &str, causes: &[String], kind: ErrorKind) {
+    let doc = serde_json::json!({
+        "error": error,
+        "causes": causes,
+        "kind": kind.as_str(),
+        "exit_code": kind.exit_code(),
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{doc:#}");
 }
 
 /// The causes of `error` whose text is not already part of what is printed before them. Typed errors often

@@ -26,7 +26,9 @@ impl HttpError {
                 row: location.row,
                 column: location.column,
             },
-            Error::Config(message) => HttpError::new(400, message.replace("--threshold", "threshold")),
+            Error::Config(message) | Error::Usage(message) => {
+                HttpError::new(400, message.replace("--threshold", "threshold"))
+            }
             other => HttpError::new(500, other.to_string()),
         }
     }

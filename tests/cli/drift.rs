@@ -154,7 +154,7 @@ fn fail_on_share_is_the_dataset_level_rule() {
     p.mlctl()
         .args(["drift", "m", "--data", "data/shifted.csv", "--fail-on", "half"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("expected \"any\" or \"share=X\""));
 }
 
@@ -177,7 +177,7 @@ fn prediction_logs_are_the_current_data() {
     p.mlctl()
         .args(["drift", "m", "--logs", "--since", "yesterday"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("--since yesterday"));
     p.mlctl().args(["drift", "m"]).assert().code(2);
 }

@@ -67,12 +67,12 @@ fn bad_gates_and_references_are_errors() {
     p.mlctl()
         .args(["evaluate", "m", "--data", "data/holdout.csv", "--min", "f11=0.5"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("did you mean \"f1\""));
     p.mlctl()
         .args(["evaluate", "m", "--data", "data/holdout.csv", "--min", "f1"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("expected METRIC=VALUE"));
     p.mlctl()
         .args(["evaluate", "m@2.0.0", "--data", "data/holdout.csv"])

@@ -43,7 +43,7 @@ fn unknown_sample_is_a_usage_error_with_a_suggestion() {
     p.mlctl()
         .args(["export", "--sample", "skill-asignment", "-o", "x.csv"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("unknown sample \"skill-asignment\" (did you mean \"skill-assignment\"?)"));
     assert!(!p.path("x.csv").exists());
 }
@@ -206,7 +206,8 @@ fn sqlite_errors_carry_the_database_message_and_leave_no_file() {
             .args(["export", "--from", "sqlite:data/hr.db", "-o", "out.csv"])
             .args(*args)
             .assert()
-            .code(1)
+            // The database's refusals are errors (1); saying nothing about what to export is a usage error (2).
+            .code(if args.is_empty() { 2 } else { 1 })
             .stderr(contains(*expected));
         assert!(!p.path("out.csv").exists(), "{args:?}");
         assert!(!p.path("out.csv.card.json").exists(), "{args:?}");
@@ -431,7 +432,7 @@ fn file_errors_name_the_row_and_column_and_leave_no_file() {
     p.mlctl()
         .args(["export", "--from", "data/people.xlsx", "-o", "out.csv"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("or a file ending .parquet, .json, .ndjson, .jsonl or .csv"));
     p.mlctl()
         .args(["export", "--from", "missing.json", "-o", "out.csv"])
@@ -442,7 +443,7 @@ fn file_errors_name_the_row_and_column_and_leave_no_file() {
     p.mlctl()
         .args(["export", "--from", "t.json", "--table", "t", "-o", "out.csv"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("a file is exported whole"));
 }
 

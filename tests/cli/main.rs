@@ -20,6 +20,7 @@ mod predict;
 mod promote;
 mod quality;
 mod rough_edges;
+mod safety;
 mod serve;
 mod snapshots;
 mod tasks;

@@ -318,7 +318,7 @@ fn monitor_refuses_bad_rules_and_models_without_outcomes() {
         (&["--max-drop", "f1"][..], "expected METRIC=X"),
         (&["--since", "1m", "--window", "1s"][..], "--window 1s"),
     ] {
-        p.mlctl().args(["monitor", "m"]).args(args).assert().code(1).stderr(contains(message));
+        p.mlctl().args(["monitor", "m"]).args(args).assert().code(2).stderr(contains(message));
     }
     p.mlctl().args(["monitor", "nope"]).assert().code(1).stderr(contains("no model named nope"));
     // Nothing logged yet: OK, but says why performance was not judged.

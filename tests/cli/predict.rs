@@ -84,7 +84,7 @@ fn threshold_changes_decisions_and_is_recorded() {
     p.mlctl()
         .args(["predict", "m", "--input", "new.csv", "--threshold", "1.5"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("between 0 and 1"));
 }
 

@@ -103,7 +103,7 @@ fn with_data_both_versions_are_evaluated_on_the_same_rows() {
     p.mlctl()
         .args(["promote", "m@1.2.0", "--to", "production", "--metric", "f1_macr"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("did you mean \"f1_macro\""));
 }
 
@@ -164,13 +164,13 @@ fn one_version_per_stage_and_idempotent_repeats() {
     p.mlctl()
         .args(["promote", "m@1.0.0", "--to", "prod"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("did you mean \"production\""));
-    p.mlctl().args(["promote", "m@1.0.0", "--to", "development"]).assert().code(1);
+    p.mlctl().args(["promote", "m@1.0.0", "--to", "development"]).assert().code(2);
     p.mlctl()
         .args(["promote", "../m@1.0.0", "--to", "staging"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("invalid model name"));
     p.mlctl().args(["promote", "nope@1.0.0", "--to", "staging"]).assert().code(1).stderr(contains("no model named"));
     assert_registry_valid(&p);
@@ -204,7 +204,7 @@ fn prune_archives_old_versions_and_can_delete_their_files_keeping_history() {
     let (_, again) = json(&p, &["prune", "m", "--keep", "1", "--delete-files"]);
     assert_eq!(again["archived"], serde_json::json!([]));
     assert_eq!(again["files_deleted"], serde_json::json!([]));
-    p.mlctl().args(["prune", "m", "--keep", "0"]).assert().code(1);
+    p.mlctl().args(["prune", "m", "--keep", "0"]).assert().code(2);
     assert_registry_valid(&p);
 }
 

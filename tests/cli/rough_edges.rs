@@ -75,7 +75,7 @@ fn train_list_flags_take_repeats_comma_lists_and_a_quoted_name_with_a_comma() {
     p.mlctl()
         .args(["train", "data/listy.csv", "--target", "y", "--name", "m", "--drop", "\"city, state"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("a double quote is not closed"));
 }
 

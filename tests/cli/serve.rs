@@ -391,7 +391,10 @@ fn promotions_rollbacks_and_archives_are_followed_within_two_seconds() {
     assert!(models["models"][0]["problem"].as_str().unwrap().contains("failed to load"), "{models}");
     assert_eq!(post(&predict, "application/json", &rec).0, 200);
     // Archiving production leaves nothing to serve: 503, and ready says why.
-    p.mlctl().args(["-q", "promote", "m@1.1.0", "--to", "archived"]).assert().success();
+    p.mlctl()
+        .args(["-q", "promote", "m@1.1.0", "--to", "archived", "--force", "--reason", "withdrawn"])
+        .assert()
+        .success();
     wait_for_version(&server, None);
     assert_eq!(post(&predict, "application/json", &rec).0, 503);
     let (status, ready) = get(&server.url("/health/ready"));

@@ -39,7 +39,7 @@ fn regression_is_inferred_trained_gated_predicted_explained_and_promoted() {
     assert_eq!(gate("--max", "rmse=1".into()).status.code(), Some(3));
     assert_eq!(gate("--min", "r2=0.99".into()).status.code(), Some(3));
     let wrong = gate("--min", "f1=0.5".into());
-    assert_eq!(wrong.status.code(), Some(1), "{}", TestProject::stderr_of(&wrong));
+    assert_eq!(wrong.status.code(), Some(2), "{}", TestProject::stderr_of(&wrong));
     assert!(TestProject::stderr_of(&wrong).contains("f1: that is a classification metric"));
 
     // Values out, with key factors; --threshold makes no sense here.
@@ -53,7 +53,7 @@ fn regression_is_inferred_trained_gated_predicted_explained_and_promoted() {
     assert_eq!(first[2].matches('=').count(), 2, "{first:?}");
     assert_eq!(text.lines().count(), 443);
     let t = p.mlctl().args(["predict", "d", "--input", &data, "--threshold", "0.3"]).output().unwrap();
-    assert_eq!(t.status.code(), Some(1));
+    assert_eq!(t.status.code(), Some(2), "a flag that does not apply to the model is a usage error");
 
     // Predictions are logged as values; drift of the training file against itself finds nothing.
     p.mlctl().args(["predict", "d", "--input", &data, "-o", "preds.csv"]).assert().success();

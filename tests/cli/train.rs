@@ -161,7 +161,7 @@ fn unknown_hyperparameters_and_algorithms_list_the_valid_ones() {
         .code(1)
         .stderr(contains("unknown hyperparameter \"max_dept\" for random-forest (did you mean \"max_depth\"?)"))
         .stderr(contains("min_samples_leaf (default 2"));
-    train(&p, &data, &["--algorithm", "random-forrest"]).code(1).stderr(contains("did you mean \"random-forest\""));
+    train(&p, &data, &["--algorithm", "random-forrest"]).code(2).stderr(contains("did you mean \"random-forest\""));
     train(&p, &data, &["--set", "n_trees=0"]).code(1).stderr(contains("n_trees=0: expected a whole number ≥ 1"));
     assert!(p.versions("m").is_empty());
 }

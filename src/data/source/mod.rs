@@ -30,7 +30,7 @@ impl Source {
         if let Some(rest) = text.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             if path.is_empty() {
-                return Err(Error::Config("--from sqlite: needs a path, e.g. sqlite:data/hr.db".into()));
+                return Err(Error::Usage("--from sqlite: needs a path, e.g. sqlite:data/hr.db".into()));
             }
             return Ok(Source::Sqlite(PathBuf::from(path)));
         }
@@ -40,7 +40,7 @@ impl Source {
         if let Some(kind) = file::FileKind::from_path(std::path::Path::new(text)) {
             return Ok(Source::File(PathBuf::from(text), kind));
         }
-        Err(Error::Config(format!(
+        Err(Error::Usage(format!(
             "--from {}: expected sqlite:PATH, postgres://user@host:port/db, or a file ending {}",
             postgres::redact(text),
             file::SUPPORTED
