@@ -162,9 +162,12 @@ pub struct DriftArgs {
     #[arg(long, value_name = "RULE")]
     pub fail_on: Option<String>,
     /// Divide the p-value thresholds (ks, chisquare) by the number of such tests, so that testing many
-    /// features does not by itself make a false alarm likely
-    #[arg(long)]
+    /// features does not by itself make a false alarm likely (the default)
+    #[arg(long, overrides_with = "no_bonferroni")]
     pub bonferroni: bool,
+    /// Test each feature at the full threshold instead (more false alarms with many features)
+    #[arg(long, overrides_with = "bonferroni")]
+    pub no_bonferroni: bool,
     /// Also write a markdown report here, with one SVG histogram per feature beside it
     #[arg(long, value_name = "FILE.md")]
     pub report: Option<PathBuf>,
@@ -323,6 +326,15 @@ pub struct ExportArgs {
     /// With --sample: seed of the generator (the same rows and seed give the same file)
     #[arg(long, default_value_t = 42, requires = "sample")]
     pub seed: u64,
+    /// With --sample: covariate shift, in standard deviations, of every feature (X) or one (COLUMN=X):
+    /// numeric features move, categorical shares tilt; the outcome follows the features as before.
+    /// Repeatable or a comma list: --shift skill_match_score=0.5,task_priority=1
+    #[arg(long, value_name = "[COLUMN=]X", requires = "sample", allow_hyphen_values = true)]
+    pub shift: Vec<String>,
+    /// With --sample: concept shift from 0 to 1, how far the effects of skill match and performance on the
+    /// outcome are turned round (0.5 removes them, 1 reverses them); the features are drawn as without it
+    #[arg(long, value_name = "X", default_value_t = 0.0, requires = "sample")]
+    pub concept_shift: f64,
     /// Output CSV path (a FILE.card.json is written beside it)
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,

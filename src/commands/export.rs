@@ -2,16 +2,20 @@
 
 use anyhow::Result;
 
+use mlctl::data::sample::Shift;
 use mlctl::data::source::Source;
 use mlctl::ops::export::{card_path, export, ExportOptions, Input};
 
-use super::{Ctx, ExitStatus};
+use super::{list_flag, Ctx, ExitStatus};
 use crate::cli::ExportArgs;
 use crate::output::printer::Printer;
 
 pub fn run(args: ExportArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     let input = match (args.sample, args.from) {
-        (Some(name), _) => Input::Sample { name, rows: args.rows, seed: args.seed },
+        (Some(name), _) => {
+            let shift = Shift::parse(&list_flag::split("--shift", &args.shift)?, args.concept_shift)?;
+            Input::Sample { name, rows: args.rows, seed: args.seed, shift }
+        }
         (None, Some(from)) => Input::Source { source: Source::parse(&from)?, table: args.table, query: args.query },
         (None, None) => anyhow::bail!("give --sample NAME or --from SOURCE"),
     };
