@@ -16,6 +16,11 @@ pub fn run(args: ExportArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus>
             let shift = Shift::parse(&list_flag::split("--shift", &args.shift)?, args.concept_shift)?;
             Input::Sample { name, rows: args.rows, seed: args.seed, shift }
         }
+        // clap's `requires = "sample"` does not fire for these (nor for --rows/--seed), so they are checked here
+        // rather than silently ignored.
+        (None, Some(_)) if !args.shift.is_empty() || args.concept_shift != 0.0 => {
+            anyhow::bail!("--shift and --concept-shift move a generated sample: use them with --sample, not --from")
+        }
         (None, Some(from)) => Input::Source { source: Source::parse(&from)?, table: args.table, query: args.query },
         (None, None) => anyhow::bail!("give --sample NAME or --from SOURCE"),
     };

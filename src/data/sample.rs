@@ -264,4 +264,17 @@ mod tests {
         assert!((0.015..0.045).contains(&missing), "missing share {missing}");
         assert!(a.iter().all(|r| !r[0].is_empty() && !r[11].is_empty()));
     }
+
+    #[test]
+    fn shift_parses_every_feature_then_one_and_describes_itself() {
+        let specs = ["0.5".to_owned(), "task_priority=-1".to_owned()];
+        let shift = Shift::parse(&specs, 0.25).unwrap();
+        assert_eq!(shift.by[5], -1.0);
+        assert!(shift.by.iter().enumerate().all(|(k, &x)| k == 5 || x == 0.5));
+        assert!(shift.describe().ends_with("task_priority:-1,task_urgency_score:0.5,skill_match_score:0.5,workload_compatibility:0.5 concept_shift=0.25"));
+        assert!(Shift::parse(&[], 0.0).unwrap().is_none());
+        assert_eq!(Shift::parse(&[], 0.0).unwrap().describe(), "");
+        assert!(Shift::parse(&["inf".to_owned()], 0.0).is_err());
+        assert!(Shift::parse(&[], -0.1).is_err());
+    }
 }

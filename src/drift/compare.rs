@@ -114,12 +114,13 @@ pub struct Sizes {
 }
 
 /// Divides the threshold of every p-value test in `choices` by their number (Bonferroni), so the chance that any
-/// of them fires on a drift-free sample stays at the threshold itself; distances are left alone.
-fn bonferroni(choices: &mut [(StatTest, f64)]) {
+/// of them fires on a drift-free sample stays at the threshold itself; distances are left alone, and so is a
+/// threshold set for one feature (`pinned`): the user chose that feature's level.
+fn bonferroni(choices: &mut [(StatTest, f64)], pinned: &[bool]) {
     let tests = choices.iter().filter(|(t, _)| t.is_pvalue()).count();
     if tests > 1 {
-        for (test, threshold) in choices {
-            if test.is_pvalue() {
+        for ((test, threshold), pinned) in choices.iter_mut().zip(pinned) {
+            if test.is_pvalue() && !pinned {
                 *threshold /= tests as f64;
             }
         }
@@ -279,7 +280,8 @@ pub fn choose_tests(
         .map(|f| resolve(layers, &f.name, matches!(f.data, FeatureData::Numeric { .. }), sizes))
         .collect::<Result<Vec<_>>>()?;
     if correct {
-        bonferroni(&mut choices);
+        let pinned: Vec<bool> = profile.features.iter().map(|f| pinned_threshold(layers, &f.name)).collect();
+        bonferroni(&mut choices, &pinned);
     }
     Ok(choices)
 }
@@ -408,6 +410,17 @@ fn resolve(layers: &[Layer], feature: &str, numeric: bool, sizes: Sizes) -> Resu
         .find_map(|l| l.features.get(feature).and_then(|o| o.threshold).or(l.threshold))
         .unwrap_or(test.default_threshold());
     Ok((test, threshold))
+}
+
+/// Whether the threshold [`resolve`] picks for `feature` was set for that feature alone.
+fn pinned_threshold(layers: &[Layer], feature: &str) -> bool {
+    layers
+        .iter()
+        .find_map(|l| match l.features.get(feature).and_then(|o| o.threshold) {
+            Some(_) => Some(true),
+            None => l.threshold.map(|_| false),
+        })
+        .unwrap_or(false)
 }
 
 fn band(psi: f64) -> &'static str {
@@ -556,7 +569,7 @@ fn prediction_drift(
         })
         .collect();
     if correct {
-        bonferroni(&mut choices);
+        bonferroni(&mut choices, &[false, false]);
     }
     let score_choice = choices[choices.len() - 1];
     let score_drift = numeric_drift(
@@ -633,10 +646,13 @@ mod tests {
     #[test]
     fn bonferroni_divides_only_the_p_value_thresholds() {
         let mut choices = vec![(StatTest::Ks, 0.05), (StatTest::Psi, 0.1), (StatTest::ChiSquare, 0.05)];
-        bonferroni(&mut choices);
+        bonferroni(&mut choices, &[false; 3]);
         assert_eq!(choices, [(StatTest::Ks, 0.025), (StatTest::Psi, 0.1), (StatTest::ChiSquare, 0.025)]);
+        let mut pinned = vec![(StatTest::Ks, 0.05), (StatTest::ChiSquare, 0.01)];
+        bonferroni(&mut pinned, &[false, true]);
+        assert_eq!(pinned, [(StatTest::Ks, 0.025), (StatTest::ChiSquare, 0.01)], "a feature's own threshold stays");
         let mut one = vec![(StatTest::Ks, 0.05)];
-        bonferroni(&mut one);
+        bonferroni(&mut one, &[false]);
         assert_eq!(one, [(StatTest::Ks, 0.05)], "one test needs no correction");
     }
 }
