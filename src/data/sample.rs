@@ -271,7 +271,9 @@ mod tests {
         let shift = Shift::parse(&specs, 0.25).unwrap();
         assert_eq!(shift.by[5], -1.0);
         assert!(shift.by.iter().enumerate().all(|(k, &x)| k == 5 || x == 0.5));
-        assert!(shift.describe().ends_with("task_priority:-1,task_urgency_score:0.5,skill_match_score:0.5,workload_compatibility:0.5 concept_shift=0.25"));
+        assert!(shift.describe().starts_with(" shift=emp_experience_years:0.5,"));
+        assert!(shift.describe().contains(",task_priority:-1,task_complexity_score:0.5,"));
+        assert!(shift.describe().ends_with(",workload_compatibility:0.5 concept_shift=0.25"));
         assert!(Shift::parse(&[], 0.0).unwrap().is_none());
         assert_eq!(Shift::parse(&[], 0.0).unwrap().describe(), "");
         assert!(Shift::parse(&["inf".to_owned()], 0.0).is_err());
