@@ -151,10 +151,12 @@ pub struct DriftArgs {
     #[arg(long, value_name = "WHEN", default_value = "7d", requires = "logs")]
     pub since: String,
     /// Test for every feature it applies to (TEST) or for one (FEATURE=TEST): ks, wasserstein (numeric),
-    /// chisquare (categorical), jensenshannon, psi (both); repeatable or a comma list
+    /// chisquare (categorical), jensenshannon, psi (both); repeatable or a comma list. Default: ks / chisquare
+    /// unless both samples have 5,000 rows or more, then wasserstein / jensenshannon
     #[arg(long, value_name = "[FEATURE=]TEST")]
     pub stattest: Vec<String>,
-    /// Drift threshold for every feature (X) or one (FEATURE=X): a p-value for ks/chisquare, else a distance;
+    /// Drift threshold for every feature (X) or one (FEATURE=X): a p-value for ks/chisquare (for every feature,
+    /// the family-wise level: divided by the number of p-value tests unless --no-bonferroni), else a distance;
     /// repeatable or a comma list: --threshold 0.1,emp_age=0.2
     #[arg(long, value_name = "[FEATURE=]X")]
     pub threshold: Vec<String>,
