@@ -94,11 +94,13 @@ reference-model: build
 	rm -rf ml_models MODEL_REGISTRY.md
 	$(MLCTL) train --model skill_assignment --cv 5 --version 1.0.0
 
-# mlctl against scikit-learn, side by side (bench/README.md); not part of `make test`. Writes bench/RESULTS.md.
+# mlctl against scikit-learn, side by side (bench/README.md); not part of `make test`. Writes bench/RESULTS.md,
+# and bench/DRIFT_RESULTS.md: false alarms and missed shifts of `mlctl drift` against Evidently's defaults.
 bench: toolchain
 	bench/run.sh
 	bench/serve.sh
 	bench/monitor.sh
+	bench/drift_alarms.sh
 
 # Only the serving benchmark: mlctl serve against Flask + gunicorn and FastAPI + uvicorn (bench/README.md).
 bench-serve: toolchain

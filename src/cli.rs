@@ -173,10 +173,12 @@ pub struct DriftArgs {
     #[arg(long, value_name = "WHEN", default_value = "7d", requires = "logs")]
     pub since: String,
     /// Test for every feature it applies to (TEST) or for one (FEATURE=TEST): ks, wasserstein (numeric),
-    /// chisquare (categorical), jensenshannon, psi (both); repeatable or a comma list
+    /// chisquare (categorical), jensenshannon, psi (both); repeatable or a comma list. Default: ks / chisquare
+    /// unless both samples have 5,000 rows or more, then wasserstein / jensenshannon
     #[arg(long, value_name = "[FEATURE=]TEST")]
     pub stattest: Vec<String>,
-    /// Drift threshold for every feature (X) or one (FEATURE=X): a p-value for ks/chisquare, else a distance;
+    /// Drift threshold for every feature (X) or one (FEATURE=X): a p-value for ks/chisquare (for every feature,
+    /// the family-wise level: divided by the number of p-value tests unless --no-bonferroni), else a distance;
     /// repeatable or a comma list: --threshold 0.1,emp_age=0.2
     #[arg(long, value_name = "[FEATURE=]X")]
     pub threshold: Vec<String>,
@@ -184,9 +186,12 @@ pub struct DriftArgs {
     #[arg(long, value_name = "RULE")]
     pub fail_on: Option<String>,
     /// Divide the p-value thresholds (ks, chisquare) by the number of such tests, so that testing many
-    /// features does not by itself make a false alarm likely
-    #[arg(long)]
+    /// features does not by itself make a false alarm likely (the default)
+    #[arg(long, overrides_with = "no_bonferroni")]
     pub bonferroni: bool,
+    /// Test each feature at the full threshold instead (more false alarms with many features)
+    #[arg(long, overrides_with = "bonferroni")]
+    pub no_bonferroni: bool,
     /// Also write a markdown report here, with one SVG histogram per feature beside it
     #[arg(long, value_name = "FILE.md")]
     pub report: Option<PathBuf>,
@@ -356,6 +361,15 @@ pub struct ExportArgs {
     /// With --sample: seed of the generator (the same rows and seed give the same file)
     #[arg(long, default_value_t = 42, requires = "sample")]
     pub seed: u64,
+    /// With --sample: covariate shift, in standard deviations, of every feature (X) or one (COLUMN=X):
+    /// numeric features move, categorical shares tilt; the outcome follows the features as before.
+    /// Repeatable or a comma list: --shift skill_match_score=0.5,task_priority=1
+    #[arg(long, value_name = "[COLUMN=]X", requires = "sample", allow_hyphen_values = true)]
+    pub shift: Vec<String>,
+    /// With --sample: concept shift from 0 to 1, how far the effects of skill match and performance on the
+    /// outcome are turned round (0.5 removes them, 1 reverses them); the features are drawn as without it
+    #[arg(long, value_name = "X", default_value_t = 0.0, requires = "sample")]
+    pub concept_shift: f64,
     /// Output CSV path (a FILE.card.json is written beside it)
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,

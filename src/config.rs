@@ -86,7 +86,7 @@ pub struct PromoteSpec {
 /// stattest = "psi"          # for every feature (default: chosen by the reference size)
 /// threshold = 0.2
 /// fail_on = "share=0.5"     # default "any"
-/// bonferroni = true         # divide p-value thresholds by the number of p-value tests
+/// bonferroni = false        # default true: divide p-value thresholds by the number of p-value tests
 /// [models.skill_assignment.drift.features.emp_workload_ratio]
 /// stattest = "ks"
 /// threshold = 0.01
@@ -97,7 +97,7 @@ pub struct DriftSpec {
     pub stattest: Option<String>,
     pub threshold: Option<f64>,
     pub fail_on: Option<String>,
-    /// Bonferroni correction of the p-value thresholds (as `--bonferroni`).
+    /// Bonferroni correction of the p-value thresholds (default true; false as `--no-bonferroni`).
     pub bonferroni: Option<bool>,
     #[serde(default)]
     pub features: BTreeMap<String, DriftFeatureSpec>,

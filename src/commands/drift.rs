@@ -50,7 +50,12 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         current,
         layers,
         fail_on,
-        bonferroni: args.bonferroni || spec.as_ref().and_then(|s| s.bonferroni).unwrap_or(false),
+        // Flags win over mlctl.toml; corrected unless one of them says not to.
+        bonferroni: match (args.bonferroni, args.no_bonferroni) {
+            (true, _) => true,
+            (_, true) => false,
+            _ => spec.as_ref().and_then(|s| s.bonferroni).unwrap_or(true),
+        },
         report: args.report.as_deref().map(|p| ctx.user_path(p)),
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
     };

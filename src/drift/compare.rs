@@ -1,10 +1,13 @@
 //! Comparing current data with the reference profile: which test each feature gets, whether it drifted, PSI
 //! for every feature, missing-rate changes, unseen categories, prediction drift, and the verdict.
 //!
-//! Default tests follow Evidently's (FIELD_NOTES): with at most 1,000 reference rows, p-value tests (KS for
-//! numeric, chi-square for categorical, drift at p < 0.05); above that, distances, because p-values on large
-//! samples flag differences too small to matter (Wasserstein in reference standard deviations, Jensen–Shannon
-//! base 2, drift at > 0.1). Declared feature types decide numeric vs categorical, never a count of unique values.
+//! Default tests depend on the size of **both** samples (Evidently's look at the reference alone, FIELD_NOTES):
+//! when the reference and the current data both have at least [`LARGE_SAMPLE_ROWS`] rows, distances (Wasserstein
+//! in reference standard deviations, Jensen–Shannon base 2, drift at > 0.1), because p-values on large samples
+//! flag differences too small to matter; otherwise p-value tests (KS for numeric, chi-square for categorical) at
+//! a family-wise level of 0.05 (Bonferroni: each threshold is 0.05 / the number of p-value tests), because a
+//! distance's sampling noise on a few hundred rows is as large as its threshold and cries wolf. Declared feature
+//! types decide numeric vs categorical, never a count of unique values.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +21,13 @@ use super::psi::{psi, NumericBins};
 use super::wasserstein;
 use crate::error::{Error, Result};
 
-/// Reference rows up to which p-value tests are the default.
-pub const SMALL_REFERENCE_ROWS: usize = 1_000;
+/// Rows both samples need before the distances replace the p-value tests as defaults. Near it, KS at the
+/// corrected level (0.05 / 11 features) detects a shift of about 0.1 standard deviations against a 10,000-row
+/// reference, as the Wasserstein threshold does; above it the p-value tests would keep getting more sensitive
+/// while the distances do not, and a distance's own sampling noise is by then a fraction of its threshold.
+pub const LARGE_SAMPLE_ROWS: usize = 5_000;
+/// The family-wise level of the default p-value tests: the chance of any false alarm on a drift-free sample.
+pub const FAMILY_LEVEL: f64 = 0.05;
 /// Below this many current rows the tests say little; the report warns.
 pub const MIN_CURRENT_ROWS: usize = 30;
 
@@ -72,7 +80,7 @@ impl StatTest {
 
     pub fn default_threshold(self) -> f64 {
         if self.is_pvalue() {
-            0.05
+            FAMILY_LEVEL
         } else {
             0.1
         }
@@ -86,12 +94,35 @@ impl StatTest {
         }
     }
 
-    fn default_for(numeric: bool, reference_rows: usize) -> StatTest {
-        match (numeric, reference_rows <= SMALL_REFERENCE_ROWS) {
-            (true, true) => StatTest::Ks,
-            (true, false) => StatTest::Wasserstein,
-            (false, true) => StatTest::ChiSquare,
-            (false, false) => StatTest::JensenShannon,
+    /// The default for a feature: distances only when both samples are large (see [`LARGE_SAMPLE_ROWS`]).
+    fn default_for(numeric: bool, sizes: Sizes) -> StatTest {
+        let large = sizes.reference >= LARGE_SAMPLE_ROWS && sizes.current >= LARGE_SAMPLE_ROWS;
+        match (numeric, large) {
+            (true, false) => StatTest::Ks,
+            (true, true) => StatTest::Wasserstein,
+            (false, false) => StatTest::ChiSquare,
+            (false, true) => StatTest::JensenShannon,
+        }
+    }
+}
+
+/// The row counts of the two samples, which choose the default tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub reference: usize,
+    pub current: usize,
+}
+
+/// Divides the threshold of every p-value test in `choices` by their number (Bonferroni), so the chance that any
+/// of them fires on a drift-free sample stays at the threshold itself; distances are left alone, and so is a
+/// threshold set for one feature (`pinned`): the user chose that feature's level.
+fn bonferroni(choices: &mut [(StatTest, f64)], pinned: &[bool]) {
+    let tests = choices.iter().filter(|(t, _)| t.is_pvalue()).count();
+    if tests > 1 {
+        for ((test, threshold), pinned) in choices.iter_mut().zip(pinned) {
+            if test.is_pvalue() && !pinned {
+                *threshold /= tests as f64;
+            }
         }
     }
 }
@@ -220,10 +251,16 @@ pub struct DriftReport {
 }
 
 /// The test and threshold of each feature, in profile order: overrides (`layers`, highest priority first) over
-/// the defaults. With `bonferroni`, the p-value thresholds are divided by the number of p-value tests, so the
-/// chance of any false alarm across all features stays at the nominal level (alibi-detect's correction).
-/// Checked before any data is read, so a typo fails fast.
-pub fn choose_tests(profile: &ReferenceProfile, layers: &[Layer], bonferroni: bool) -> Result<Vec<(StatTest, f64)>> {
+/// the defaults for `current_rows` against the profile's sample. With `correct` (the default), the p-value
+/// thresholds are divided by the number of p-value tests, so the chance of any false alarm across all features
+/// stays at the nominal level (alibi-detect's correction). Called with 0 current rows before any data is read,
+/// so a typo fails fast.
+pub fn choose_tests(
+    profile: &ReferenceProfile,
+    layers: &[Layer],
+    correct: bool,
+    current_rows: usize,
+) -> Result<Vec<(StatTest, f64)>> {
     let names: Vec<&str> = profile.features.iter().map(|f| f.name.as_str()).collect();
     for layer in layers {
         for name in layer.features.keys() {
@@ -236,28 +273,27 @@ pub fn choose_tests(profile: &ReferenceProfile, layers: &[Layer], bonferroni: bo
             }
         }
     }
+    let sizes = Sizes { reference: profile.sample_rows, current: current_rows };
     let mut choices = profile
         .features
         .iter()
-        .map(|f| resolve(layers, &f.name, matches!(f.data, FeatureData::Numeric { .. }), profile.sample_rows))
+        .map(|f| resolve(layers, &f.name, matches!(f.data, FeatureData::Numeric { .. }), sizes))
         .collect::<Result<Vec<_>>>()?;
-    let tests = choices.iter().filter(|(t, _)| t.is_pvalue()).count();
-    if bonferroni && tests > 1 {
-        for (test, threshold) in &mut choices {
-            if test.is_pvalue() {
-                *threshold /= tests as f64;
-            }
-        }
+    if correct {
+        let pinned: Vec<bool> = profile.features.iter().map(|f| pinned_threshold(layers, &f.name)).collect();
+        bonferroni(&mut choices, &pinned);
     }
     Ok(choices)
 }
 
-/// Compares `current` with `profile`, feature `i` with `choices[i]` (from [`choose_tests`]).
+/// Compares `current` with `profile`, feature `i` with `choices[i]` (from [`choose_tests`]); `correct` applies
+/// the same correction to the prediction tests.
 pub fn compare(
     profile: &ReferenceProfile,
     current: &CurrentData,
     choices: &[(StatTest, f64)],
     fail_on: FailOn,
+    correct: bool,
 ) -> Result<DriftReport> {
     let mut warnings = Vec::new();
     if current.rows < MIN_CURRENT_ROWS {
@@ -313,7 +349,10 @@ pub fn compare(
         features.push(drift);
     }
     let predictions = match &current.predictions {
-        Some((classes, scores)) => prediction_drift(&profile.predictions, classes, scores, profile.predictions.rows),
+        Some((classes, scores)) => {
+            let sizes = Sizes { reference: profile.predictions.rows, current: current.rows };
+            prediction_drift(&profile.predictions, classes, scores, sizes, correct)
+        }
         None => Vec::new(),
     };
     let drifted_features: Vec<String> = features.iter().filter(|f| f.drifted).map(|f| f.feature.clone()).collect();
@@ -343,7 +382,7 @@ pub fn compare(
 /// A feature's test: the first layer that sets one for this feature, or for all features — an all-features test
 /// covers the features of the type it applies to (`--stattest ks` for the numeric ones) and leaves the others to
 /// lower layers and the default; a test named for a feature of the wrong type is an error.
-fn resolve(layers: &[Layer], feature: &str, numeric: bool, reference_rows: usize) -> Result<(StatTest, f64)> {
+fn resolve(layers: &[Layer], feature: &str, numeric: bool, sizes: Sizes) -> Result<(StatTest, f64)> {
     let mut chosen = None;
     for layer in layers {
         if let Some(test) = layer.features.get(feature).and_then(|o| o.stattest) {
@@ -365,12 +404,23 @@ fn resolve(layers: &[Layer], feature: &str, numeric: bool, reference_rows: usize
             break;
         }
     }
-    let test = chosen.unwrap_or_else(|| StatTest::default_for(numeric, reference_rows));
+    let test = chosen.unwrap_or_else(|| StatTest::default_for(numeric, sizes));
     let threshold = layers
         .iter()
         .find_map(|l| l.features.get(feature).and_then(|o| o.threshold).or(l.threshold))
         .unwrap_or(test.default_threshold());
     Ok((test, threshold))
+}
+
+/// Whether the threshold [`resolve`] picks for `feature` was set for that feature alone.
+fn pinned_threshold(layers: &[Layer], feature: &str) -> bool {
+    layers
+        .iter()
+        .find_map(|l| match l.features.get(feature).and_then(|o| o.threshold) {
+            Some(_) => Some(true),
+            None => l.threshold.map(|_| false),
+        })
+        .unwrap_or(false)
 }
 
 fn band(psi: f64) -> &'static str {
@@ -500,13 +550,40 @@ fn categorical_drift(
 }
 
 /// The predicted classes (chi-square / JS) and the scores (KS / Wasserstein) against the reference's, with the
-/// default tests for the reference's size.
+/// default tests for the two sizes (corrected like the features' when `correct`).
 fn prediction_drift(
     reference: &PredictionProfile,
     classes: &[usize],
     scores: &[f64],
-    ref_rows: usize,
+    sizes: Sizes,
+    correct: bool,
 ) -> Vec<FeatureDrift> {
+    // Regression has no classes: its prediction is the score alone.
+    let has_classes = !reference.classes.is_empty();
+    let mut choices: Vec<(StatTest, f64)> = [(has_classes, false), (true, true)]
+        .into_iter()
+        .filter(|(present, _)| *present)
+        .map(|(_, numeric)| {
+            let test = StatTest::default_for(numeric, sizes);
+            (test, test.default_threshold())
+        })
+        .collect();
+    if correct {
+        bonferroni(&mut choices, &[false, false]);
+    }
+    let score_choice = choices[choices.len() - 1];
+    let score_drift = numeric_drift(
+        &format!("score {}", reference.score),
+        &reference.scores,
+        scores,
+        &reference.bins,
+        score_choice,
+        0.0,
+        0.0,
+    );
+    if !has_classes {
+        return vec![score_drift];
+    }
     let ref_classes: Vec<String> = reference
         .class_counts
         .iter()
@@ -514,15 +591,7 @@ fn prediction_drift(
         .flat_map(|(k, &n)| std::iter::repeat_n(reference.classes[k].clone(), n as usize))
         .collect();
     let cur_classes: Vec<String> = classes.iter().filter_map(|&k| reference.classes.get(k).cloned()).collect();
-    let class_test = StatTest::default_for(false, ref_rows);
-    let mut class_drift = categorical_drift(
-        "predicted class",
-        &ref_classes,
-        &cur_classes,
-        (class_test, class_test.default_threshold()),
-        0.0,
-        0.0,
-    );
+    let mut class_drift = categorical_drift("predicted class", &ref_classes, &cur_classes, choices[0], 0.0, 0.0);
     // Every class the model can predict is a bin, even when no row was predicted as it.
     for c in &reference.classes {
         if !class_drift.histogram.bins.contains(c) {
@@ -531,23 +600,7 @@ fn prediction_drift(
             class_drift.histogram.current.push(0.0);
         }
     }
-    let score_test = StatTest::default_for(true, ref_rows);
-    let score_drift = || {
-        numeric_drift(
-            &format!("score {}", reference.score),
-            &reference.scores,
-            scores,
-            &reference.bins,
-            (score_test, score_test.default_threshold()),
-            0.0,
-            0.0,
-        )
-    };
-    // Regression has no classes: its prediction is the score alone.
-    if reference.classes.is_empty() {
-        return vec![score_drift()];
-    }
-    vec![class_drift, score_drift()]
+    vec![class_drift, score_drift]
 }
 
 #[cfg(test)]
@@ -565,22 +618,41 @@ mod tests {
     }
 
     #[test]
-    fn defaults_follow_the_reference_size_and_overrides_layer() {
-        assert_eq!(resolve(&[], "x", true, 1000).unwrap(), (StatTest::Ks, 0.05));
-        assert_eq!(resolve(&[], "x", true, 1001).unwrap(), (StatTest::Wasserstein, 0.1));
-        assert_eq!(resolve(&[], "x", false, 10).unwrap(), (StatTest::ChiSquare, 0.05));
-        assert_eq!(resolve(&[], "x", false, 5000).unwrap(), (StatTest::JensenShannon, 0.1));
+    fn defaults_follow_the_size_of_both_samples_and_overrides_layer() {
+        let sizes = |reference, current| Sizes { reference, current };
+        // Distances only when both samples are large; a small current sample gets a p-value test however large
+        // the reference, and so does a large current sample against a small reference.
+        assert_eq!(resolve(&[], "x", true, sizes(10_000, 200)).unwrap(), (StatTest::Ks, 0.05));
+        assert_eq!(resolve(&[], "x", true, sizes(10_000, 4_999)).unwrap(), (StatTest::Ks, 0.05));
+        assert_eq!(resolve(&[], "x", true, sizes(1_000, 1_000_000)).unwrap(), (StatTest::Ks, 0.05));
+        assert_eq!(resolve(&[], "x", true, sizes(5_000, 5_000)).unwrap(), (StatTest::Wasserstein, 0.1));
+        assert_eq!(resolve(&[], "x", false, sizes(10_000, 200)).unwrap(), (StatTest::ChiSquare, 0.05));
+        assert_eq!(resolve(&[], "x", false, sizes(10_000, 5_000)).unwrap(), (StatTest::JensenShannon, 0.1));
+        let (small, big) = (sizes(10, 10), sizes(5_000, 5_000));
         let cli = Layer { threshold: Some(0.2), ..Layer::default() };
         let mut toml = Layer::default();
         toml.features.insert("x".into(), Override { stattest: Some(StatTest::Psi), threshold: Some(0.3) });
-        assert_eq!(resolve(&[cli.clone(), toml.clone()], "x", true, 10).unwrap(), (StatTest::Psi, 0.2));
-        assert_eq!(resolve(&[toml], "x", true, 10).unwrap(), (StatTest::Psi, 0.3));
+        assert_eq!(resolve(&[cli.clone(), toml.clone()], "x", true, small).unwrap(), (StatTest::Psi, 0.2));
+        assert_eq!(resolve(&[toml], "x", true, small).unwrap(), (StatTest::Psi, 0.3));
         // All-features tests cover the features they apply to, the later first; named for the wrong type, an error.
         let all = Layer { tests: vec![StatTest::Psi, StatTest::ChiSquare], ..Layer::default() };
-        assert_eq!(resolve(std::slice::from_ref(&all), "x", true, 10).unwrap(), (StatTest::Psi, 0.1));
-        assert_eq!(resolve(&[all], "c", false, 5000).unwrap(), (StatTest::ChiSquare, 0.05));
+        assert_eq!(resolve(std::slice::from_ref(&all), "x", true, small).unwrap(), (StatTest::Psi, 0.1));
+        assert_eq!(resolve(&[all], "c", false, big).unwrap(), (StatTest::ChiSquare, 0.05));
         let mut bad = Layer::default();
         bad.features.insert("x".into(), Override { stattest: Some(StatTest::ChiSquare), threshold: None });
-        assert!(resolve(&[bad], "x", true, 10).unwrap_err().to_string().contains("does not apply to numeric"));
+        assert!(resolve(&[bad], "x", true, small).unwrap_err().to_string().contains("does not apply to numeric"));
+    }
+
+    #[test]
+    fn bonferroni_divides_only_the_p_value_thresholds() {
+        let mut choices = vec![(StatTest::Ks, 0.05), (StatTest::Psi, 0.1), (StatTest::ChiSquare, 0.05)];
+        bonferroni(&mut choices, &[false; 3]);
+        assert_eq!(choices, [(StatTest::Ks, 0.025), (StatTest::Psi, 0.1), (StatTest::ChiSquare, 0.025)]);
+        let mut pinned = vec![(StatTest::Ks, 0.05), (StatTest::ChiSquare, 0.01)];
+        bonferroni(&mut pinned, &[false, true]);
+        assert_eq!(pinned, [(StatTest::Ks, 0.025), (StatTest::ChiSquare, 0.01)], "a feature's own threshold stays");
+        let mut one = vec![(StatTest::Ks, 0.05)];
+        bonferroni(&mut one, &[false]);
+        assert_eq!(one, [(StatTest::Ks, 0.05)], "one test needs no correction");
     }
 }

@@ -36,7 +36,8 @@ pub struct DriftOptions {
     /// Overrides, highest priority first (command line, then mlctl.toml).
     pub layers: Vec<Layer>,
     pub fail_on: FailOn,
-    /// Bonferroni: divide p-value thresholds by the number of p-value tests.
+    /// Bonferroni: divide p-value thresholds by the number of p-value tests (the default; off with
+    /// `--no-bonferroni`).
     pub bonferroni: bool,
     pub report: Option<PathBuf>,
     pub delimiter: Option<u8>,
@@ -93,7 +94,9 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     store.layout.check_no_links(&profile_path)?;
     let profile = ReferenceProfile::load(&profile_path, &format!("{}@{}", model.name, model.record.version))?;
 
-    let choices = choose_tests(&profile, &opts.layers, opts.bonferroni)?;
+    // The defaults depend on the current data's size, known only once it is read; settings are checked now, so a
+    // typo fails before any data is read.
+    choose_tests(&profile, &opts.layers, opts.bonferroni, 0)?;
     // Logged rows when the current data is a sample of them.
     let mut sampled = None;
     let (current, source) = match &opts.current {
@@ -130,7 +133,8 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
         }
     };
     reporter.phase(&format!("comparing {} current rows with {} reference rows", current.rows, profile.sample_rows));
-    let mut report = compare(&profile, &current, &choices, opts.fail_on)?;
+    let choices = choose_tests(&profile, &opts.layers, opts.bonferroni, current.rows)?;
+    let mut report = compare(&profile, &current, &choices, opts.fail_on, opts.bonferroni)?;
     // A date column is compared as numbers (days since 1970-01-01); the report still calls it a date.
     for f in &mut report.features {
         if model.bundle.pipeline.features.iter().any(|p| p.name == f.feature && p.column_type() == ColumnType::Date) {

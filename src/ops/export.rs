@@ -29,13 +29,11 @@ pub enum Input {
         name: String,
         rows: usize,
         seed: u64,
+        /// Moves the sample away from the default population (none by default).
+        shift: sample::Shift,
     },
     /// A source with what to read from it: a database needs a table or a query; a file is read whole.
-    Source {
-        source: Source,
-        table: Option<String>,
-        query: Option<String>,
-    },
+    Source { source: Source, table: Option<String>, query: Option<String> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -75,7 +73,9 @@ pub fn card_path(output: &Path) -> PathBuf {
 
 pub fn export(opts: &ExportOptions, reporter: &dyn Reporter) -> Result<DatasetCard> {
     let card = match &opts.input {
-        Input::Sample { name, rows, seed } => export_sample(name, *rows, *seed, &opts.output, reporter)?,
+        Input::Sample { name, rows, seed, shift } => {
+            export_sample(name, (*rows, *seed, *shift), &opts.output, reporter)?
+        }
         Input::Source { source, table, query } => {
             export_source(source, table.as_deref(), query.as_deref(), &opts.output, reporter)?
         }
@@ -155,7 +155,12 @@ fn export_source(
     })
 }
 
-fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &dyn Reporter) -> Result<DatasetCard> {
+fn export_sample(
+    name: &str,
+    (rows, seed, shift): (usize, u64, sample::Shift),
+    output: &Path,
+    reporter: &dyn Reporter,
+) -> Result<DatasetCard> {
     if !sample::SAMPLE_NAMES.contains(&name) {
         return Err(Error::Usage(format!(
             "unknown sample \"{}\"{}; available: {}",
@@ -167,14 +172,14 @@ fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &d
     if rows == 0 {
         return Err(Error::Usage("--rows must be at least 1".into()));
     }
-    reporter.phase(&format!("generating {} rows of {} (seed {})", rows, name, seed));
+    reporter.phase(&format!("generating {} rows of {} (seed {}{})", rows, name, seed, shift.describe()));
     // Row by row into the same sink as the database exports, so memory stays flat for any --rows; the card is
     // built from the sink's counts and the generator's declared column types instead of reading the file back.
     let mut sink = CsvSink::create(output, reporter)?;
     let names: Vec<String> = sample::COLUMNS.iter().map(|c| (*c).to_owned()).collect();
     sink.header(&names)?;
     let mut row = Row::new(names.len());
-    for cells in sample::skill_assignment(rows, seed) {
+    for cells in sample::skill_assignment_shifted(rows, seed, shift) {
         for (i, cell) in cells.iter().enumerate() {
             if cell.is_empty() {
                 row.set_null(i);
@@ -186,7 +191,7 @@ fn export_sample(name: &str, rows: usize, seed: u64, output: &Path, reporter: &d
     }
     let written = sink.finish()?;
     Ok(DatasetCard {
-        source: format!("sample:{name} rows={rows} seed={seed}"),
+        source: format!("sample:{name} rows={rows} seed={seed}{}", shift.describe()),
         query: None,
         path: card_relative(output),
         rows: written.rows as usize,

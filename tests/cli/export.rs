@@ -526,3 +526,93 @@ fn parquet_round_trips_every_type_null_and_quoting() {
         .stderr(contains("data/bad.parquet: cannot be read as Parquet"));
     assert!(!p.path("out/bad.csv").exists());
 }
+
+/// #32: `--shift` moves feature distributions (the outcome follows the features as before), `--concept-shift`
+/// changes only the outcome; both move the same draws, so a seed gives the same people and tasks.
+#[test]
+fn shift_moves_features_and_concept_shift_moves_only_the_outcome() {
+    let p = TestProject::new();
+    let export = |name: &str, flags: &[&str]| {
+        p.mlctl()
+            .args(["-q", "export", "--sample", "skill-assignment", "--rows", "4000", "--seed", "3"])
+            .args(flags)
+            .args(["-o", &format!("data/{name}.csv")])
+            .assert()
+            .success();
+        read_csv_cells(&p.path(&format!("data/{name}.csv")))
+    };
+    let column = |rows: &[Vec<String>], k: usize| -> Vec<String> { rows.iter().map(|r| r[k].clone()).collect() };
+    let mean = |rows: &[Vec<String>], k: usize| -> f64 {
+        let v: Vec<f64> = rows[1..].iter().filter_map(|r| r[k].parse().ok()).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let share = |rows: &[Vec<String>], k: usize, value: &str| {
+        rows[1..].iter().filter(|r| r[k] == value).count() as f64 / (rows.len() - 1) as f64
+    };
+    let base = export("base", &[]);
+    assert_eq!(
+        std::fs::read(p.path("data/base.csv")).unwrap(),
+        std::fs::read(p.path(&p.sample("s", 4000, 3))).unwrap()
+    );
+
+    // One feature: skill_match_score (column 9, standard deviation 0.212) moves by half of it; the other features
+    // are untouched and the outcome follows (success rises with skill).
+    let one = export("one", &["--shift", "skill_match_score=0.5"]);
+    for k in (0..11).filter(|&k| k != 9) {
+        assert_eq!(column(&one, k), column(&base, k), "column {k}");
+    }
+    let moved = mean(&one, 9) - mean(&base, 9);
+    assert!((0.09..0.11).contains(&moved), "skill_match_score moved by {moved}");
+    assert!(mean(&one, 11) > mean(&base, 11) + 0.03, "success follows skill");
+    assert_eq!(
+        card_of(&p, "data/one.csv")["source"],
+        "sample:skill-assignment rows=4000 seed=3 shift=skill_match_score:0.5"
+    );
+    assert_eq!(card_of(&p, "data/base.csv")["source"], "sample:skill-assignment rows=4000 seed=3");
+
+    // Every feature: numeric means move up, task priorities tilt towards critical, more employees are busy.
+    let all = export("all", &["--shift", "0.5"]);
+    assert!(mean(&all, 0) > mean(&base, 0) + 2.0, "experience, standard deviation 5.3");
+    assert!(mean(&all, 2) > mean(&base, 2) + 0.3, "performance, standard deviation 0.78");
+    assert!(share(&all, 5, "critical") > share(&base, 5, "critical") + 0.04);
+    assert!(share(&all, 5, "low") < share(&base, 5, "low") - 0.1);
+    assert!(share(&all, 4, "busy") > share(&base, 4, "busy") + 0.1);
+
+    // Concept shift: the same features, another outcome; at 1 the skill effect is reversed.
+    let concept = export("concept", &["--concept-shift", "1"]);
+    for k in 0..11 {
+        assert_eq!(column(&concept, k), column(&base, k), "column {k}");
+    }
+    let skill_gap = |rows: &[Vec<String>]| {
+        let by = |label: &str| {
+            let v: Vec<f64> =
+                rows[1..].iter().filter(|r| r[11] == label).map(|r| r[9].parse::<f64>().unwrap()).collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        by("1") - by("0")
+    };
+    assert!(skill_gap(&base) > 0.05 && skill_gap(&concept) < -0.05, "{} {}", skill_gap(&base), skill_gap(&concept));
+
+    // Flag values: usage errors (exit 2).
+    let fails = |args: &[&str], message: &str| {
+        p.mlctl()
+            .args(["export", "--sample", "skill-assignment", "-o", "x.csv"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(contains(message));
+    };
+    fails(
+        &["--shift", "skill_mach_score=1"],
+        "\"skill_mach_score\" is not a feature of the sample (did you mean \"skill_match_score\"?)",
+    );
+    fails(&["--shift", "success=1"], "\"success\" is not a feature");
+    fails(&["--shift", "far"], "--shift far: expected a number of standard deviations");
+    fails(&["--concept-shift", "1.5"], "--concept-shift 1.5: expected a number from 0 to 1");
+    assert!(!p.path("x.csv").exists());
+    p.mlctl()
+        .args(["export", "--from", "data/base.csv", "--shift", "1", "-o", "y.csv"])
+        .assert()
+        .code(2)
+        .stderr(contains("use them with --sample, not --from"));
+}
