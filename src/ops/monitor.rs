@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::drift::FailOn;
+use crate::drift::{DriftReport, FailOn};
 use crate::error::{Error, Result};
 use crate::metrics::calibration::Calibration;
 use crate::metrics::Metrics;
@@ -205,19 +205,28 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
     let prediction_folder = opts.prediction_logs.join(opts.name.as_str());
     reporter.phase(&format!("joining the predictions logged in {}", prediction_folder.display()));
     let mut join = JoinCounts { outcomes: outcomes.labels.len(), ..JoinCounts::default() };
-    join.torn_lines = predictions(&prediction_folder, opts.since, |logged, version, at| {
-        join.predictions += 1;
-        let outcome = match &logged.id {
-            Some(id) => outcomes.claim(&id.0),
-            None => {
-                join.predictions_without_id += 1;
-                None
-            }
-        };
-        join.predictions_with_outcome += usize::from(outcome.is_some());
-        windows.add(logged, version, at, outcome);
-        Ok(())
-    })? + outcomes.torn;
+    // The last window's drift is read beside the join, on the other core: for the serving version, which made
+    // its predictions unless a promotion happened within the window (then it is read again below).
+    let last_window = (windows.windows.last().map_or(opts.since, |w| w.start), None);
+    let (joined, speculative) = std::thread::scope(|scope| {
+        let drift = scope.spawn(|| drift_between(opts, store, &current.version, last_window, &crate::reporter::Silent));
+        let joined = predictions(&prediction_folder, opts.since, |logged, version, at| {
+            join.predictions += 1;
+            let outcome = match &logged.id {
+                Some(id) => outcomes.claim(&id.0),
+                None => {
+                    join.predictions_without_id += 1;
+                    None
+                }
+            };
+            join.predictions_with_outcome += usize::from(outcome.is_some());
+            windows.add(logged, version, at, outcome);
+            Ok(())
+        });
+        (joined, drift.join())
+    });
+    let speculative = speculative.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    join.torn_lines = joined? + outcomes.torn;
     join.outcomes_without_prediction = outcomes.unclaimed();
     join.outcomes_replaced = outcomes.lines - outcomes.labels.len();
     join.unmatched = windows.unmatched;
@@ -234,9 +243,7 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
         .map(|w| window_report(&windows, w, entry, opts.min_labels))
         .collect::<Result<Vec<_>>>()?;
     let mut reports = reports;
-    if let Some(latest) = reports.iter_mut().rev().find(|w| w.predicted > 0) {
-        window_drift(opts, store, latest, reporter)?;
-    }
+    latest_window_drift(opts, store, &mut reports, (&current.version, speculative), reporter)?;
     let age = age(entry, current, now)?;
     let mut report = MonitorReport {
         model: opts.name.to_string(),
@@ -272,26 +279,45 @@ pub fn monitor(opts: &MonitorOptions, store: &Store, reporter: &dyn Reporter) ->
     Ok(report)
 }
 
-/// The drift of a window's logged features from the training data of the version that made most of them.
-fn window_drift(opts: &MonitorOptions, store: &Store, w: &mut WindowReport, reporter: &dyn Reporter) -> Result<()> {
-    let Some(version) = w.compared_with.as_deref() else { return Ok(()) };
-    let Ok(since) = DateTime::parse_from_rfc3339(&w.start).map(|t| t.with_timezone(&Utc)) else { return Ok(()) };
+/// The drift of the logged features of `version`'s predictions in `[since, until)` from its training data.
+fn drift_between(
+    opts: &MonitorOptions,
+    store: &Store,
+    version: &semver::Version,
+    (since, until): (DateTime<Utc>, Option<DateTime<Utc>>),
+    reporter: &dyn Reporter,
+) -> Result<DriftReport> {
     let drift_opts = DriftOptions {
         reference: ModelRef::parse(&format!("{}@{version}", opts.name))?,
-        current: Current::Logs {
-            dir: opts.prediction_logs.clone(),
-            since,
-            // The latest window ends now and holds its end: nothing is logged after it.
-            until: None,
-            since_text: w.start.clone(),
-        },
+        current: Current::Logs { dir: opts.prediction_logs.clone(), since, until, since_text: stamp(since) },
         layers: Vec::new(),
         fail_on: opts.fail_on,
-        bonferroni: false,
+        bonferroni: true,
         report: None,
         delimiter: None,
     };
-    let drift = crate::ops::drift::drift(&drift_opts, store, reporter)?;
+    crate::ops::drift::drift(&drift_opts, store, reporter)
+}
+
+/// The latest window with predictions gets the drift of its main version's logged features: the one computed
+/// beside the join (`speculative`, for the serving version over the last window) when that is the one needed.
+fn latest_window_drift(
+    opts: &MonitorOptions,
+    store: &Store,
+    reports: &mut [WindowReport],
+    speculative: (&semver::Version, Result<DriftReport>),
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let last = reports.len().saturating_sub(1);
+    let Some((i, w)) = reports.iter_mut().enumerate().rev().find(|(_, w)| w.predicted > 0) else { return Ok(()) };
+    let Some(version) = w.compared_with.as_deref().and_then(|v| semver::Version::parse(v).ok()) else { return Ok(()) };
+    let drift = if i == last && version == *speculative.0 {
+        speculative.1?
+    } else {
+        let parse = |t: &str| DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).ok();
+        let (Some(since), Some(end)) = (parse(&w.start), parse(&w.end)) else { return Ok(()) };
+        drift_between(opts, store, &version, (since, (i != last).then_some(end)), reporter)?
+    };
     w.drift_share = Some(drift.share_drifted);
     w.drifted_features = drift.drifted_features;
     w.drift_detected = drift.drift_detected;
