@@ -203,6 +203,9 @@ pub struct PromoteArgs {
     /// Field separator of the --data CSV, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Gate on --data even when it is the training file or more than 10% of its rows were training rows
+    #[arg(long, requires = "data")]
+    pub allow_overlap: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +266,9 @@ pub struct EvaluateArgs {
     /// charts as SVG files beside it (MODEL_REGISTRY.md links to it)
     #[arg(long, value_name = "FILE.md")]
     pub report: Option<PathBuf>,
+    /// Score even when the data is the training file or more than 10% of its rows were training rows
+    #[arg(long)]
+    pub allow_overlap: bool,
 }
 
 #[derive(Debug, Args)]

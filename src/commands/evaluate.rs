@@ -11,7 +11,7 @@ use mlctl::prometheus::Sample;
 use mlctl::registry::ModelRef;
 use mlctl::reporter::Reporter;
 
-use super::{list_flag, parse_delimiter, Ctx, ExitStatus};
+use super::{list_flag, overlap_policy, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::EvaluateArgs;
 use crate::output::printer::Printer;
 use crate::output::table::{self, fmt_metric};
@@ -30,6 +30,7 @@ pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
         gates,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         report: args.report.as_deref().map(|p| ctx.user_path(p)),
+        overlap: overlap_policy(args.allow_overlap),
     };
     let report = evaluate(&opts, &ctx.store(), printer)?;
     for w in &report.warnings {
@@ -44,13 +45,14 @@ fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}@{} ({}) on {}: {} rows, sha256 {}\n",
+        "{}@{} ({}) on {}: {} rows, sha256 {}\noverlap with training: {}\n",
         r.model,
         r.version,
         r.stage,
         ctx.show(std::path::Path::new(&r.data.path)),
         r.data.rows,
-        &r.data.sha256[..12]
+        &r.data.sha256[..12],
+        r.training_overlap.describe()
     );
     let mut t = match &r.production {
         Some(p) => table::new(&["metric", &r.version.to_string(), &format!("production {}", p.version), "Δ"]),

@@ -113,6 +113,15 @@ impl Ctx {
     }
 }
 
+/// `--allow-overlap` → the policy for scoring data that repeats training rows.
+pub fn overlap_policy(allow: bool) -> mlctl::ops::leakage::OverlapPolicy {
+    if allow {
+        mlctl::ops::leakage::OverlapPolicy::Allow
+    } else {
+        mlctl::ops::leakage::OverlapPolicy::Refuse
+    }
+}
+
 /// `--delimiter` text → byte.
 pub fn parse_delimiter(s: &str) -> Result<u8> {
     match s {

@@ -11,7 +11,7 @@ use mlctl::ops::prune::{prune as prune_versions, PruneOptions, PruneReport};
 use mlctl::prometheus::Sample;
 use mlctl::registry::{ModelName, ModelRef, Stage};
 
-use super::{parse_delimiter, Ctx, ExitStatus};
+use super::{overlap_policy, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::{PromoteArgs, PruneArgs};
 use crate::output::printer::Printer;
 use crate::output::table::fmt_bytes;
@@ -47,6 +47,7 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         gate,
         data: args.data.as_deref().map(|p| ctx.user_path(p)),
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        overlap: overlap_policy(args.allow_overlap),
         force: args.force,
         reason: args.reason.clone(),
     };
@@ -148,6 +149,17 @@ fn gate_lines(out: &mut String, g: &GateDecision) {
         _ => {
             let _ = writeln!(out, "  no production version yet → passed");
         }
+    }
+    if !g.training_overlap.is_empty() {
+        let shares: Vec<String> = g
+            .training_overlap
+            .iter()
+            .map(|(v, share)| match share {
+                Some(s) => format!("{v} {:.1}%", s * 100.0),
+                None => format!("{v} not checked (trained before row fingerprints)"),
+            })
+            .collect();
+        let _ = writeln!(out, "  rows of the data each version was trained on: {}", shares.join(", "));
     }
 }
 

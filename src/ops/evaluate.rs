@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::models::{Predictions, Task};
 use crate::ops::fitting::{numeric_target, score, SelectedTarget};
+use crate::ops::leakage::{self, OverlapPolicy, TrainingOverlap};
 use crate::registry::loaded::{load, load_record, production_other_than, LoadedModel};
 use crate::registry::metadata::Metadata;
 use crate::registry::{ModelRef, Stage, Store};
@@ -88,6 +89,8 @@ pub struct EvaluateOptions {
     pub delimiter: Option<u8>,
     /// Also write a markdown report with SVG charts here.
     pub report: Option<PathBuf>,
+    /// `--allow-overlap`: score data that repeats training rows.
+    pub overlap: OverlapPolicy,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +115,8 @@ pub struct EvaluateReport {
     pub version: semver::Version,
     pub stage: Stage,
     pub data: DataInfo,
+    /// How much of the data the version was trained on.
+    pub training_overlap: TrainingOverlap,
     pub task: Task,
     pub classes: Vec<String>,
     pub metrics: Metrics,
@@ -146,14 +151,16 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         gate.check_task(task, &format!("{}@{}", model.name, model.record.version))?;
     }
     reporter.phase(&format!("scoring {}@{} on {}", model.name, model.record.version, opts.data.display()));
-    let scored = score_file(&model, &opts.data, opts.delimiter)?;
+    let scored = score_file(&model, &opts.data, opts.delimiter, opts.overlap)?;
     let (metrics, data, mut warnings) = (scored.metrics, scored.data, scored.warnings);
+    let training_overlap = scored.overlap;
 
     let production = match production_other_than(&registry, &model) {
         Some(record) => {
             reporter.phase(&format!("scoring production {}@{} on the same data", model.name, record.version));
             let champion = load_record(store, &model.name, record.clone())?;
-            let FileScore { metrics: m, warnings: w, .. } = score_file(&champion, &opts.data, opts.delimiter)?;
+            let FileScore { metrics: m, warnings: w, .. } =
+                score_file(&champion, &opts.data, opts.delimiter, opts.overlap)?;
             warnings.extend(w.into_iter().map(|w| format!("production {}: {w}", champion.record.version)));
             Some(Scored { version: champion.record.version, stage: champion.record.stage, metrics: m })
         }
@@ -187,6 +194,7 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         version: model.record.version.clone(),
         stage: model.record.stage,
         data,
+        training_overlap,
         task,
         classification_report: metrics.as_classification().map(|m| m.report.render(&classes, 4)),
         classes,
@@ -238,16 +246,20 @@ pub struct FileScore {
     /// Class codes of the rows (classification): what curves are drawn from, with the probabilities.
     pub y_true: Option<Vec<u32>>,
     pub predictions: Predictions,
+    /// How much of the file the model was trained on.
+    pub overlap: TrainingOverlap,
 }
 
 /// Scores `model` on the file at `path`: labelled for classification and regression; any rows with the
 /// features for clustering.
-pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<FileScore> {
+/// Data that repeats the model's training rows is refused unless `policy` allows it (see [`leakage`]).
+pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>, policy: OverlapPolicy) -> Result<FileScore> {
     let bundle = &model.bundle;
     let declared: HashMap<_, _> = bundle.pipeline.features.iter().map(|f| (f.name.clone(), f.column_type())).collect();
     let text_columns = if bundle.task == Task::Clustering { Vec::new() } else { vec![bundle.target.clone()] };
     let read = ReadOptions { delimiter, declared, text_columns };
     let (frame, facts) = read_csv(path, &read)?;
+    let overlap = leakage::check(model, path, &facts.sha256, &frame, policy)?;
     let truth = match bundle.task {
         Task::Classification => {
             let labels = labels_of(&frame, &bundle.target, &bundle.classes)?;
@@ -263,10 +275,10 @@ pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Re
     let predictions = bundle.predict(&x);
     let metrics = score(&predictions, &truth, &x, model.record.seed)
         .map_err(|e| Error::data(path, None, None, format!("cannot be scored: {e}")))?;
-    let mut warnings: Vec<String> = match &metrics {
-        Metrics::Classification(m) => m.warnings.iter().map(|w| w.message(&bundle.classes)).collect(),
-        _ => Vec::new(),
-    };
+    let mut warnings = overlap.warnings.clone();
+    if let Metrics::Classification(m) = &metrics {
+        warnings.extend(m.warnings.iter().map(|w| w.message(&bundle.classes)));
+    }
     warnings.extend(
         stats
             .unknown_categories
@@ -278,7 +290,7 @@ pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Re
         SelectedTarget::Classes(y, _) => Some(y),
         _ => None,
     };
-    Ok(FileScore { metrics, data, warnings, y_true, predictions })
+    Ok(FileScore { metrics, data, warnings, y_true, predictions, overlap })
 }
 
 /// An error naming the file unless it has the target column.

@@ -11,6 +11,7 @@ pub mod fitting;
 mod float_text;
 pub mod init;
 pub mod inspect;
+pub mod leakage;
 pub mod monitor;
 pub mod outcomes;
 pub mod predict;

@@ -12,6 +12,7 @@ use semver::Version;
 use serde::Serialize;
 
 use super::evaluate::score_file;
+use super::leakage::OverlapPolicy;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -54,6 +55,8 @@ pub struct PromoteOptions {
     /// Evaluate challenger and champion on this file instead of comparing stored test metrics.
     pub data: Option<PathBuf>,
     pub delimiter: Option<u8>,
+    /// `--allow-overlap`: gate on --data even when it repeats training rows.
+    pub overlap: OverlapPolicy,
     /// Promote even if the gate refuses.
     pub force: bool,
     pub reason: Option<String>,
@@ -83,6 +86,9 @@ pub struct GateDecision {
     pub improvement: Option<f64>,
     pub min_improvement: f64,
     pub passed: bool,
+    /// With --data: the estimated share of its rows that each version (challenger, then champion) was trained
+    /// on; None where not checked (a version trained before row fingerprints).
+    pub training_overlap: Vec<(Version, Option<f64>)>,
 }
 
 impl GateDecision {
@@ -214,6 +220,7 @@ fn decide(
         )));
     }
     let higher_is_better = Metrics::higher_is_better(metric).unwrap_or(true);
+    let overlaps = std::cell::RefCell::new(Vec::new());
     let (basis, challenger_value, champion_value) = match &opts.data {
         Some(path) => {
             let score = |record: &VersionRecord| -> Result<f64> {
@@ -224,7 +231,11 @@ fn decide(
                     path.display()
                 ));
                 let model = load_record(store, name, record.clone())?;
-                let scored = score_file(&model, path, opts.delimiter)?;
+                let scored = score_file(&model, path, opts.delimiter, opts.overlap)?;
+                for w in &scored.overlap.warnings {
+                    reporter.warn(w);
+                }
+                overlaps.borrow_mut().push((record.version.clone(), scored.overlap.share));
                 defined(scored.metrics.get(metric), metric, name, record, "on this data")
             };
             let challenger_value = score(challenger)?;
@@ -253,6 +264,7 @@ fn decide(
         improvement,
         min_improvement: opts.gate.min_improvement,
         passed,
+        training_overlap: overlaps.into_inner(),
     })
 }
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 use semver::Version;
 use serde::Serialize;
 
+use crate::data::fingerprint::{Fingerprint, RowShape};
 use crate::data::frame::Frame;
 use crate::data::limits::Limits;
 use crate::data::load::{read_csv, read_header, ReadOptions};
@@ -186,6 +187,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         pipeline: fitted.pipeline,
         model: fitted.model,
     };
+    let fingerprint = fingerprint_bytes(&frame, &bundle, &split)?;
     let model_bytes = artifact::encode(&bundle)?;
     let artifact_sha256 = artifact::sha256_hex(&model_bytes);
 
@@ -234,6 +236,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         spec: &spec,
         model_bytes: &model_bytes,
         reference_bytes: &reference,
+        fingerprint_bytes: fingerprint.as_deref(),
         make_metadata: &|version: &Version| Metadata {
             name: opts.name.to_string(),
             version: version.clone(),
@@ -327,6 +330,19 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         dataset_sha256: facts.sha256,
         warnings,
     })
+}
+
+/// The fingerprint of the training split's rows (see [`Fingerprint`]), with how often the test split's rows
+/// repeat training rows by nature; None for clustering.
+fn fingerprint_bytes(frame: &Frame, bundle: &Bundle, split: &Split) -> Result<Option<Vec<u8>>> {
+    if bundle.task == Task::Clustering {
+        return Ok(None);
+    }
+    let features: Vec<String> = bundle.pipeline.features.iter().map(|f| f.name.clone()).collect();
+    let shape = RowShape { features: &features, target: Some(&bundle.target) };
+    let mut fingerprint = Fingerprint::build(frame, &shape, &split.train)?;
+    fingerprint.test_share = fingerprint.measure(frame, &shape, Some(&split.test))?.share;
+    Ok(Some(fingerprint.to_bytes()))
 }
 
 fn describe(estimator: &dyn Estimator) -> String {
@@ -504,6 +520,9 @@ pub struct NewVersion<'a> {
     pub model_bytes: &'a [u8],
     /// `reference.json`: the training-data profile `mlctl drift` compares against.
     pub reference_bytes: &'a [u8],
+    /// `fingerprint.bin`: the training split's rows, for the overlap check of `evaluate` and `promote --data`
+    /// (none for clustering, which is scored on the rows it was fitted on).
+    pub fingerprint_bytes: Option<&'a [u8]>,
     pub make_metadata: &'a dyn Fn(&Version) -> Metadata,
     /// The registry record, with a placeholder version filled in under the lock.
     pub record: VersionRecord,
@@ -549,6 +568,7 @@ pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) ->
         let files = VersionFiles {
             model: new.model_bytes,
             reference: new.reference_bytes,
+            fingerprint: new.fingerprint_bytes,
             metadata: &(new.make_metadata)(&version),
         };
         place_files(layout, new.name, &version, &files)?;
@@ -586,6 +606,7 @@ fn remove_unregistered(store: &Store, name: &ModelName, version: &Version) {
 struct VersionFiles<'a> {
     model: &'a [u8],
     reference: &'a [u8],
+    fingerprint: Option<&'a [u8]>,
     metadata: &'a Metadata,
 }
 
@@ -603,6 +624,9 @@ fn place_files(layout: &Layout, name: &ModelName, version: &Version, files: &Ver
     std::fs::create_dir_all(&incoming).at(&incoming)?;
     write_atomic(&incoming.join(crate::registry::layout::MODEL_FILE), files.model)?;
     write_atomic(&incoming.join(crate::drift::profile::REFERENCE_FILE), files.reference)?;
+    if let Some(fingerprint) = files.fingerprint {
+        write_atomic(&incoming.join(crate::data::fingerprint::FINGERPRINT_FILE), fingerprint)?;
+    }
     let mut json = serde_json::to_vec_pretty(files.metadata).map_err(|e| Error::Model(e.to_string()))?;
     json.push(b'\n');
     write_atomic(&incoming.join(crate::registry::layout::METADATA_FILE), &json)?;
