@@ -74,6 +74,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Produce a dataset CSV from a sample generator, a database or a data file (with a dataset card beside it)
     Export(ExportArgs),
+    /// Split a CSV into a training file and a holdout (rows copied as they are, with dataset cards)
+    Split(SplitArgs),
     /// Fit a preprocessing pipeline and a model on a CSV and register a new version
     Train(TrainArgs),
     /// Score a registered version on labelled data, compare with production, check CI gates (exit 3 if unmet)
@@ -230,6 +232,31 @@ pub struct DiffArgs {
     /// The second version, e.g. skill_assignment@production
     #[arg(value_name = "B")]
     pub b: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// The CSV to split
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where the training part goes
+    #[arg(short = 'o', long = "output", value_name = "TRAIN.csv")]
+    pub output: PathBuf,
+    /// Where the held-out part goes
+    #[arg(long, value_name = "HOLDOUT.csv")]
+    pub holdout: PathBuf,
+    /// Share of the rows held out, between 0 and 1
+    #[arg(long, value_name = "SHARE", default_value_t = 0.2)]
+    pub test_size: f64,
+    /// Keep this column's value proportions (e.g. the target's classes) the same in both parts
+    #[arg(long, value_name = "COLUMN")]
+    pub stratify: Option<String>,
+    /// Seed of the shuffle: the same seed gives the same files
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+    /// Field separator of the CSV, e.g. ';' or 'tab'
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod outcomes;
 mod predict;
 mod promote;
 mod serve;
+mod split;
 mod train;
 
 use std::path::PathBuf;
@@ -50,6 +51,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
     let ctx = Ctx { project, cwd, metrics_file };
     match cli.command {
         Command::Export(args) => export::run(args, &ctx, printer),
+        Command::Split(args) => split::run(&args, &ctx, printer),
         Command::Train(args) => train::run(args, &ctx, printer),
         Command::Evaluate(args) => evaluate::run(args, &ctx, printer),
         Command::Predict(args) => predict::run(args, &ctx, printer),

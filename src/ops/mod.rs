@@ -18,4 +18,5 @@ pub mod predict;
 pub mod prediction_log;
 pub mod promote;
 pub mod prune;
+pub mod split;
 pub mod train;

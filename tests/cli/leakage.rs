@@ -148,3 +148,116 @@ fn promote_data_refuses_training_rows_unless_allowed() {
         .success()
         .stdout(contains("rows of the data each version was trained on: 1.1.0 "));
 }
+
+/// The record of row `i` in `data/all.csv` of the split test, with its line end.
+fn all_csv_record(i: usize) -> String {
+    if i == 50 {
+        return "50,last,1.0,churned\n".to_owned();
+    }
+    let label = if i.is_multiple_of(4) { "churned" } else { "stayed" };
+    format!("{i},\"line one\nline two {i}\",{i}.50,{label}\n")
+}
+
+/// The ids of a part's records, in file order (a record's second line starts with "line two").
+fn ids_in(part: &str) -> Vec<usize> {
+    part.lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("line two"))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn split_copies_rows_as_they_are_in_order_with_cards_and_is_seeded() {
+    let p = TestProject::new();
+    // A quoted line break, a number written 1.0, and no line end after the last row: all copied as they are.
+    let header = "id,note,amount,label\n";
+    let all: String = std::iter::once(header.to_owned()).chain((0..=50).map(all_csv_record)).collect();
+    p.write("data/all.csv", all.trim_end_matches('\n'));
+    let split =
+        ["split", "data/all.csv", "-o", "data/train.csv", "--holdout", "data/holdout.csv", "--stratify", "label"];
+    let run = |seed: &str| {
+        json_of(&p.mlctl().args(["--json"]).args(split).args(["--test-size", "0.25", "--seed", seed]).output().unwrap())
+    };
+    let v = run("7");
+    assert_eq!((v["train"]["rows"].as_u64(), v["holdout"]["rows"].as_u64()), (Some(38), Some(13)));
+    let train = std::fs::read_to_string(p.path("data/train.csv")).unwrap();
+    let holdout = std::fs::read_to_string(p.path("data/holdout.csv")).unwrap();
+    let mut seen = Vec::new();
+    for part in [&train, &holdout] {
+        let ids = ids_in(part);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "rows keep their order: {ids:?}");
+        let expected: String =
+            std::iter::once(header.to_owned()).chain(ids.iter().map(|&i| all_csv_record(i))).collect();
+        assert_eq!(part, &expected, "rows are copied byte for byte");
+        seen.extend(ids);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..=50).collect::<Vec<_>>(), "every row lands in exactly one part");
+    // Stratified: 14 of the 51 rows are churned; a quarter of them (3.5, rounded to 4) are held out.
+    assert_eq!(ids_in(&holdout).iter().filter(|&&i| i.is_multiple_of(4) || i == 50).count(), 4);
+    // Cards beside both files, as export writes them.
+    let card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("data/holdout.csv.card.json")).unwrap()).unwrap();
+    assert_eq!(card["rows"], 13);
+    assert_eq!(card["path"], "holdout.csv");
+    assert_eq!(card["sha256"], v["holdout"]["sha256"]);
+    assert!(card["source"].as_str().unwrap().contains("all.csv (holdout part of a split"));
+    assert!(p.path("data/train.csv.card.json").exists());
+    // The same seed gives the same files; another seed other rows.
+    run("7");
+    assert_eq!(std::fs::read_to_string(p.path("data/holdout.csv")).unwrap(), holdout);
+    run("8");
+    assert_ne!(std::fs::read_to_string(p.path("data/holdout.csv")).unwrap(), holdout);
+}
+
+#[test]
+fn split_refuses_to_write_over_its_input_and_names_bad_flags() {
+    let p = TestProject::new();
+    let data = p.sample("all", 100, 1);
+    let before = std::fs::read(p.path(&data)).unwrap();
+    p.mlctl()
+        .args(["split", &data, "-o", &data, "--holdout", "data/h.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("is the input file"));
+    p.mlctl()
+        .args(["split", &data, "-o", "data/t.csv", "--holdout", "./data/all.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("is the input file"));
+    p.mlctl()
+        .args(["split", &data, "-o", "data/t.csv", "--holdout", "data/t.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("the same file"));
+    p.mlctl()
+        .args(["split", &data, "-o", "data/t.csv", "--holdout", "data/h.csv", "--stratify", "sucess"])
+        .assert()
+        .code(1)
+        .stderr(contains("success"));
+    p.mlctl()
+        .args(["split", &data, "-o", "data/t.csv", "--holdout", "data/h.csv", "--test-size", "1"])
+        .assert()
+        .code(1)
+        .stderr(contains("--test-size"));
+    assert_eq!(std::fs::read(p.path(&data)).unwrap(), before);
+    assert!(!p.path("data/t.csv").exists() && !p.path("data/h.csv").exists());
+}
+
+#[test]
+fn a_split_holdout_passes_the_overlap_check() {
+    let p = TestProject::new();
+    let data = p.sample("all", 800, 1);
+    p.mlctl()
+        .args(["-q", "split", &data, "-o", "data/train.csv", "--holdout", "data/holdout.csv", "--stratify", "success"])
+        .assert()
+        .success();
+    p.mlctl()
+        .args(["-q", "train", "data/train.csv", "--target", "success", "--name", "m"])
+        .args(QUICK)
+        .assert()
+        .success();
+    let v = json_of(&p.mlctl().args(["--json", "evaluate", "m", "--data", "data/holdout.csv"]).output().unwrap());
+    assert!(v["training_overlap"]["share"].as_f64().unwrap() < 0.05);
+}
