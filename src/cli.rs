@@ -70,6 +70,8 @@ pub enum ColorChoice {
     Never,
 }
 
+// Parsed once per run and matched once: the size of the largest variant (train's many flags) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Produce a dataset CSV from a sample generator, a database or a data file (with a dataset card beside it)
@@ -208,6 +210,9 @@ pub struct PromoteArgs {
     /// Gate on --data even when it is the training file or more than 10% of its rows were training rows
     #[arg(long, requires = "data")]
     pub allow_overlap: bool,
+    /// The positive class of a binary gate metric (precision, recall, f1); another than the model's needs --data
+    #[arg(long, value_name = "LABEL")]
+    pub pos_label: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +301,9 @@ pub struct EvaluateArgs {
     /// Score even when the data is the training file or more than 10% of its rows were training rows
     #[arg(long)]
     pub allow_overlap: bool,
+    /// The positive class of binary metrics (precision, recall, f1), if not the one the model was trained with
+    #[arg(long, value_name = "LABEL")]
+    pub pos_label: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +405,10 @@ pub struct TrainArgs {
     /// Share of rows held out for the test metrics (default 0.2)
     #[arg(long)]
     pub test_size: Option<f64>,
+    /// The positive class of a binary target, which precision, recall and F1 are about (default: 1, true or
+    /// yes when the labels are such a pair, else the minority class)
+    #[arg(long, value_name = "LABEL")]
+    pub pos_label: Option<String>,
     /// Also run K-fold cross-validation on the training split and report mean ± std
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,

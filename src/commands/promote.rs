@@ -48,6 +48,7 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         data: args.data.as_deref().map(|p| ctx.user_path(p)),
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         overlap: overlap_policy(args.allow_overlap),
+        pos_label: args.pos_label.clone(),
         force: args.force,
         reason: args.reason.clone(),
     };
@@ -138,7 +139,8 @@ fn human(r: &PromoteReport) -> String {
 
 fn gate_lines(out: &mut String, g: &GateDecision) {
     let direction = if g.higher_is_better { "higher is better" } else { "lower is better" };
-    let _ = writeln!(out, "Gate on {} ({direction}), {}:", g.metric, g.basis);
+    let about = g.pos_label.as_ref().map_or_else(String::new, |p| format!("positive class: {p}; "));
+    let _ = writeln!(out, "Gate on {} ({about}{direction}), {}:", g.metric, g.basis);
     let _ = writeln!(out, "  candidate  {}  {:.4}", g.challenger, g.challenger_value);
     match (&g.champion, g.champion_value, g.improvement) {
         (Some(c), Some(v), Some(i)) => {

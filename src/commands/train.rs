@@ -105,6 +105,7 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         declared,
         drop,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        pos_label: args.pos_label.or(spec.pos_label.clone()),
     })
 }
 
@@ -156,6 +157,10 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
         (None, _) => format!("; no target: {} segments", r.classes.len()),
     };
     let _ = writeln!(out, "  features  {} ({} after one-hot encoding){target}", r.features, r.encoded_features);
+    if let Some(positive) = &r.pos_label {
+        let _ =
+            writeln!(out, "  positive  class \"{positive}\" (what precision, recall and F1 are about; --pos-label)");
+    }
     let _ = writeln!(out, "  model     {} {}", r.algorithm, r.params);
     for note in &r.notes {
         let _ = writeln!(out, "            {note}");

@@ -51,6 +51,8 @@ pub struct TrainOptions {
     pub declared: HashMap<String, ColumnType>,
     pub drop: Vec<String>,
     pub delimiter: Option<u8>,
+    /// `--pos-label`: the positive class of a binary target (None: see [`ClassLabels::with_positive`]).
+    pub pos_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +68,8 @@ pub struct TrainReport {
     pub params: serde_json::Value,
     pub target: Option<String>,
     pub classes: Vec<String>,
+    /// The class precision, recall and F1 are about (binary classification).
+    pub pos_label: Option<String>,
     pub rows: usize,
     pub train_rows: usize,
     pub test_rows: usize,
@@ -131,7 +135,8 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             (task, Some(why))
         }
     };
-    let target = TargetData::read(&frame, opts.target.as_deref(), task)?;
+    let target = TargetData::read(&frame, opts.target.as_deref(), task)?.with_positive(opts.pos_label.as_deref())?;
+    let pos_label = target.positive_class().map(str::to_owned);
     let split = target.split(frame.n_rows, opts.test_size, opts.seed)?;
     reporter.phase(&describe_split(&frame, &features, &target, &split, opts));
 
@@ -245,6 +250,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             params: spec.params.clone(),
             target: opts.target.clone().unwrap_or_default(),
             classes: bundle.classes.clone(),
+            pos_label: pos_label.clone(),
             features: feature_meta.clone(),
             encoded_features: bundle.pipeline.output_names(),
             feature_importances: importances.clone(),
@@ -313,6 +319,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         params: spec.params,
         target: opts.target.clone(),
         classes: bundle.classes,
+        pos_label,
         rows: frame.n_rows,
         train_rows: split.train.len(),
         test_rows: split.test.len(),

@@ -261,3 +261,104 @@ fn a_split_holdout_passes_the_overlap_check() {
     let v = json_of(&p.mlctl().args(["--json", "evaluate", "m", "--data", "data/holdout.csv"]).output().unwrap());
     assert!(v["training_overlap"]["share"].as_f64().unwrap() < 0.05);
 }
+
+/// A binary CSV whose positive label (`pos`) is the minority and sorts first when renamed churned/stayed;
+/// `offset` moves every feature value, so files with different offsets share no rows.
+fn binary_csv(p: &TestProject, rel: &str, pos: &str, neg: &str, offset: f64) {
+    let mut text = String::from("x,z,label\n");
+    for i in 0..400 {
+        let x = f64::from(i % 50) + offset;
+        let positive = (i % 50 < 15) != (i % 9 == 0);
+        let label = if positive { pos } else { neg };
+        text.push_str(&format!("{x},{},{label}\n", (i * 37) % 11));
+    }
+    p.write(rel, &text);
+}
+
+fn train_json(p: &TestProject, data: &str, name: &str, extra: &[&str]) -> serde_json::Value {
+    let args = ["--json", "train", data, "--target", "label", "--name", name];
+    json_of(&p.mlctl().args(args).args(QUICK).args(extra).output().unwrap())
+}
+
+#[test]
+fn the_positive_class_does_not_move_when_labels_are_renamed() {
+    let p = TestProject::new();
+    binary_csv(&p, "data/yes_no.csv", "yes", "no", 0.0);
+    binary_csv(&p, "data/churn.csv", "churned", "stayed", 0.0);
+    let yes = train_json(&p, "data/yes_no.csv", "a", &[]);
+    let churn = train_json(&p, "data/churn.csv", "b", &[]);
+    assert_eq!(yes["pos_label"], "yes");
+    // The minority class, though "stayed" sorts last.
+    assert_eq!(churn["pos_label"], "churned");
+    assert_eq!(churn["classes"], serde_json::json!(["stayed", "churned"]));
+    assert_eq!(yes["metrics"]["f1"], churn["metrics"]["f1"]);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("ml_models/b/1.0.0/metadata.json")).unwrap()).unwrap();
+    assert_eq!(meta["pos_label"], "churned");
+    // A 1/true/yes label is positive even as the majority.
+    binary_csv(&p, "data/majority_yes.csv", "no", "yes", 0.0);
+    assert_eq!(train_json(&p, "data/majority_yes.csv", "c", &[])["pos_label"], "yes");
+    // --pos-label decides, and the output says which class the metrics are about.
+    let stayed = train_json(&p, "data/churn.csv", "d", &["--pos-label", "stayed"]);
+    assert_eq!(stayed["pos_label"], "stayed");
+    assert_ne!(stayed["metrics"]["f1"], churn["metrics"]["f1"]);
+    p.mlctl()
+        .args(["train", "data/churn.csv", "--target", "label", "--name", "e"])
+        .args(QUICK)
+        .assert()
+        .success()
+        .stdout(contains("positive  class \"churned\""));
+    p.mlctl()
+        .args(["train", "data/churn.csv", "--target", "label", "--name", "f", "--pos-label", "gone"])
+        .assert()
+        .failure()
+        .stderr(contains("--pos-label gone: not a class of the target; its classes are churned, stayed"));
+}
+
+#[test]
+fn pos_label_comes_from_mlctl_toml() {
+    let p = TestProject::new();
+    binary_csv(&p, "data/churn.csv", "churned", "stayed", 0.0);
+    p.write(
+        "mlctl.toml",
+        "[models.m]\ndata = \"data/churn.csv\"\ntarget = \"label\"\npos_label = \"stayed\"\n[models.m.params]\nn_trees = 15\n",
+    );
+    let v = json_of(&p.mlctl().args(["--json", "train", "--model", "m"]).output().unwrap());
+    assert_eq!(v["pos_label"], "stayed");
+}
+
+#[test]
+fn evaluate_and_promote_name_the_positive_class_in_gates() {
+    let p = TestProject::new();
+    binary_csv(&p, "data/churn.csv", "churned", "stayed", 0.0);
+    binary_csv(&p, "data/holdout.csv", "churned", "stayed", 0.25);
+    train_json(&p, "data/churn.csv", "m", &[]);
+    p.mlctl()
+        .args(["evaluate", "m", "--data", "data/holdout.csv", "--min", "f1=0.01", "--min", "accuracy=0.01"])
+        .assert()
+        .success()
+        .stdout(contains("positive class: churned"))
+        .stdout(contains("ok   f1 (positive class: churned) ≥ 0.01"))
+        .stdout(contains("ok   accuracy ≥ 0.01"));
+    let eval = |extra: &[&str]| {
+        let args = ["--json", "evaluate", "m", "--data", "data/holdout.csv"];
+        json_of(&p.mlctl().args(args).args(extra).output().unwrap())
+    };
+    let churned = eval(&[]);
+    let stayed = eval(&["--pos-label", "stayed"]);
+    assert_eq!((churned["pos_label"].as_str(), stayed["pos_label"].as_str()), (Some("churned"), Some("stayed")));
+    assert_ne!(churned["metrics"]["f1"], stayed["metrics"]["f1"]);
+    assert_eq!(churned["metrics"]["accuracy"], stayed["metrics"]["accuracy"]);
+    p.mlctl()
+        .args(["promote", "m", "--to", "production", "--data", "data/holdout.csv"])
+        .assert()
+        .success()
+        .stdout(contains("Gate on f1 (positive class: churned; higher is better)"));
+    // Stored metrics are about the class the model was trained with.
+    train_json(&p, "data/churn.csv", "m", &["--set", "n_trees=5"]);
+    p.mlctl()
+        .args(["promote", "m@1.1.0", "--to", "production", "--pos-label", "stayed"])
+        .assert()
+        .failure()
+        .stderr(contains("is about class churned"));
+}
