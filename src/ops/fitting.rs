@@ -468,3 +468,49 @@ pub fn importances(fitted: &Fitted, seed: u64) -> (Vec<(String, f64)>, crate::mo
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     (out, method)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels as sorted classes and codes, as `from_frame` makes them.
+    fn labels(rows: &[&str]) -> ClassLabels {
+        let mut classes: Vec<String> = rows.iter().map(|r| (*r).to_owned()).collect();
+        classes.sort();
+        classes.dedup();
+        let codes = rows.iter().map(|r| classes.iter().position(|c| c == r).unwrap() as u32).collect();
+        ClassLabels { classes, codes }
+    }
+
+    fn positive(rows: &[&str], pos_label: Option<&str>) -> (String, Vec<u32>) {
+        let l = labels(rows).with_positive(pos_label).unwrap();
+        (l.classes[1].clone(), l.codes)
+    }
+
+    #[test]
+    fn named_pairs_take_their_positive_label_whatever_the_counts() {
+        assert_eq!(positive(&["yes", "no", "no", "yes", "yes"], None).0, "yes");
+        assert_eq!(positive(&["True", "False", "True"], None).0, "True");
+        assert_eq!(positive(&["1", "0", "1", "1"], None).0, "1");
+    }
+
+    #[test]
+    fn otherwise_the_minority_class_is_positive_and_codes_follow() {
+        let (class, codes) = positive(&["stayed", "churned", "stayed", "stayed"], None);
+        assert_eq!(class, "churned");
+        assert_eq!(codes, vec![0, 1, 0, 0]);
+        // A tie keeps the class that sorts last.
+        assert_eq!(positive(&["a", "b", "a", "b"], None).0, "b");
+    }
+
+    #[test]
+    fn pos_label_decides_and_must_be_a_class_of_a_binary_target() {
+        let (class, codes) = positive(&["no", "yes", "yes"], Some("no"));
+        assert_eq!(class, "no");
+        assert_eq!(codes, vec![1, 0, 0]);
+        assert!(labels(&["no", "yes"]).with_positive(Some("maybe")).is_err());
+        assert!(labels(&["a", "b", "c"]).with_positive(Some("a")).is_err());
+        // Multiclass targets keep their order.
+        assert_eq!(labels(&["c", "a", "b"]).with_positive(None).unwrap().classes, vec!["a", "b", "c"]);
+    }
+}
