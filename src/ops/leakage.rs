@@ -91,7 +91,17 @@ pub fn check(
         return Ok(TrainingOverlap { training_file, note: Some(note), warnings, ..Default::default() });
     };
     let features: Vec<String> = model.bundle.pipeline.features.iter().map(|f| f.name.clone()).collect();
-    let shape = RowShape { features: &features, target: Some(&model.bundle.target) };
+    // A missing column is for scoring to report, with its own message naming what the model expects.
+    let target = model.bundle.target.as_str();
+    if features.iter().map(String::as_str).chain([target]).any(|c| frame.column(c).is_none()) {
+        return Ok(TrainingOverlap {
+            training_file,
+            note: Some("not checked: columns are missing".to_owned()),
+            warnings,
+            ..Default::default()
+        });
+    }
+    let shape = RowShape { features: &features, target: Some(target) };
     let measured = fingerprint.measure(frame, &shape, None)?;
     let rows = (measured.share * measured.rows as f64).round() as usize;
     if measured.share > MAX_OVERLAP && !training_file {

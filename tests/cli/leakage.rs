@@ -362,3 +362,16 @@ fn evaluate_and_promote_name_the_positive_class_in_gates() {
         .failure()
         .stderr(contains("is about class churned"));
 }
+
+#[test]
+fn a_missing_column_is_reported_by_scoring_not_by_the_overlap_check() {
+    let p = trained();
+    let text = std::fs::read_to_string(p.path("data/fresh.csv")).unwrap();
+    let without_first: String = text.lines().map(|l| l.split_once(',').unwrap().1.to_owned() + "\n").collect();
+    p.write("data/fewer.csv", &without_first);
+    p.mlctl()
+        .args(["evaluate", "m", "--data", "data/fewer.csv"])
+        .assert()
+        .code(1)
+        .stderr(contains("is missing feature column(s) the model needs: emp_experience_years"));
+}
