@@ -187,7 +187,7 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "STAGE")]
     pub to: Option<String>,
     /// Restore the previous production version (the current one is archived)
-    #[arg(long, conflicts_with_all = ["to", "data", "force", "metric", "min_improvement"])]
+    #[arg(long, conflicts_with_all = ["to", "data", "force", "metric", "min_improvement", "pos_label"])]
     pub rollback: bool,
     /// Gate on this labelled data: evaluate this version and production on the same rows
     #[arg(long, value_name = "FILE")]

@@ -48,8 +48,10 @@ pub struct TrainingOverlap {
 impl TrainingOverlap {
     /// A line for people: "0.0% of rows were training rows", or why it was not checked.
     pub fn describe(&self) -> String {
+        if self.training_file {
+            return "it is the training file itself (allowed by --allow-overlap)".to_owned();
+        }
         match (self.share, &self.note) {
-            (_, _) if self.training_file => "it is the training file itself (allowed by --allow-overlap)".to_owned(),
             (Some(share), _) => format!("about {:.1}% of rows were training rows", share * 100.0),
             (None, Some(note)) => note.clone(),
             (None, None) => "not checked".to_owned(),
@@ -66,11 +68,11 @@ pub fn check(
     frame: &Frame,
     policy: OverlapPolicy,
 ) -> Result<TrainingOverlap> {
-    let mut warnings = Vec::new();
     if model.bundle.task == Task::Clustering {
         return Ok(TrainingOverlap { note: Some("not checked for clustering".to_owned()), ..Default::default() });
     }
     let who = format!("{}@{}", model.name, model.record.version);
+    let mut warnings = Vec::new();
     let training_file = sha256 == model.record.dataset.sha256;
     if training_file {
         let what = format!(
@@ -78,52 +80,59 @@ pub fn check(
              memory, not how the model does on new data",
             model.record.dataset.path
         );
-        match policy {
-            OverlapPolicy::Refuse => {
-                return Err(Error::data(path, None, None, format!("{what}; {}", remedy())));
-            }
-            OverlapPolicy::Allow => warnings.push(format!("{}: {what} (--allow-overlap)", path.display())),
+        refuse_or_warn(path, what, policy, &mut warnings)?;
+    }
+    let mut overlap = measure(model, &who, frame)?;
+    overlap.training_file = training_file;
+    if let (Some(share), Some(rows), false) = (overlap.share, overlap.rows, training_file) {
+        if share > MAX_OVERLAP {
+            let what = format!(
+                "about {rows} of its {} rows ({:.1}%) are rows {who} was trained on (the same features and \
+                 target){}: scores on them are inflated",
+                frame.n_rows,
+                share * 100.0,
+                overlap.note.take().unwrap_or_default()
+            );
+            refuse_or_warn(path, what, policy, &mut warnings)?;
         }
     }
+    overlap.note = overlap.note.filter(|_| overlap.share.is_none());
+    overlap.warnings = warnings;
+    Ok(overlap)
+}
+
+fn refuse_or_warn(path: &Path, what: String, policy: OverlapPolicy, warnings: &mut Vec<String>) -> Result<()> {
+    match policy {
+        OverlapPolicy::Refuse => Err(Error::data(path, None, None, format!("{what}; {}", remedy()))),
+        OverlapPolicy::Allow => {
+            warnings.push(format!("{}: {what} (--allow-overlap)", path.display()));
+            Ok(())
+        }
+    }
+}
+
+/// The share of `frame`'s rows found in the version's fingerprint; a note instead when there is none (a version
+/// trained before fingerprints) or columns are missing (for scoring to report, with its own message). With a
+/// share, the note carries how often rows repeat by nature in this data, for a refusal's message.
+fn measure(model: &LoadedModel, who: &str, frame: &Frame) -> Result<TrainingOverlap> {
     let dir = model.path.parent().unwrap_or_else(|| Path::new("."));
     let Some(fingerprint) = Fingerprint::read_in(dir)? else {
         let note = format!("not checked: {who} was trained before mlctl kept a fingerprint of the training rows");
-        return Ok(TrainingOverlap { training_file, note: Some(note), warnings, ..Default::default() });
+        return Ok(TrainingOverlap { note: Some(note), ..Default::default() });
     };
     let features: Vec<String> = model.bundle.pipeline.features.iter().map(|f| f.name.clone()).collect();
-    // A missing column is for scoring to report, with its own message naming what the model expects.
     let target = model.bundle.target.as_str();
     if features.iter().map(String::as_str).chain([target]).any(|c| frame.column(c).is_none()) {
-        return Ok(TrainingOverlap {
-            training_file,
-            note: Some("not checked: columns are missing".to_owned()),
-            warnings,
-            ..Default::default()
-        });
+        return Ok(TrainingOverlap { note: Some("not checked: columns are missing".to_owned()), ..Default::default() });
     }
     let shape = RowShape { features: &features, target: Some(target) };
     let measured = fingerprint.measure(frame, &shape, None)?;
-    let rows = (measured.share * measured.rows as f64).round() as usize;
-    if measured.share > MAX_OVERLAP && !training_file {
-        let what = format!(
-            "about {rows} of its {} rows ({:.1}%) are rows {who} was trained on (the same features and target){}: \
-             scores on them are inflated",
-            measured.rows,
-            measured.share * 100.0,
-            natural_repeats(&fingerprint)
-        );
-        match policy {
-            OverlapPolicy::Refuse => return Err(Error::data(path, None, None, format!("{what}; {}", remedy()))),
-            OverlapPolicy::Allow => warnings.push(format!("{}: {what} (--allow-overlap)", path.display())),
-        }
-    }
     Ok(TrainingOverlap {
-        training_file,
         share: Some(measured.share),
-        rows: Some(rows),
+        rows: Some((measured.share * measured.rows as f64).round() as usize),
         false_positive_rate: Some(measured.false_positive_rate),
-        note: None,
-        warnings,
+        note: Some(natural_repeats(&fingerprint)),
+        ..Default::default()
     })
 }
 
