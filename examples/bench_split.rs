@@ -22,7 +22,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let options = ReadOptions { text_columns: vec![target.clone()], ..ReadOptions::default() };
     let (frame, _) = read_csv(&PathBuf::from(data), &options)?;
-    let split = TargetData::read(&frame, Some(target), task)?.split(frame.n_rows, test_size.parse()?, seed.parse()?)?;
+    let split = TargetData::read(&frame, Some(target), task)?.with_positive(None)?.split(
+        frame.n_rows,
+        test_size.parse()?,
+        seed.parse()?,
+    )?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for row in split.test {
         writeln!(out, "{row}")?;

@@ -92,10 +92,14 @@ pub enum ColorChoice {
     Never,
 }
 
+// Parsed once per run and matched once: the size of the largest variant (train's many flags) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Produce a dataset CSV from a sample generator, a database or a data file (with a dataset card beside it)
     Export(ExportArgs),
+    /// Split a CSV into a training file and a holdout (rows copied as they are, with dataset cards)
+    Split(SplitArgs),
     /// Fit a preprocessing pipeline and a model on a CSV and register a new version
     Train(Box<TrainArgs>),
     /// Score a registered version on labelled data, compare with production, check CI gates (exit 3 if unmet)
@@ -210,7 +214,7 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "STAGE")]
     pub to: Option<String>,
     /// Restore the previous production version (the current one is archived)
-    #[arg(long, conflicts_with_all = ["to", "data", "force", "metric", "min_improvement"])]
+    #[arg(long, conflicts_with_all = ["to", "data", "force", "metric", "min_improvement", "pos_label"])]
     pub rollback: bool,
     /// Gate on this labelled data: evaluate this version and production on the same rows
     #[arg(long, value_name = "FILE")]
@@ -231,6 +235,12 @@ pub struct PromoteArgs {
     /// Field separator of the --data CSV, e.g. ';' or 'tab'
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Gate on --data even when it is the training file or more than 10% of its rows were training rows
+    #[arg(long, requires = "data")]
+    pub allow_overlap: bool,
+    /// The positive class of a binary gate metric (precision, recall, f1); another than the model's needs --data
+    #[arg(long, value_name = "LABEL")]
+    pub pos_label: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +265,31 @@ pub struct DiffArgs {
     /// The second version, e.g. skill_assignment@production
     #[arg(value_name = "B")]
     pub b: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// The CSV to split
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where the training part goes
+    #[arg(short = 'o', long = "output", value_name = "TRAIN.csv")]
+    pub output: PathBuf,
+    /// Where the held-out part goes
+    #[arg(long, value_name = "HOLDOUT.csv")]
+    pub holdout: PathBuf,
+    /// Share of the rows held out, between 0 and 1
+    #[arg(long, value_name = "SHARE", default_value_t = 0.2)]
+    pub test_size: f64,
+    /// Keep this column's value proportions (e.g. the target's classes) the same in both parts
+    #[arg(long, value_name = "COLUMN")]
+    pub stratify: Option<String>,
+    /// Seed of the shuffle: the same seed gives the same files
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+    /// Field separator of the CSV, e.g. ';' or 'tab'
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +336,12 @@ pub struct EvaluateArgs {
     /// charts as SVG files beside it (MODEL_REGISTRY.md links to it)
     #[arg(long, value_name = "FILE.md")]
     pub report: Option<PathBuf>,
+    /// Score even when the data is the training file or more than 10% of its rows were training rows
+    #[arg(long)]
+    pub allow_overlap: bool,
+    /// The positive class of binary metrics (precision, recall, f1), if not the one the model was trained with
+    #[arg(long, value_name = "LABEL")]
+    pub pos_label: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -411,6 +452,10 @@ pub struct TrainArgs {
     /// Share of rows held out for the test metrics (default 0.2)
     #[arg(long)]
     pub test_size: Option<f64>,
+    /// The positive class of a binary target, which precision, recall and F1 are about (default: 1, true or
+    /// yes when the labels are such a pair, else the minority class)
+    #[arg(long, value_name = "LABEL")]
+    pub pos_label: Option<String>,
     /// Also run K-fold cross-validation on the training split and report mean ± std
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,

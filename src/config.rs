@@ -46,6 +46,8 @@ pub struct ModelSpec {
     pub seed: Option<u64>,
     pub test_size: Option<f64>,
     pub cv: Option<usize>,
+    /// The positive class of a binary target (as `--pos-label`).
+    pub pos_label: Option<String>,
     #[serde(default)]
     pub categorical: Vec<String>,
     #[serde(default)]

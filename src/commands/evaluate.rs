@@ -10,7 +10,7 @@ use mlctl::ops::evaluate::{evaluate, Bound, EvaluateOptions, EvaluateReport, Gat
 use mlctl::prometheus::Sample;
 use mlctl::reporter::Reporter;
 
-use super::{list_flag, parse_delimiter, Ctx, ExitStatus};
+use super::{list_flag, overlap_policy, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::EvaluateArgs;
 use crate::output::printer::Printer;
 use crate::output::table::{self, fmt_metric};
@@ -29,6 +29,8 @@ pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
         gates,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         report: args.report.as_deref().map(|p| ctx.user_path(p)),
+        overlap: overlap_policy(args.allow_overlap),
+        pos_label: args.pos_label.clone(),
     };
     let report = evaluate(&opts, &ctx.store(), printer)?;
     for w in &report.warnings {
@@ -47,13 +49,17 @@ fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
     };
     let _ = writeln!(
         out,
-        "{}@{} ({}) on {}: {} rows{unlabelled}, sha256 {}\n",
+        "{}@{} ({}) on {}: {} rows{unlabelled}, sha256 {}\noverlap with training: {}{}\n",
         r.model,
         r.version,
         r.stage,
         ctx.show(std::path::Path::new(&r.data.path)),
         r.data.rows,
-        &r.data.sha256[..12]
+        &r.data.sha256[..12],
+        r.training_overlap.describe(),
+        r.pos_label
+            .as_ref()
+            .map_or_else(String::new, |p| format!("\npositive class: {p} (precision, recall and F1 are about it)"))
     );
     let mut t = match &r.production {
         Some(p) => table::new(&["metric", &r.version.to_string(), &format!("production {}", p.version), "Δ"]),
@@ -92,7 +98,13 @@ fn human(r: &EvaluateReport, ctx: &Ctx) -> String {
             };
             let value = g.value.map_or_else(|| "undefined".to_owned(), fmt_metric);
             let mark = if g.passed { "ok  " } else { "FAIL" };
-            let _ = writeln!(out, "  {mark} {} {op} {} (got {value})", g.gate.metric, g.gate.threshold);
+            let metric = match &r.pos_label {
+                Some(p) if mlctl::ops::promote::is_binary_metric(&g.gate.metric) => {
+                    format!("{} (positive class: {p})", g.gate.metric)
+                }
+                _ => g.gate.metric.clone(),
+            };
+            let _ = writeln!(out, "  {mark} {metric} {op} {} (got {value})", g.gate.threshold);
         }
     }
     out

@@ -13,6 +13,7 @@ mod predict;
 mod promote;
 mod prune;
 mod serve;
+mod split;
 mod train;
 pub mod usage;
 
@@ -59,6 +60,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
     let ctx = Ctx { project, cwd, metrics_file };
     match cli.command {
         Command::Export(args) => export::run(args, &ctx, printer),
+        Command::Split(args) => split::run(&args, &ctx, printer),
         Command::Train(args) => train::run(*args, &ctx, printer),
         Command::Evaluate(args) => evaluate::run(args, &ctx, printer),
         Command::Predict(args) => predict::run(args, &ctx, printer),
@@ -119,6 +121,15 @@ impl Ctx {
     /// A path for display: relative to the current folder when inside it.
     pub fn show(&self, p: &std::path::Path) -> String {
         p.strip_prefix(&self.cwd).unwrap_or(p).display().to_string()
+    }
+}
+
+/// `--allow-overlap` → the policy for scoring data that repeats training rows.
+pub fn overlap_policy(allow: bool) -> mlctl::ops::leakage::OverlapPolicy {
+    if allow {
+        mlctl::ops::leakage::OverlapPolicy::Allow
+    } else {
+        mlctl::ops::leakage::OverlapPolicy::Refuse
     }
 }
 

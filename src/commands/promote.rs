@@ -11,7 +11,7 @@ use mlctl::prometheus::Sample;
 use mlctl::registry::{ModelName, Stage};
 
 use super::usage::{model_ref, usage, whole_model, UsageExt};
-use super::{parse_delimiter, Ctx, ExitStatus};
+use super::{overlap_policy, parse_delimiter, Ctx, ExitStatus};
 use crate::cli::PromoteArgs;
 use crate::output::printer::Printer;
 
@@ -54,6 +54,8 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         gate,
         data: args.data.as_deref().map(|p| ctx.user_path(p)),
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        overlap: overlap_policy(args.allow_overlap),
+        pos_label: args.pos_label.clone(),
         force: args.force,
         reason: args.reason.clone(),
     };
@@ -156,7 +158,8 @@ fn human(r: &PromoteReport) -> String {
 
 fn gate_lines(out: &mut String, g: &GateDecision) {
     let direction = if g.higher_is_better { "higher is better" } else { "lower is better" };
-    let _ = writeln!(out, "Gate on {} ({direction}), {}:", g.metric, g.basis);
+    let about = g.pos_label.as_ref().map_or_else(String::new, |p| format!("positive class: {p}; "));
+    let _ = writeln!(out, "Gate on {} ({about}{direction}), {}:", g.metric, g.basis);
     let _ = writeln!(out, "  candidate  {}  {:.4}", g.challenger, g.challenger_value);
     match (&g.champion, g.champion_value, g.improvement) {
         (Some(c), Some(v), Some(i)) => {
@@ -167,6 +170,17 @@ fn gate_lines(out: &mut String, g: &GateDecision) {
         _ => {
             let _ = writeln!(out, "  no production version yet → passed");
         }
+    }
+    if !g.training_overlap.is_empty() {
+        let shares: Vec<String> = g
+            .training_overlap
+            .iter()
+            .map(|(v, share)| match share {
+                Some(s) => format!("{v} {:.1}%", s * 100.0),
+                None => format!("{v} not checked (trained before row fingerprints)"),
+            })
+            .collect();
+        let _ = writeln!(out, "  rows of the data each version was trained on: {}", shares.join(", "));
     }
 }
 

@@ -126,6 +126,7 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         require_target: args.require_target || spec.require_target,
         pipeline,
+        pos_label: args.pos_label.or(spec.pos_label.clone()),
     })
 }
 
@@ -193,6 +194,10 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
         (None, _) => format!("; no target: {} segments", r.classes.len()),
     };
     let _ = writeln!(out, "  features  {} ({} after one-hot encoding){target}", r.features, r.encoded_features);
+    if let Some(positive) = &r.pos_label {
+        let _ =
+            writeln!(out, "  positive  class \"{positive}\" (what precision, recall and F1 are about; --pos-label)");
+    }
     let _ = writeln!(out, "  model     {} {}", r.algorithm, r.params);
     for note in &r.notes {
         let _ = writeln!(out, "            {note}");

@@ -2,6 +2,7 @@
 //! models consume, and the built-in sample generator.
 
 pub mod dates;
+pub mod fingerprint;
 pub mod frame;
 pub mod limits;
 pub mod load;

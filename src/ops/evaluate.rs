@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::models::Bundle;
 use crate::models::{Predictions, Task};
 use crate::ops::fitting::{check_unlabelled, numeric_target, score, unlabelled_rows, SelectedTarget};
+use crate::ops::leakage::{self, OverlapPolicy, TrainingOverlap};
 use crate::registry::loaded::{load, load_record, production_other_than, LoadedModel};
 use crate::registry::metadata::Metadata;
 use crate::registry::{ModelRef, Stage, Store};
@@ -89,6 +90,10 @@ pub struct EvaluateOptions {
     pub delimiter: Option<u8>,
     /// Also write a markdown report with SVG charts here.
     pub report: Option<PathBuf>,
+    /// `--allow-overlap`: score data that repeats training rows.
+    pub overlap: OverlapPolicy,
+    /// `--pos-label`: the positive class of binary metrics, when not the one the model was trained with.
+    pub pos_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,8 +118,12 @@ pub struct EvaluateReport {
     pub version: semver::Version,
     pub stage: Stage,
     pub data: DataInfo,
+    /// How much of the data the version was trained on.
+    pub training_overlap: TrainingOverlap,
     pub task: Task,
     pub classes: Vec<String>,
+    /// The class precision, recall and F1 are about (binary classifiers).
+    pub pos_label: Option<String>,
     pub metrics: Metrics,
     /// scikit-learn's classification_report layout (classification only).
     pub classification_report: Option<String>,
@@ -149,14 +158,16 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         gate.check_task(task, &format!("{}@{}", model.name, model.record.version))?;
     }
     reporter.phase(&format!("scoring {}@{} on {}", model.name, model.record.version, opts.data.display()));
-    let scored = score_file(&model, &opts.data, opts.delimiter)?;
+    let scored = score_file(&model, &opts.data, opts.delimiter, opts.overlap, opts.pos_label.as_deref())?;
     let (metrics, data, mut warnings) = (scored.metrics, scored.data, scored.warnings);
+    let training_overlap = scored.overlap;
 
     let production = match production_other_than(&registry, &model) {
         Some(record) => {
             reporter.phase(&format!("scoring production {}@{} on the same data", model.name, record.version));
             let champion = load_record(store, &model.name, record.clone())?;
-            let FileScore { metrics: m, warnings: w, .. } = score_file(&champion, &opts.data, opts.delimiter)?;
+            let FileScore { metrics: m, warnings: w, .. } =
+                score_file(&champion, &opts.data, opts.delimiter, opts.overlap, opts.pos_label.as_deref())?;
             warnings.extend(w.into_iter().map(|w| format!("production {}: {w}", champion.record.version)));
             Some(Scored { version: champion.record.version, stage: champion.record.stage, metrics: m })
         }
@@ -184,15 +195,17 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
             GateResult { gate: g.clone(), value, passed }
         })
         .collect();
-    let classes = model.bundle.classes.clone();
+    let (classes, pos_label) = (scored.classes, scored.pos_label);
     let mut report = EvaluateReport {
         model: model.name.to_string(),
         version: model.record.version.clone(),
         stage: model.record.stage,
         data,
+        training_overlap,
         task,
         classification_report: metrics.as_classification().map(|m| m.report.render(&classes, 4)),
         classes,
+        pos_label,
         metrics,
         production,
         deltas,
@@ -241,25 +254,109 @@ pub struct FileScore {
     /// Class codes of the rows (classification): what curves are drawn from, with the probabilities.
     pub y_true: Option<Vec<u32>>,
     pub predictions: Predictions,
+    /// How much of the file the model was trained on.
+    pub overlap: TrainingOverlap,
+    /// The classes in the order the codes, probabilities and metrics use (the positive class second).
+    pub classes: Vec<String>,
+    /// The positive class of a binary classifier.
+    pub pos_label: Option<String>,
+}
+
+/// Which class binary metrics are about: the model's class 1, or its class 0 when `--pos-label` names it (then
+/// codes and probability columns are swapped before scoring, so every metric follows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Positive {
+    NotBinary,
+    AsTrained,
+    Swapped,
+}
+
+impl Positive {
+    fn choose(model: &LoadedModel, pos_label: Option<&str>) -> Result<Positive> {
+        let classes = &model.bundle.classes;
+        let binary = model.bundle.task == Task::Classification && classes.len() == 2;
+        match pos_label {
+            None if binary => Ok(Positive::AsTrained),
+            None => Ok(Positive::NotBinary),
+            Some(p) if binary && classes.iter().any(|c| c == p) => {
+                Ok(if classes[1] == p { Positive::AsTrained } else { Positive::Swapped })
+            }
+            Some(p) if binary => Err(Error::Config(format!(
+                "--pos-label {p}: not a class of {}@{}; its classes are {}",
+                model.name,
+                model.record.version,
+                classes.join(", ")
+            ))),
+            Some(p) => Err(Error::Config(format!(
+                "--pos-label {p}: a positive class is for binary classifiers; {}@{} is not one",
+                model.name, model.record.version
+            ))),
+        }
+    }
+
+    fn labels(self, codes: Vec<u32>) -> Vec<u32> {
+        match self {
+            Positive::Swapped => codes.into_iter().map(|c| 1 - c).collect(),
+            _ => codes,
+        }
+    }
+
+    fn predictions(self, predictions: Predictions) -> Predictions {
+        match (self, predictions) {
+            (Positive::Swapped, Predictions::Classes { mut proba, n_classes: 2 }) => {
+                for row in proba.chunks_exact_mut(2) {
+                    row.swap(0, 1);
+                }
+                Predictions::Classes { proba, n_classes: 2 }
+            }
+            (_, other) => other,
+        }
+    }
+
+    fn classes(self, classes: &[String]) -> Vec<String> {
+        let mut out = classes.to_vec();
+        if self == Positive::Swapped {
+            out.reverse();
+        }
+        out
+    }
+
+    fn label(self, classes: &[String]) -> Option<String> {
+        (self != Positive::NotBinary).then(|| classes.get(1).cloned()).flatten()
+    }
 }
 
 /// Scores `model` on the file at `path`: labelled for classification and regression; any rows with the
 /// features for clustering.
-pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Result<FileScore> {
+/// Data that repeats the model's training rows is refused unless `policy` allows it (see [`leakage`]).
+pub fn score_file(
+    model: &LoadedModel,
+    path: &Path,
+    delimiter: Option<u8>,
+    policy: OverlapPolicy,
+    pos_label: Option<&str>,
+) -> Result<FileScore> {
     let bundle = &model.bundle;
+    let positive = Positive::choose(model, pos_label)?;
     let text_columns = if bundle.task == Task::Clustering { Vec::new() } else { vec![bundle.target.clone()] };
     let (frame, facts) = read_csv(path, &bundle.pipeline.read_options(delimiter, text_columns))?;
+    let overlap = leakage::check(model, path, &facts.sha256, &frame, policy)?;
     let (truth, labelled, unlabelled_warning) = labelled_truth(&frame, bundle)?;
+    let truth = match truth {
+        SelectedTarget::Classes(labels, n) => SelectedTarget::Classes(positive.labels(labels), n),
+        other => other,
+    };
     let (x, stats) = bundle.pipeline.transform(&frame, labelled.as_deref())?;
-    let predictions = bundle.predict(&x);
+    let predictions = positive.predictions(bundle.predict(&x));
+    let classes = positive.classes(&bundle.classes);
     let metrics = score(&predictions, &truth, &x, model.record.seed)
         .map_err(|e| Error::data(path, None, None, format!("cannot be scored: {e}")))?;
     let mut warnings = crate::ops::train::stray_warnings(&facts.stray_as_missing, "trained with --numeric");
     warnings.extend(unlabelled_warning);
-    warnings.extend(match &metrics {
-        Metrics::Classification(m) => m.warnings.iter().map(|w| w.message(&bundle.classes)).collect(),
-        _ => Vec::new(),
-    });
+    warnings.extend(overlap.warnings.clone());
+    if let Metrics::Classification(m) = &metrics {
+        warnings.extend(m.warnings.iter().map(|w| w.message(&classes)));
+    }
     warnings.extend(
         stats
             .unknown_categories
@@ -273,7 +370,8 @@ pub fn score_file(model: &LoadedModel, path: &Path, delimiter: Option<u8>) -> Re
         SelectedTarget::Classes(y, _) => Some(y),
         _ => None,
     };
-    Ok(FileScore { metrics, data, warnings, y_true, predictions })
+    let pos_label = positive.label(&classes);
+    Ok(FileScore { metrics, data, warnings, y_true, predictions, overlap, classes, pos_label })
 }
 
 /// The truth of the rows that have a target, and those rows (None: every row) with the warning that names

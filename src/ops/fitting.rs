@@ -110,6 +110,29 @@ impl TargetData {
     }
 }
 
+impl TargetData {
+    /// Orders a binary target's classes so the positive class — `pos_label`, else the default of
+    /// [`ClassLabels::with_positive`] — is class 1, the class binary metrics, thresholds and calibration are
+    /// about. `pos_label` on a task without classes is an error.
+    pub fn with_positive(self, pos_label: Option<&str>) -> Result<Self> {
+        match (self, pos_label) {
+            (TargetData::Classes(c), p) => Ok(TargetData::Classes(c.with_positive(p)?)),
+            (_, Some(p)) => Err(Error::Config(format!(
+                "--pos-label {p}: a positive class is for classification; this target has no classes"
+            ))),
+            (other, None) => Ok(other),
+        }
+    }
+
+    /// The positive class of a binary target (class 1).
+    pub fn positive_class(&self) -> Option<&str> {
+        match self {
+            TargetData::Classes(c) if c.classes.len() == 2 => c.classes.get(1).map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
 /// The target of some rows.
 pub enum SelectedTarget {
     Classes(Vec<u32>, usize),
@@ -259,6 +282,64 @@ impl ClassLabels {
             classes: order.iter().map(|&i| levels[i].clone()).collect(),
             codes: codes.iter().map(|&c| code_of[c as usize]).collect(),
         })
+    }
+}
+
+/// The label pairs whose positive class goes without saying (compared without case): the second of each.
+const NAMED_PAIRS: &[(&str, &str)] = &[("0", "1"), ("false", "true"), ("no", "yes"), ("n", "y"), ("f", "t")];
+
+impl ClassLabels {
+    /// Puts a binary target's positive class at code 1: `pos_label` when given (it must be a class); else `1`,
+    /// `true` or `yes` when the labels are such a pair; else the minority class (the class that sorts last on
+    /// a tie). Sorting alone made the positive class the label that sorts last, so renaming yes/no to
+    /// churned/stayed silently moved F1 from 0.558 to 0.719. Multiclass targets keep their order.
+    pub fn with_positive(mut self, pos_label: Option<&str>) -> Result<Self> {
+        if let Some(p) = pos_label {
+            if !self.classes.iter().any(|c| c == p) {
+                return Err(Error::Config(format!(
+                    "--pos-label {p}: not a class of the target; its classes are {}",
+                    self.classes.join(", ")
+                )));
+            }
+            if self.classes.len() != 2 {
+                return Err(Error::Config(format!(
+                    "--pos-label {p}: a positive class is for binary targets; this one has {} classes ({})",
+                    self.classes.len(),
+                    self.classes.join(", ")
+                )));
+            }
+        }
+        if self.classes.len() != 2 {
+            return Ok(self);
+        }
+        let positive = match pos_label {
+            Some(p) => usize::from(self.classes[1] == p),
+            None => self.default_positive(),
+        };
+        if positive == 0 {
+            self.classes.swap(0, 1);
+            for code in &mut self.codes {
+                *code = 1 - *code;
+            }
+        }
+        Ok(self)
+    }
+
+    /// The index of the default positive class of a binary target (see [`ClassLabels::with_positive`]).
+    fn default_positive(&self) -> usize {
+        let lower: Vec<String> = self.classes.iter().map(|c| c.to_lowercase()).collect();
+        let numeric: Option<Vec<f64>> = self.classes.iter().map(|c| parse_number(c)).collect();
+        if let Some(v) = numeric.filter(|v| v.contains(&0.0) && v.contains(&1.0)) {
+            return usize::from(v[1] == 1.0);
+        }
+        for (negative, positive) in NAMED_PAIRS {
+            if lower.iter().any(|l| l == negative) && lower.iter().any(|l| l == positive) {
+                return usize::from(lower[1] == *positive);
+            }
+        }
+        let ones = self.codes.iter().filter(|&&c| c == 1).count();
+        // The minority class; on a tie, the class that sorts last, as before.
+        usize::from(ones * 2 <= self.codes.len())
     }
 }
 
@@ -415,4 +496,50 @@ pub fn importances(fitted: &Fitted, seed: u64) -> (Vec<(String, f64)>, crate::mo
         fitted.pipeline.features.iter().map(|f| f.name.clone()).zip(per_feature).collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     (out, method)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels as sorted classes and codes, as `from_frame` makes them.
+    fn labels(rows: &[&str]) -> ClassLabels {
+        let mut classes: Vec<String> = rows.iter().map(|r| (*r).to_owned()).collect();
+        classes.sort();
+        classes.dedup();
+        let codes = rows.iter().map(|r| classes.iter().position(|c| c == r).unwrap() as u32).collect();
+        ClassLabels { classes, codes }
+    }
+
+    fn positive(rows: &[&str], pos_label: Option<&str>) -> (String, Vec<u32>) {
+        let l = labels(rows).with_positive(pos_label).unwrap();
+        (l.classes[1].clone(), l.codes)
+    }
+
+    #[test]
+    fn named_pairs_take_their_positive_label_whatever_the_counts() {
+        assert_eq!(positive(&["yes", "no", "no", "yes", "yes"], None).0, "yes");
+        assert_eq!(positive(&["True", "False", "True"], None).0, "True");
+        assert_eq!(positive(&["1", "0", "1", "1"], None).0, "1");
+    }
+
+    #[test]
+    fn otherwise_the_minority_class_is_positive_and_codes_follow() {
+        let (class, codes) = positive(&["stayed", "churned", "stayed", "stayed"], None);
+        assert_eq!(class, "churned");
+        assert_eq!(codes, vec![0, 1, 0, 0]);
+        // A tie keeps the class that sorts last.
+        assert_eq!(positive(&["a", "b", "a", "b"], None).0, "b");
+    }
+
+    #[test]
+    fn pos_label_decides_and_must_be_a_class_of_a_binary_target() {
+        let (class, codes) = positive(&["no", "yes", "yes"], Some("no"));
+        assert_eq!(class, "no");
+        assert_eq!(codes, vec![1, 0, 0]);
+        assert!(labels(&["no", "yes"]).with_positive(Some("maybe")).is_err());
+        assert!(labels(&["a", "b", "c"]).with_positive(Some("a")).is_err());
+        // Multiclass targets keep their order.
+        assert_eq!(labels(&["c", "a", "b"]).with_positive(None).unwrap().classes, vec!["a", "b", "c"]);
+    }
 }

@@ -14,6 +14,7 @@ use semver::Version;
 use serde::Serialize;
 
 use super::evaluate::score_file;
+use super::leakage::OverlapPolicy;
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -56,6 +57,11 @@ pub struct PromoteOptions {
     /// Evaluate challenger and champion on this file instead of comparing stored test metrics.
     pub data: Option<PathBuf>,
     pub delimiter: Option<u8>,
+    /// `--allow-overlap`: gate on --data even when it repeats training rows.
+    pub overlap: OverlapPolicy,
+    /// `--pos-label`: the positive class of a binary gate metric (with --data; without, it must be the one the
+    /// stored metrics are about).
+    pub pos_label: Option<String>,
     /// Promote even if the gate refuses, or take the production version out of production with no replacement.
     pub force: bool,
     pub reason: Option<String>,
@@ -73,6 +79,8 @@ pub struct Move {
 #[derive(Debug, Clone, Serialize)]
 pub struct GateDecision {
     pub metric: String,
+    /// The class the metric is about, for precision, recall and F1 of a binary classifier.
+    pub pos_label: Option<String>,
     pub higher_is_better: bool,
     /// "stored test metrics" or "evaluated on FILE".
     pub basis: String,
@@ -85,19 +93,29 @@ pub struct GateDecision {
     pub improvement: Option<f64>,
     pub min_improvement: f64,
     pub passed: bool,
+    /// With --data: the estimated share of its rows that each version (challenger, then champion) was trained
+    /// on; None where not checked (a version trained before row fingerprints).
+    pub training_overlap: Vec<(Version, Option<f64>)>,
 }
 
 impl GateDecision {
     /// One line for people and for the audit trail.
     pub fn summary(&self) -> String {
+        let metric = self.metric_name();
         match (&self.champion, self.champion_value, self.improvement) {
             (Some(champion), Some(value), Some(improvement)) => format!(
-                "{} {:.4} vs production {champion}'s {value:.4} ({}: improvement {improvement:+.4}, needed ≥ {})",
-                self.metric, self.challenger_value, self.basis, self.min_improvement
+                "{metric} {:.4} vs production {champion}'s {value:.4} ({}: improvement {improvement:+.4}, needed ≥ {})",
+                self.challenger_value, self.basis, self.min_improvement
             ),
-            _ => {
-                format!("{} {:.4} ({}); no production version to beat", self.metric, self.challenger_value, self.basis)
-            }
+            _ => format!("{metric} {:.4} ({}); no production version to beat", self.challenger_value, self.basis),
+        }
+    }
+
+    /// The metric with the class it is about: "f1 (positive class: churned)".
+    pub fn metric_name(&self) -> String {
+        match &self.pos_label {
+            Some(p) => format!("{} (positive class: {p})", self.metric),
+            None => self.metric.clone(),
         }
     }
 
@@ -229,6 +247,8 @@ fn decide(
         )));
     }
     let higher_is_better = Metrics::higher_is_better(metric).unwrap_or(true);
+    let overlaps = std::cell::RefCell::new(Vec::new());
+    let positive = std::cell::RefCell::new(None);
     let (basis, challenger_value, champion_value) = match &opts.data {
         Some(path) => {
             let score = |record: &VersionRecord| -> Result<f64> {
@@ -239,7 +259,14 @@ fn decide(
                     path.display()
                 ));
                 let model = load_record(store, name, record.clone())?;
-                let scored = score_file(&model, path, opts.delimiter)?;
+                // The champion is scored for the challenger's positive class: F1 about two classes is no comparison.
+                let wanted = opts.pos_label.clone().or_else(|| positive.borrow().clone());
+                let scored = score_file(&model, path, opts.delimiter, opts.overlap, wanted.as_deref())?;
+                *positive.borrow_mut() = scored.pos_label.clone();
+                for w in &scored.overlap.warnings {
+                    reporter.warn(w);
+                }
+                overlaps.borrow_mut().push((record.version.clone(), scored.overlap.share));
                 defined(scored.metrics.get(metric), metric, name, record, "on this data")
             };
             let challenger_value = score(challenger)?;
@@ -247,6 +274,7 @@ fn decide(
             (format!("both evaluated on {}", path.display()), challenger_value, champion_value)
         }
         None => {
+            *positive.borrow_mut() = stored_positive(opts, store, name, metric, challenger, champion)?;
             let stored = |record: &VersionRecord| {
                 defined(record.metrics.get(metric).copied(), metric, name, record, "among its stored test metrics")
             };
@@ -257,8 +285,10 @@ fn decide(
         champion_value.map(|c| if higher_is_better { challenger_value - c } else { c - challenger_value });
     // A tolerance for the rounding of an improvement of exactly min_improvement (e.g. 0.8 - 0.7 vs 0.1).
     let passed = improvement.is_none_or(|i| i >= opts.gate.min_improvement - 1e-12);
+    let pos_label = positive.into_inner().filter(|_| is_binary_metric(metric));
     Ok(GateDecision {
         metric: metric.to_owned(),
+        pos_label,
         higher_is_better,
         basis,
         challenger: challenger.version.clone(),
@@ -268,7 +298,56 @@ fn decide(
         improvement,
         min_improvement: opts.gate.min_improvement,
         passed,
+        training_overlap: overlaps.into_inner(),
     })
+}
+
+/// Precision, recall and F1 of a binary classifier are about one class: the positive class.
+pub fn is_binary_metric(metric: &str) -> bool {
+    matches!(metric, "precision" | "recall" | "f1")
+}
+
+/// The positive class stored metrics are about (from metadata.json; the class that sorts last in metadata
+/// written before it was recorded), refusing a comparison on stored metrics about different classes.
+fn stored_positive(
+    opts: &PromoteOptions,
+    store: &Store,
+    name: &ModelName,
+    metric: &str,
+    challenger: &VersionRecord,
+    champion: Option<&VersionRecord>,
+) -> Result<Option<String>> {
+    let positive_of = |record: &VersionRecord| {
+        let meta = crate::registry::metadata::Metadata::read(&store.layout.metadata(name, &record.version)).ok()?;
+        (meta.classes.len() == 2).then(|| meta.pos_label.unwrap_or_else(|| meta.classes[1].clone()))
+    };
+    let positive = positive_of(challenger);
+    if !is_binary_metric(metric) {
+        return Ok(positive);
+    }
+    if let (Some(wanted), Some(stored)) = (&opts.pos_label, &positive) {
+        if wanted != stored {
+            return Err(Error::Config(format!(
+                "--pos-label {wanted}: the stored {metric} of {name}@{} is about class {stored}; gate on labelled \
+                 data with --data to score it for {wanted}",
+                challenger.version
+            )));
+        }
+    }
+    if let Some(champion) = champion {
+        let theirs = positive_of(champion);
+        if theirs != positive {
+            return Err(Error::Config(format!(
+                "the stored {metric} of {name}@{} is about class {} but production {}'s is about class {}: \
+                 compare them on the same labelled data with --data (and --pos-label)",
+                challenger.version,
+                positive.as_deref().unwrap_or("?"),
+                champion.version,
+                theirs.as_deref().unwrap_or("?")
+            )));
+        }
+    }
+    Ok(positive)
 }
 
 fn defined(value: Option<f64>, metric: &str, name: &ModelName, record: &VersionRecord, where_: &str) -> Result<f64> {

@@ -9,6 +9,7 @@ use std::time::Instant;
 use semver::Version;
 use serde::Serialize;
 
+use crate::data::fingerprint::{Fingerprint, RowShape};
 use crate::data::frame::Frame;
 use crate::data::limits::Limits;
 use crate::data::load::{read_csv, read_header, ReadOptions};
@@ -57,6 +58,8 @@ pub struct TrainOptions {
     pub require_target: bool,
     /// `max_categories` and `--na-values`; its lenient numeric columns are the declared numeric ones.
     pub pipeline: PipelineSpec,
+    /// `--pos-label`: the positive class of a binary target (None: see [`ClassLabels::with_positive`]).
+    pub pos_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +75,8 @@ pub struct TrainReport {
     pub params: serde_json::Value,
     pub target: Option<String>,
     pub classes: Vec<String>,
+    /// The class precision, recall and F1 are about (binary classification).
+    pub pos_label: Option<String>,
     pub rows: usize,
     /// Rows dropped because their target is missing (counted in `rows`, not in the split).
     pub rows_without_target: usize,
@@ -156,7 +161,8 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     warnings.splice(0..0, read_warnings);
     let identifiers = identifier_columns(&frame, &features);
     warnings.extend(identifiers.iter().map(|(_, warning)| warning.clone()));
-    let target = TargetData::read(&frame, opts.target.as_deref(), task)?;
+    let target = TargetData::read(&frame, opts.target.as_deref(), task)?.with_positive(opts.pos_label.as_deref())?;
+    let pos_label = target.positive_class().map(str::to_owned);
     let split = target.split(frame.n_rows, opts.test_size, opts.seed)?;
     reporter.phase(&describe_split(&frame, &features, &target, &split, opts));
 
@@ -219,6 +225,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         pipeline: fitted.pipeline,
         model: fitted.model,
     };
+    let fingerprint = fingerprint_bytes(&frame, &bundle, &split)?;
     let model_bytes = artifact::encode(&bundle)?;
     let artifact_sha256 = artifact::sha256_hex(&model_bytes);
 
@@ -268,6 +275,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         spec: &spec,
         model_bytes: &model_bytes,
         reference_bytes: &reference,
+        fingerprint_bytes: fingerprint.as_deref(),
         make_metadata: &|version: &Version| Metadata {
             name: opts.name.to_string(),
             version: version.clone(),
@@ -276,6 +284,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             params: spec.params.clone(),
             target: opts.target.clone().unwrap_or_default(),
             classes: bundle.classes.clone(),
+            pos_label: pos_label.clone(),
             features: feature_meta.clone(),
             encoded_features: bundle.pipeline.output_names(),
             feature_importances: importances.clone(),
@@ -347,6 +356,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         params: spec.params,
         target: opts.target.clone(),
         classes: bundle.classes,
+        pos_label,
         rows: file_rows,
         rows_without_target,
         train_rows: split.train.len(),
@@ -365,6 +375,19 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
         dataset_sha256: facts.sha256,
         warnings,
     })
+}
+
+/// The fingerprint of the training split's rows (see [`Fingerprint`]), with how often the test split's rows
+/// repeat training rows by nature; None for clustering.
+fn fingerprint_bytes(frame: &Frame, bundle: &Bundle, split: &Split) -> Result<Option<Vec<u8>>> {
+    if bundle.task == Task::Clustering {
+        return Ok(None);
+    }
+    let features: Vec<String> = bundle.pipeline.features.iter().map(|f| f.name.clone()).collect();
+    let shape = RowShape { features: &features, target: Some(&bundle.target) };
+    let mut fingerprint = Fingerprint::build(frame, &shape, &split.train)?;
+    fingerprint.test_share = fingerprint.measure(frame, &shape, Some(&split.test))?.share;
+    Ok(Some(fingerprint.to_bytes()))
 }
 
 fn describe(estimator: &dyn Estimator) -> String {
@@ -600,6 +623,9 @@ pub struct NewVersion<'a> {
     pub model_bytes: &'a [u8],
     /// `reference.json`: the training-data profile `mlctl drift` compares against.
     pub reference_bytes: &'a [u8],
+    /// `fingerprint.bin`: the training split's rows, for the overlap check of `evaluate` and `promote --data`
+    /// (none for clustering, which is scored on the rows it was fitted on).
+    pub fingerprint_bytes: Option<&'a [u8]>,
     pub make_metadata: &'a dyn Fn(&Version) -> Metadata,
     /// The registry record, with a placeholder version filled in under the lock.
     pub record: VersionRecord,
@@ -645,6 +671,7 @@ pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) ->
         let files = VersionFiles {
             model: new.model_bytes,
             reference: new.reference_bytes,
+            fingerprint: new.fingerprint_bytes,
             metadata: &(new.make_metadata)(&version),
         };
         place_files(layout, new.name, &version, &files)?;
@@ -682,6 +709,7 @@ fn remove_unregistered(store: &Store, name: &ModelName, version: &Version) {
 struct VersionFiles<'a> {
     model: &'a [u8],
     reference: &'a [u8],
+    fingerprint: Option<&'a [u8]>,
     metadata: &'a Metadata,
 }
 
@@ -699,6 +727,9 @@ fn place_files(layout: &Layout, name: &ModelName, version: &Version, files: &Ver
     std::fs::create_dir_all(&incoming).at(&incoming)?;
     write_atomic(&incoming.join(crate::registry::layout::MODEL_FILE), files.model)?;
     write_atomic(&incoming.join(crate::drift::profile::REFERENCE_FILE), files.reference)?;
+    if let Some(fingerprint) = files.fingerprint {
+        write_atomic(&incoming.join(crate::data::fingerprint::FINGERPRINT_FILE), fingerprint)?;
+    }
     let mut json = serde_json::to_vec_pretty(files.metadata).map_err(|e| Error::Model(e.to_string()))?;
     json.push(b'\n');
     write_atomic(&incoming.join(crate::registry::layout::METADATA_FILE), &json)?;

@@ -21,6 +21,10 @@ pub struct Metadata {
     pub params: serde_json::Value,
     pub target: String,
     pub classes: Vec<String>,
+    /// Binary classifiers: the positive class (class 1), which precision, recall and F1 are about (absent in
+    /// metadata written before it was chosen explicitly, when it was the class that sorts last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos_label: Option<String>,
     pub features: Vec<FeatureMeta>,
     /// Columns of the encoded matrix the model sees (one-hot columns as `name=level`).
     pub encoded_features: Vec<String>,

@@ -56,7 +56,7 @@ fn json_report_is_one_document_and_gates_set_the_exit_code() {
         .assert()
         .code(3)
         .stdout(contains("Gates: NOT MET"))
-        .stdout(contains("FAIL f1 ≥ 0.999"))
+        .stdout(contains("FAIL f1 (positive class: 1) ≥ 0.999"))
         .stdout(contains("FAIL log_loss ≤ 0.01"))
         .stdout(contains("ok   accuracy ≥ 0.1"));
 }

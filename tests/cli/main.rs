@@ -14,6 +14,7 @@ mod export;
 mod extras;
 mod fuzz_replay;
 mod hardening;
+mod leakage;
 mod monitor;
 mod postgres;
 mod predict;

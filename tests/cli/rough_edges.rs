@@ -102,7 +102,18 @@ fn evaluate_gates_take_comma_lists() {
     p.mlctl().args(["-q", "train", &data, "--target", "success", "--name", "m"]).args(QUICK).assert().success();
     let out = p
         .mlctl()
-        .args(["--json", "evaluate", "m", "--data", &data, "--min", "f1=0.1,accuracy=0.999", "--max", "log_loss=9"])
+        .args([
+            "--json",
+            "evaluate",
+            "m",
+            "--data",
+            &data,
+            "--min",
+            "f1=0.1,accuracy=0.999",
+            "--max",
+            "log_loss=9",
+            "--allow-overlap",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));

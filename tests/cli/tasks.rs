@@ -33,7 +33,7 @@ fn regression_is_inferred_trained_gated_predicted_explained_and_promoted() {
 
     // Gates in the metric's own direction; a classification metric on a regressor is an error, not a pass.
     let gate = |flag: &str, value: String| {
-        p.mlctl().args(["evaluate", "d@1.0.0", "--data", &data, flag, &value]).output().unwrap()
+        p.mlctl().args(["evaluate", "d@1.0.0", "--data", &data, "--allow-overlap", flag, &value]).output().unwrap()
     };
     assert_eq!(gate("--max", format!("rmse={}", rmse * 2.0)).status.code(), Some(0));
     assert_eq!(gate("--max", "rmse=1".into()).status.code(), Some(3));

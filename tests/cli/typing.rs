@@ -95,7 +95,7 @@ fn evaluate_and_promote_score_only_the_rows_with_a_target() {
     p.mlctl().args(["-q", "train", "d.csv", "--target", "y", "--name", "m"]).args(QUICK).assert().success();
     let blank = |i: usize, col: &str| (col == "y" && i % 10 == 3).then(String::new);
     p.write("h.csv", &table(100, false, blank));
-    let out = p.mlctl().args(["--json", "evaluate", "m", "--data", "h.csv"]).output().unwrap();
+    let out = p.mlctl().args(["--json", "evaluate", "m", "--data", "h.csv", "--allow-overlap"]).output().unwrap();
     let stderr = TestProject::stderr_of(&out);
     assert!(out.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -117,14 +117,17 @@ fn evaluate_and_promote_score_only_the_rows_with_a_target() {
         .contains("dropped 10 row(s) without a value of the target \"y\" (rows 4, 14, 24, 34, 44, …)"));
 
     p.mlctl()
-        .args(["evaluate", "m", "--data", "h.csv"])
+        .args(["evaluate", "m", "--data", "h.csv", "--allow-overlap"])
         .assert()
         .success()
         .stdout(contains("on h.csv: 100 rows (10 without a target, left out)"));
-    p.mlctl().args(["-q", "promote", "m@1.0.0", "--to", "staging", "--data", "h.csv"]).assert().success();
+    p.mlctl()
+        .args(["-q", "promote", "m@1.0.0", "--to", "staging", "--data", "h.csv", "--allow-overlap"])
+        .assert()
+        .success();
     p.write("none.csv", &table(10, false, |_, col| (col == "y").then(String::new)));
     p.mlctl()
-        .args(["evaluate", "m", "--data", "none.csv"])
+        .args(["evaluate", "m", "--data", "none.csv", "--allow-overlap"])
         .assert()
         .code(1)
         .stderr(contains("none.csv: row 1, column \"y\": the target is missing in 10 row(s)"));
@@ -187,7 +190,7 @@ fn numeric_reads_stray_tokens_as_missing_at_training_and_prediction() {
     p.write("h.csv", &table(60, false, stray));
     let drift = p.mlctl().args(["drift", "m", "--data", "h.csv"]).output().unwrap();
     assert!(matches!(drift.status.code(), Some(0 | 3)), "{}", TestProject::stderr_of(&drift));
-    let evaluate = p.mlctl().args(["evaluate", "m", "--data", "h.csv"]).output().unwrap();
+    let evaluate = p.mlctl().args(["evaluate", "m", "--data", "h.csv", "--allow-overlap"]).output().unwrap();
     for (out, command) in [(&drift, "drift"), (&evaluate, "evaluate")] {
         let stderr = TestProject::stderr_of(out);
         let expected = "column \"x\": 10 value(s) that are not numbers were read as missing values";
@@ -212,11 +215,11 @@ fn na_values_name_more_missing_tokens_and_the_model_keeps_them() {
     // predict, evaluate and drift read "?" as missing, and refuse any other word in the numeric column.
     p.write("in.csv", "x,c,y\n3,red,0\n?,blue,0\nseven,green,1\n40,red,1\n");
     p.mlctl().args(["-q", "predict", "m", "--input", "in.csv", "--no-log"]).assert().success();
-    p.mlctl().args(["-q", "evaluate", "m", "--data", "in.csv"]).assert().success();
+    p.mlctl().args(["-q", "evaluate", "m", "--data", "in.csv", "--allow-overlap"]).assert().success();
     p.write("bad.csv", "x,c,y\n3,red,0\nlots,blue,0\n9,green,1\n40,red,1\n");
     for args in [
         vec!["predict", "m", "--input", "bad.csv", "--no-log"],
-        vec!["evaluate", "m", "--data", "bad.csv"],
+        vec!["evaluate", "m", "--data", "bad.csv", "--allow-overlap"],
         vec!["drift", "m", "--data", "bad.csv"],
     ] {
         p.mlctl().args(&args).assert().code(1).stderr(contains(
@@ -293,7 +296,7 @@ fn a_format_3_model_still_predicts_and_evaluates() {
     assert_eq!(&std::fs::read(p.path("ml_models/old/1.0.0/model.bin")).unwrap()[8..10], &[3, 0], "format 3");
     p.mlctl().args(["-q", "predict", "old", "--input", "d.csv", "-o", "out.csv", "--no-log"]).assert().success();
     assert_eq!(std::fs::read_to_string(p.path("out.csv")).unwrap().lines().count(), 61);
-    p.mlctl().args(["-q", "evaluate", "old", "--data", "d.csv"]).assert().success();
+    p.mlctl().args(["-q", "evaluate", "old", "--data", "d.csv", "--allow-overlap"]).assert().success();
     p.write("bad.csv", "x,c,y\n1,red,0\nlots,blue,1\n");
     p.mlctl()
         .args(["predict", "old", "--input", "bad.csv", "--no-log"])
