@@ -39,50 +39,29 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Also write the result as Prometheus gauges to this file (node-exporter textfile format, atomic):
-    /// train, evaluate, predict, drift and promote; other commands refuse it
+    /// train, evaluate, predict, drift, promote and monitor; other commands refuse it
     #[arg(long, global = true, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
 }
 
 impl Cli {
-    /// Parses the command line like `Cli::parse`, and also refuses (exit 2, as clap does) a global flag that the
-    /// chosen command would silently ignore: clap has no way to offer a global flag to some subcommands only.
-    pub fn parse_checked() -> Cli {
+    /// Parses the command line like `Cli::parse`, and also refuses (as clap does, with a usage error) a global flag
+    /// that the chosen command would silently ignore: clap has no way to offer a global flag to some subcommands
+    /// only. The caller exits with the error (`main`, which also knows about `--json`).
+    pub fn parse_checked() -> Result<Cli, clap::Error> {
         let mut command = Cli::command();
-        let matches = command.clone().try_get_matches().unwrap_or_else(|e| exit(&e));
-        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| exit(&e.format(&mut command)));
+        let matches = command.clone().try_get_matches()?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
         if cli.global.metrics_file.is_some() && !cli.command.writes_metrics() {
             let name = matches.subcommand_name().unwrap_or_default();
             let message = format!(
                 "--metrics-file is not supported by `mlctl {name}`: only train, evaluate, predict, drift, \
                  promote and monitor write gauges"
             );
-            exit(&command.error(clap::error::ErrorKind::ArgumentConflict, message));
+            return Err(command.error(clap::error::ErrorKind::ArgumentConflict, message));
         }
-        cli
+        Ok(cli)
     }
-}
-
-/// Exits as clap does (its text on stderr, exit 2; help and version on stdout, exit 0), and with `--json` among
-/// the arguments also prints the usage error as the one JSON document on stdout that --json promises: clap
-/// fails before there is a Printer, so the raw arguments are all there is to go by.
-fn exit(error: &clap::Error) -> ! {
-    let json = std::env::args_os().skip(1).take_while(|a| a != "--").any(|a| a == "--json");
-    if json && error.use_stderr() {
-        // clap's text: the message (up to the first blank line), then tips and the usage line.
-        let text = error.render().to_string();
-        let (message, rest) = text.split_once("\n\n").unwrap_or((&text, ""));
-        let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
-        let message = message.strip_prefix("error: ").unwrap_or(&message);
-        let details: Vec<String> = rest
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
-            .map(str::to_owned)
-            .collect();
-        crate::output::printer::print_json_error(message, &details, crate::commands::usage::ErrorKind::Usage);
-    }
-    error.exit()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,7 +1,7 @@
 //! Probability calibration for binary classifiers, fitted at train time on the held-out (test) rows and stored
 //! in metadata.json, so that `monitor` can estimate performance from the logged probabilities before the
 //! outcomes arrive (CBPE needs probabilities that mean what they say). Isotonic regression (pool adjacent
-//! violators, scikit-learn's IsotonicRegression with out_of_bounds="clip") when there are enough rows; Platt's
+//! violators, centred: see [`isotonic`]; clipped outside the fitted range) when there are enough rows; Platt's
 //! sigmoid for small test splits, where a step function would overfit.
 
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,11 @@ pub enum CalibrationMap {
 impl CalibrationMap {
     /// Fits the map from raw positive-class probabilities and outcomes (true = positive).
     pub fn fit(p: &[f64], y: &[bool]) -> CalibrationMap {
-        if p.len() >= ISOTONIC_MIN_ROWS {
+        Self::fit_as(p.len() >= ISOTONIC_MIN_ROWS, p, y)
+    }
+
+    fn fit_as(isotonic_map: bool, p: &[f64], y: &[bool]) -> CalibrationMap {
+        if isotonic_map {
             isotonic(p, y)
         } else {
             platt(p, y)
@@ -63,7 +67,9 @@ impl Calibration {
         };
         let (halves, mut out_of_fold) = ([half(0), half(1)], vec![0.0; p.len()]);
         for keep in 0..2 {
-            let fitted_on_other = CalibrationMap::fit(&halves[1 - keep].0, &halves[1 - keep].1);
+            // The same kind of map as the one kept, so the error measured is that map's.
+            let isotonic_map = matches!(map, CalibrationMap::Isotonic { .. });
+            let fitted_on_other = CalibrationMap::fit_as(isotonic_map, &halves[1 - keep].0, &halves[1 - keep].1);
             for (i, slot) in out_of_fold.iter_mut().enumerate().filter(|(i, _)| i % 2 == keep) {
                 *slot = fitted_on_other.apply(p[i]);
             }
@@ -99,40 +105,68 @@ pub fn expected_calibration_error(p: &[f64], y: &[bool]) -> f64 {
 }
 
 /// Isotonic regression by pool adjacent violators over the distinct probabilities (ties averaged first, as
-/// scikit-learn does), kept as each block's first and last point.
+/// scikit-learn does), kept as each block's centre (its mean probability and mean outcome) and joined by straight
+/// lines: centred isotonic regression (Oron and Flournoy, 2017). scikit-learn keeps each block flat instead; the
+/// rows of a flat block all get one probability, which makes CBPE's estimated ROC-AUC see no difference between
+/// them however well the model ranks them (measured: 0.833 estimated against 0.855 realised under a shift).
 fn isotonic(p: &[f64], y: &[bool]) -> CalibrationMap {
     let mut pairs: Vec<(f64, f64)> = p.iter().zip(y).map(|(&p, &y)| (p, f64::from(u8::from(y)))).collect();
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // Blocks: (first x, last x, sum of y, weight).
-    let mut blocks: Vec<(f64, f64, f64, f64)> = Vec::new();
+    let mut blocks: Vec<Block> = Vec::new();
     for (x, y) in pairs {
         match blocks.last_mut() {
-            Some(last) if last.1 == x => {
-                last.2 += y;
-                last.3 += 1.0;
-            }
-            _ => blocks.push((x, x, y, 1.0)),
+            Some(last) if last.last == x => last.add(x, y),
+            _ => blocks.push(Block { first: x, last: x, sum_x: x, sum_y: y, weight: 1.0 }),
         }
         while blocks.len() >= 2 {
             let (b, a) = (blocks[blocks.len() - 1], blocks[blocks.len() - 2]);
-            if a.2 / a.3 <= b.2 / b.3 {
+            if a.mean() <= b.mean() {
                 break;
             }
             blocks.pop();
             let merged = blocks.last_mut().expect("two blocks were there");
-            *merged = (a.0, b.1, a.2 + b.2, a.3 + b.3);
+            *merged = Block {
+                first: a.first,
+                last: b.last,
+                sum_x: a.sum_x + b.sum_x,
+                sum_y: a.sum_y + b.sum_y,
+                weight: a.weight + b.weight,
+            };
         }
     }
-    let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    for (first, last, sum, weight) in blocks {
-        xs.push(first);
-        ys.push(sum / weight);
-        if last > first {
-            xs.push(last);
-            ys.push(sum / weight);
-        }
+    let (Some(first), Some(last)) = (blocks.first().copied(), blocks.last().copied()) else {
+        return CalibrationMap::Isotonic { x: Vec::new(), y: Vec::new() };
+    };
+    // The ends of the fitted range, then every block's centre.
+    let mut points = vec![(first.first, first.mean())];
+    points.extend(blocks.iter().map(|b| (b.sum_x / b.weight, b.mean())));
+    points.push((last.last, last.mean()));
+    points.dedup_by(|b, a| b.0 <= a.0);
+    let (x, y) = points.into_iter().unzip();
+    CalibrationMap::Isotonic { x, y }
+}
+
+/// A run of distinct probabilities pooled by PAVA.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    first: f64,
+    last: f64,
+    sum_x: f64,
+    sum_y: f64,
+    weight: f64,
+}
+
+impl Block {
+    fn add(&mut self, x: f64, y: f64) {
+        self.last = x;
+        self.sum_x += x;
+        self.sum_y += y;
+        self.weight += 1.0;
     }
-    CalibrationMap::Isotonic { x: xs, y: ys }
+
+    fn mean(&self) -> f64 {
+        self.sum_y / self.weight
+    }
 }
 
 fn interpolate(x: &[f64], y: &[f64], at: f64) -> f64 {
@@ -192,16 +226,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn isotonic_pools_violators_and_interpolates_between_block_ends() {
+    fn isotonic_pools_violators_and_joins_the_block_centres() {
         let p = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
         let y = [false, true, false, false, true, true];
         let CalibrationMap::Isotonic { x, y: v } = isotonic(&p, &y) else { panic!() };
-        // Blocks: [0.1] → 0, [0.2, 0.3, 0.4] → 1/3, [0.5, 0.6] → 1.
-        assert_eq!(x, [0.1, 0.2, 0.4, 0.5, 0.6]);
-        assert_eq!(v, [0.0, 1.0 / 3.0, 1.0 / 3.0, 1.0, 1.0]);
+        // Blocks: [0.1] → 0, [0.2, 0.3, 0.4] → 1/3 (centre 0.3), [0.5] → 1, [0.6] → 1 (equal means stay apart).
+        let expected_x = [0.1, 0.3, 0.5, 0.6];
+        assert!(x.iter().zip(expected_x).all(|(a, b)| (a - b).abs() < 1e-12), "{x:?}");
+        assert_eq!(v, [0.0, 1.0 / 3.0, 1.0, 1.0]);
         let map = CalibrationMap::Isotonic { x, y: v };
         assert_eq!(map.apply(0.0), 0.0);
-        assert!((map.apply(0.15) - 1.0 / 6.0).abs() < 1e-12);
+        assert!((map.apply(0.2) - 1.0 / 6.0).abs() < 1e-12);
+        assert!(map.apply(0.35) > map.apply(0.3), "no flat step inside a block's range");
         assert_eq!(map.apply(0.9), 1.0);
     }
 

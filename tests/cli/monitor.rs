@@ -386,3 +386,52 @@ fn estimates_before_outcomes_track_the_realised_metrics_under_covariate_shift() 
         assert!((estimated - realised).abs() <= 0.02, "{metric}: estimated {estimated}, realised {realised}");
     }
 }
+
+/// The sample generator's own shifts: a covariate shift (`--shift`) moves the estimate with the realised score;
+/// a concept shift (`--concept-shift`) lowers the realised score, which `monitor` reports as RETRAIN DUE, while
+/// the estimate, which cannot see it, stays near the test score.
+#[test]
+fn generated_covariate_shift_is_estimated_and_concept_shift_is_caught_by_the_outcomes() {
+    let p = TestProject::new();
+    let data = p.sample("train", 8000, 1);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "m", "--set", "n_trees=50"])
+        .assert()
+        .success();
+    let week = |name: &str, shift: &[&str], now: &str| {
+        let rel = format!("data/{name}.csv");
+        p.mlctl()
+            .args(["-q", "export", "--sample", "skill-assignment", "--rows", "5000", "--seed", "21", "-o", &rel])
+            .args(shift)
+            .assert()
+            .success();
+        let text = std::fs::read_to_string(p.path(&rel)).unwrap();
+        let mut lines = text.lines();
+        let mut tasks = vec![format!("task_id,{}", lines.next().unwrap())];
+        let mut outcomes = vec!["task_id,success".to_owned()];
+        for (i, line) in lines.enumerate() {
+            tasks.push(format!("{name}-{i},{line}"));
+            outcomes.push(format!("{name}-{i},{}", line.rsplit(',').next().unwrap()));
+        }
+        p.write(&rel, &(tasks.join("\n") + "\n"));
+        p.write(&format!("data/{name}-labels.csv"), &(outcomes.join("\n") + "\n"));
+        predict_at(&p, name, now);
+    };
+    week("covariate", &["--shift", "0.5"], "2026-01-05T10:00:00Z");
+    record(&p, "data/covariate-labels.csv");
+    let (r, _) = monitor_json(&p, "2026-01-08T00:00:00Z", &["--since", "7d", "--fail-on", "share=1"]);
+    let w = &r.windows[0];
+    for metric in ["accuracy", "roc_auc"] {
+        let (estimated, realised) = (w.estimated[metric], w.metrics[metric]);
+        assert!((estimated - realised).abs() <= 0.02, "{metric}: estimated {estimated}, realised {realised}");
+    }
+
+    week("concept", &["--concept-shift", "1"], "2026-01-12T10:00:00Z");
+    record(&p, "data/concept-labels.csv");
+    let (r, code) = monitor_json(&p, "2026-01-15T00:00:00Z", &["--since", "7d", "--fail-on", "share=1"]);
+    let w = &r.windows[0];
+    assert_eq!(code, 3, "{:?}", r.reasons);
+    assert!(r.reasons.iter().any(|x| x.starts_with("f1 fell")), "{:?}", r.reasons);
+    assert!(w.change["f1"] < -0.05);
+    assert!(w.estimated_change["f1"].abs() < 0.05, "the estimate cannot see a concept shift: {:?}", w.estimated_change);
+}
