@@ -188,6 +188,22 @@ fn columns(model: &LoadedModel, frame: &Frame) -> BTreeMap<String, CurrentColumn
     out
 }
 
+/// A logged numeric or date cell as a number (NaN when null): a JSON number (when `json_numbers`), or text that
+/// `parse` reads; else what was expected and found.
+fn logged_number(
+    v: &Value,
+    json_numbers: bool,
+    parse: impl Fn(&str) -> Option<f64>,
+    expected: &str,
+) -> std::result::Result<f64, String> {
+    match v {
+        Value::Null => Ok(f64::NAN),
+        Value::Number(n) if json_numbers => Ok(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => parse(s).ok_or_else(|| format!("expected {expected}, found \"{s}\"")),
+        other => Err(format!("expected {expected}, found {other}")),
+    }
+}
+
 /// Logged rows the statistics are computed on, at most: beyond it, a uniform sample of this many (seeded, so the
 /// same logs give the same report). 10M logged rows collected whole peaked at 2.2 GB.
 pub const LOG_SAMPLE_ROWS: usize = 100_000;
@@ -306,35 +322,14 @@ fn from_logs(
             for f in features {
                 let v = &entry["features"][&f.name];
                 row.cells.push(match f.column_type() {
-                    ColumnType::Numeric => LoggedCell::Number(match v {
-                        Value::Null => f64::NAN,
-                        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-                        Value::String(s) => parse_number(s).ok_or_else(|| {
-                            Error::data(&path, Some(i + 1), Some(&f.name), format!("expected a number, found \"{s}\""))
-                        })?,
-                        other => {
-                            return Err(Error::data(
-                                &path,
-                                Some(i + 1),
-                                Some(&f.name),
-                                format!("expected a number, found {other}"),
-                            ))
-                        }
-                    }),
-                    ColumnType::Date => LoggedCell::Number(match v {
-                        Value::Null => f64::NAN,
-                        Value::String(s) => parse_date(s).map(as_days).ok_or_else(|| {
-                            Error::data(&path, Some(i + 1), Some(&f.name), format!("expected a date, found \"{s}\""))
-                        })?,
-                        other => {
-                            return Err(Error::data(
-                                &path,
-                                Some(i + 1),
-                                Some(&f.name),
-                                format!("expected a date, found {other}"),
-                            ))
-                        }
-                    }),
+                    ColumnType::Numeric => LoggedCell::Number(
+                        logged_number(v, true, parse_number, "a number")
+                            .map_err(|found| Error::data(&path, Some(i + 1), Some(&f.name), found))?,
+                    ),
+                    ColumnType::Date => LoggedCell::Number(
+                        logged_number(v, false, |s| parse_date(s).map(as_days), "a date")
+                            .map_err(|found| Error::data(&path, Some(i + 1), Some(&f.name), found))?,
+                    ),
                     ColumnType::Categorical => LoggedCell::Text(match v {
                         Value::Null => None,
                         Value::String(s) => Some(s.clone()),

@@ -15,14 +15,33 @@ fn project() -> TestProject {
     let data = p.sample("train", 1500, 1);
     p.mlctl().args(["-q", "train", &data, "--target", "success", "--name", "m"]).args(QUICK).assert().success();
     for (week, seed) in [("week1", 2), ("week2", 3)] {
-        let rel = p.sample(week, 300, seed);
-        let text = std::fs::read_to_string(p.path(&rel)).unwrap();
-        let mut lines = text.lines();
-        let mut out = vec![format!("task_id,{}", lines.next().unwrap())];
-        out.extend(lines.enumerate().map(|(i, l)| format!("w{}-{i},{l}", &week[4..])));
-        p.write(&rel, &(out.join("\n") + "\n"));
+        p.sample(week, 300, seed);
+        add_ids(&p, week, |i| format!("w{}-{i}", &week[4..]), |_, _| true);
     }
     p
+}
+
+/// Rewrites the generated `data/NAME.csv` with a `task_id` column (`id(i)` for data row i, counted before `keep`
+/// leaves rows out, given the header and the row's cells); returns how many rows it keeps.
+fn add_ids(
+    p: &TestProject,
+    name: &str,
+    id: impl Fn(usize) -> String,
+    keep: impl Fn(&[&str], &[&str]) -> bool,
+) -> usize {
+    let rel = format!("data/{name}.csv");
+    let text = std::fs::read_to_string(p.path(&rel)).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let columns: Vec<&str> = header.split(',').collect();
+    let mut out = vec![format!("task_id,{header}")];
+    for (i, line) in lines.enumerate() {
+        if keep(&columns, &line.split(',').collect::<Vec<_>>()) {
+            out.push(format!("{},{line}", id(i)));
+        }
+    }
+    p.write(&rel, &(out.join("\n") + "\n"));
+    out.len() - 1
 }
 
 /// Predicts `week` at `now` with its ids logged.
@@ -342,31 +361,25 @@ fn estimates_before_outcomes_track_the_realised_metrics_under_covariate_shift() 
     assert!(calibration["ece_calibrated"].as_f64().unwrap() < calibration["ece_raw"].as_f64().unwrap());
 
     // The shift: only well-matched assignments, or busy employees (a third of the rows are left out).
-    let text = std::fs::read_to_string(p.path(&p.sample("fresh", 12000, 21))).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let columns: Vec<&str> = header.split(',').collect();
-    let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
-    let (skill, availability) = (at("skill_match_score"), at("emp_availability"));
-    let mut shifted = vec![format!("task_id,{header}")];
-    let mut outcomes = vec!["task_id,success".to_owned()];
-    for (i, line) in lines.enumerate() {
-        let cells: Vec<&str> = line.split(',').collect();
-        if cells[skill].parse::<f64>().unwrap() > 0.6 || cells[availability] == "busy" {
-            shifted.push(format!("t{i},{line}"));
-            outcomes.push(format!("t{i},{}", cells[cells.len() - 1]));
-        }
-    }
-    assert!(shifted.len() > 5000, "{}", shifted.len());
-    p.write("data/shifted.csv", &(shifted.join("\n") + "\n"));
-    p.write("data/shifted-labels.csv", &(outcomes.join("\n") + "\n"));
+    p.sample("shifted", 12000, 21);
+    let kept = add_ids(
+        &p,
+        "shifted",
+        |i| format!("t{i}"),
+        |columns, cells| {
+            let at = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+            cells[at("skill_match_score")].parse::<f64>().unwrap() > 0.6 || cells[at("emp_availability")] == "busy"
+        },
+    );
+    assert!(kept > 5000, "{kept}");
+    labels(&p, "shifted", false);
     predict_at(&p, "shifted", "2026-01-05T10:00:00Z");
 
     let now = "2026-01-08T00:00:00Z";
     let (before, code) = monitor_json(&p, now, &["--since", "7d"]);
     assert_eq!(code, 0, "{before:?}");
     let w = &before.windows[0];
-    assert_eq!((w.labelled, w.estimated_rows), (0, shifted.len() - 1));
+    assert_eq!((w.labelled, w.estimated_rows), (0, kept));
     // The inputs did move: the window's drift names the feature, below the default rule's share of one half.
     assert!(w.drifted_features.contains(&"skill_match_score".to_owned()), "{:?}", w.drifted_features);
     assert!(w.drift_share.unwrap() < 0.5);
@@ -405,16 +418,8 @@ fn generated_covariate_shift_is_estimated_and_concept_shift_is_caught_by_the_out
             .args(shift)
             .assert()
             .success();
-        let text = std::fs::read_to_string(p.path(&rel)).unwrap();
-        let mut lines = text.lines();
-        let mut tasks = vec![format!("task_id,{}", lines.next().unwrap())];
-        let mut outcomes = vec!["task_id,success".to_owned()];
-        for (i, line) in lines.enumerate() {
-            tasks.push(format!("{name}-{i},{line}"));
-            outcomes.push(format!("{name}-{i},{}", line.rsplit(',').next().unwrap()));
-        }
-        p.write(&rel, &(tasks.join("\n") + "\n"));
-        p.write(&format!("data/{name}-labels.csv"), &(outcomes.join("\n") + "\n"));
+        add_ids(&p, name, |i| format!("{name}-{i}"), |_, _| true);
+        labels(&p, name, false);
         predict_at(&p, name, now);
     };
     week("covariate", &["--shift", "0.5"], "2026-01-05T10:00:00Z");
