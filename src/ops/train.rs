@@ -110,53 +110,14 @@ pub struct Paths<'a> {
 
 pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) -> Result<TrainReport> {
     let started = Instant::now();
-    // Validate everything cheap before reading data.
-    if let (Some(task), Some(algorithm)) = (opts.task, opts.algorithm) {
-        estimator(algorithm, task, &opts.settings, opts.seed)?;
-    }
-    if opts.task == Some(Task::Clustering) && opts.target.is_some() {
-        return Err(Error::Config(
-            "clustering learns without a target: leave out --target (use --drop to leave columns out of the features)"
-                .into(),
-        ));
-    }
-
-    check_width(opts)?;
+    check_options(opts)?;
     reporter.phase(&format!("reading {}", opts.data.display()));
-    let pipeline_spec = PipelineSpec {
-        stray_as_missing: opts
-            .declared
-            .iter()
-            .filter(|(_, &t)| t == ColumnType::Numeric)
-            .map(|(c, _)| c.clone())
-            .collect(),
-        ..opts.pipeline.clone()
-    };
-    let read_options = ReadOptions {
-        delimiter: opts.delimiter,
-        declared: opts.declared.clone(),
-        text_columns: opts.target.iter().cloned().collect(),
-        na_values: pipeline_spec.na_values.clone(),
-        stray_as_missing: pipeline_spec.stray_as_missing.clone(),
-    };
+    let (pipeline_spec, read_options) = reading(opts);
     let (frame, facts) = read_csv(&opts.data, &read_options)?;
     let read_warnings = stray_warnings(&facts.stray_as_missing, "--numeric");
     let file_rows = frame.n_rows;
     let features = feature_columns(&frame, opts)?;
-    let (task, task_inferred) = match (opts.task, opts.algorithm.map(Algorithm::tasks)) {
-        (Some(task), _) => (task, None),
-        // An algorithm that learns one task only decides it (`--algorithm ridge` on integer targets).
-        (None, Some(&[only])) if opts.target.is_some() != (only == Task::Clustering) => {
-            let why = format!("{} learns {} only", opts.algorithm.map_or("", Algorithm::as_str), only.as_str());
-            reporter.phase(&format!("task: {} ({why})", only.as_str()));
-            (only, Some(why))
-        }
-        (None, _) => {
-            let (task, why) = infer_task(&frame, opts.target.as_deref());
-            reporter.phase(&format!("task: {} ({why}; --task overrides)", task.as_str()));
-            (task, Some(why))
-        }
-    };
+    let (task, task_inferred) = choose_task(opts, &frame, reporter);
     let (frame, rows_without_target, mut warnings) = drop_unlabelled(frame, opts, task)?;
     warnings.splice(0..0, read_warnings);
     let identifiers = identifier_columns(&frame, &features);
@@ -388,6 +349,59 @@ fn fingerprint_bytes(frame: &Frame, bundle: &Bundle, split: &Split) -> Result<Op
     let mut fingerprint = Fingerprint::build(frame, &shape, &split.train)?;
     fingerprint.test_share = fingerprint.measure(frame, &shape, Some(&split.test))?.share;
     Ok(Some(fingerprint.to_bytes()))
+}
+
+/// Refuses, before any data is read, options that cannot work together.
+fn check_options(opts: &TrainOptions) -> Result<()> {
+    if let (Some(task), Some(algorithm)) = (opts.task, opts.algorithm) {
+        estimator(algorithm, task, &opts.settings, opts.seed)?;
+    }
+    if opts.task == Some(Task::Clustering) && opts.target.is_some() {
+        return Err(Error::Config(
+            "clustering learns without a target: leave out --target (use --drop to leave columns out of the features)"
+                .into(),
+        ));
+    }
+    check_width(opts)
+}
+
+/// The pipeline's settings (the declared numeric columns read leniently) and how to read the file with them.
+fn reading(opts: &TrainOptions) -> (PipelineSpec, ReadOptions) {
+    let pipeline_spec = PipelineSpec {
+        stray_as_missing: opts
+            .declared
+            .iter()
+            .filter(|(_, &t)| t == ColumnType::Numeric)
+            .map(|(c, _)| c.clone())
+            .collect(),
+        ..opts.pipeline.clone()
+    };
+    let read_options = ReadOptions {
+        delimiter: opts.delimiter,
+        declared: opts.declared.clone(),
+        text_columns: opts.target.iter().cloned().collect(),
+        na_values: pipeline_spec.na_values.clone(),
+        stray_as_missing: pipeline_spec.stray_as_missing.clone(),
+    };
+    (pipeline_spec, read_options)
+}
+
+/// The task: as given, decided by an algorithm that learns one task only (`--algorithm ridge` on integer
+/// targets), or inferred from the target; with why, unless given.
+fn choose_task(opts: &TrainOptions, frame: &Frame, reporter: &dyn Reporter) -> (Task, Option<String>) {
+    match (opts.task, opts.algorithm.map(Algorithm::tasks)) {
+        (Some(task), _) => (task, None),
+        (None, Some(&[only])) if opts.target.is_some() != (only == Task::Clustering) => {
+            let why = format!("{} learns {} only", opts.algorithm.map_or("", Algorithm::as_str), only.as_str());
+            reporter.phase(&format!("task: {} ({why})", only.as_str()));
+            (only, Some(why))
+        }
+        (None, _) => {
+            let (task, why) = infer_task(frame, opts.target.as_deref());
+            reporter.phase(&format!("task: {} ({why}; --task overrides)", task.as_str()));
+            (task, Some(why))
+        }
+    }
 }
 
 fn describe(estimator: &dyn Estimator) -> String {
