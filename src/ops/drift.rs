@@ -90,7 +90,10 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     }
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;
-    let profile_path = store.require_file(&model.name, &model.record, REFERENCE_FILE)?;
+    // A missing profile is the profile loader's to explain (a version trained before profiles existed).
+    let profile_path = store
+        .version_file(&model.name, &model.record, REFERENCE_FILE)?
+        .unwrap_or_else(|| store.file_location(&model.name, &model.record.version, REFERENCE_FILE));
     let profile = ReferenceProfile::load(&profile_path, &format!("{}@{}", model.name, model.record.version))?;
 
     // The defaults depend on the current data's size, known only once it is read; settings are checked now, so a

@@ -23,7 +23,7 @@ impl Location {
         if let Some((scheme, _)) = url.split_once("://") {
             if scheme != "file" {
                 return Err(Error::Usage(format!(
-                    "registry \"{url}\": unsupported scheme \"{scheme}://\"; use a folder path, file://PATH or \
+                    "registry: unsupported scheme \"{scheme}://\"; use a folder path, file://PATH or \
                      s3://BUCKET/PREFIX"
                 )));
             }
@@ -43,6 +43,14 @@ impl Location {
 
 fn parse_s3(url: &str, rest: &str) -> Result<Location> {
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.contains('@') || bucket.contains(':') {
+        // Not echoed: what precedes '@' is likely a key pair.
+        return Err(Error::Usage(
+            "registry: an s3:// URL holds no credentials (s3://BUCKET/PREFIX); give them in AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY"
+                .to_owned(),
+        ));
+    }
     let valid_bucket = (3..=63).contains(&bucket.len())
         && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'));
     if !valid_bucket {
@@ -85,5 +93,7 @@ mod tests {
         for bad in ["s3://", "s3://UPPER/x", "s3://b/../x", "gs://b/x", "", "s3://ok-bucket/a//b"] {
             assert!(Location::parse(bad, base).is_err(), "{bad:?} should be refused");
         }
+        let err = Location::parse("s3://AKIA:s3cr3t@bucket/x", base).unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t") && err.contains("no credentials"), "{err}");
     }
 }
