@@ -27,3 +27,4 @@ mod snapshots;
 mod tasks;
 mod train;
 mod typing;
+mod width;
