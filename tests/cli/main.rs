@@ -20,6 +20,7 @@ mod postgres;
 mod predict;
 mod promote;
 mod quality;
+mod readme;
 mod rough_edges;
 mod safety;
 mod serve;
