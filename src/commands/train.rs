@@ -205,6 +205,9 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
     for note in &r.notes {
         let _ = writeln!(out, "            {note}");
     }
+    if !r.k_search.is_empty() {
+        out.push_str(&k_search_bars(&r.k_search));
+    }
     let _ = writeln!(out, "  artifact  {} ({})\n", ctx.show(&r.artifact), fmt_bytes(r.artifact_bytes));
 
     if let Some(c) = &r.comparison {
@@ -251,6 +254,20 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
         let _ = writeln!(out, "Top features ({}): {}", r.importance_method.describe(), shown.join(", "));
     }
     let _ = writeln!(out, "Stage: {}. Use it with: mlctl predict {}@{} --input FILE", r.stage, r.name, r.version);
+    out
+}
+
+/// `k=auto`'s search as a picture: a bar per k, as long as its silhouette (negative ones empty), the chosen k
+/// marked.
+fn k_search_bars(scores: &[mlctl::models::KScore]) -> String {
+    const WIDTH: f64 = 30.0;
+    let best = scores.iter().map(|s| s.silhouette).fold(0.0f64, f64::max).max(1e-12);
+    let mut out = String::from("  silhouette per k (k=auto):\n");
+    for s in scores {
+        let cells = (WIDTH * s.silhouette.max(0.0) / best).round() as usize;
+        let mark = if s.chosen { " ← chosen" } else { "" };
+        let _ = writeln!(out, "    k={:<3}{:<30} {:.3}{mark}", s.k, "█".repeat(cells), s.silhouette);
+    }
     out
 }
 

@@ -256,6 +256,18 @@ pub trait Estimator: Send + Sync {
     fn fit_notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The silhouette of each k the last fit tried under `k=auto` (k-means), for the report's picture.
+    fn k_search(&self) -> Vec<KScore> {
+        Vec::new()
+    }
+}
+
+/// One k tried by `k=auto`: its silhouette, and whether it was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct KScore {
+    pub k: usize,
+    pub silhouette: f64,
+    pub chosen: bool,
 }
 
 /// Builds the estimator for `algorithm` and `task` from validated settings.

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod bounded;
+mod charts;
 mod common;
 mod corpus;
 mod data_loss;
