@@ -23,15 +23,16 @@ demo: build
 	@echo "== export: generate the sample dataset (deterministic: same bytes as data/skill_assignment.csv)"
 	$(MLCTL) --project $(DEMO) export --sample skill-assignment --rows 10000 --seed 42 -o $(DEMO)/data/skill_assignment.csv
 	cmp $(DEMO)/data/skill_assignment.csv data/skill_assignment.csv
-	@echo "== train: the spec in mlctl.toml, with 5-fold cross-validation"
-	$(MLCTL) --project $(DEMO) train --model skill_assignment --cv 5
+	@echo "== split: hold out 20% (seeded, stratified by the target); the holdout shares no rows with data/train.csv"
+	$(MLCTL) --project $(DEMO) split $(DEMO)/data/skill_assignment.csv --test-size 0.2 --stratify success -o $(DEMO)/data/train.csv --holdout $(DEMO)/data/holdout.csv
+	@echo "== train: the spec in mlctl.toml on the training part, with 5-fold cross-validation"
+	$(MLCTL) --project $(DEMO) train $(DEMO)/data/train.csv --model skill_assignment --cv 5
 	@echo "== retrain the same spec: a patch version, byte-identical model"
-	$(MLCTL) --project $(DEMO) train --model skill_assignment
+	$(MLCTL) --project $(DEMO) train $(DEMO)/data/train.csv --model skill_assignment
 	cmp $(DEMO)/ml_models/skill_assignment/1.0.0/model.bin $(DEMO)/ml_models/skill_assignment/1.0.1/model.bin
 	@echo "== change a hyperparameter: a minor version"
-	$(MLCTL) --project $(DEMO) train --model skill_assignment --set max_depth=12
-	@echo "== evaluate on fresh data (another seed) with CI gates"
-	$(MLCTL) --project $(DEMO) export --sample skill-assignment --rows 2000 --seed 7 -o $(DEMO)/data/holdout.csv
+	$(MLCTL) --project $(DEMO) train $(DEMO)/data/train.csv --model skill_assignment --set max_depth=12
+	@echo "== evaluate on the holdout with CI gates"
 	$(MLCTL) --project $(DEMO) evaluate skill_assignment@1.0.0 --data $(DEMO)/data/holdout.csv --min f1=0.75 --min roc_auc=0.75
 	@echo "== batch predictions (ids and other non-feature columns pass through), logged for monitoring"
 	$(MLCTL) --project $(DEMO) predict skill_assignment@1.0.0 --input $(DEMO)/data/holdout.csv -o $(DEMO)/predictions.csv
@@ -39,7 +40,7 @@ demo: build
 	@echo "== one record as JSON on stdin, one JSON answer"
 	echo '{"employee":"e-42","emp_experience_years":6,"emp_workload_ratio":0.55,"emp_performance_rating":4.1,"emp_active_tasks":4,"emp_availability":"available","task_priority":"high","task_complexity_score":3,"task_estimated_hours":10,"task_urgency_score":0.7,"skill_match_score":0.82,"workload_compatibility":0.6}' \
 	  | $(MLCTL) --project $(DEMO) predict skill_assignment --input -
-	@echo "== drift: the holdout (another seed of the same generator) against 1.0.0's training data: no drift, exit 0"
+	@echo "== drift: the holdout (drawn from the same data) against 1.0.0's training data: no drift, exit 0"
 	$(MLCTL) --project $(DEMO) drift skill_assignment@1.0.0 --data $(DEMO)/data/holdout.csv --report $(DEMO)/drift/drift.md
 	ls $(DEMO)/drift
 	@echo "== drift from the prediction logs of the last 7 days (the batch above was logged)"
@@ -60,7 +61,7 @@ demo: build
 	$(MLCTL) --project $(DEMO) monitor skill_assignment --since 7d --window 7d --max-age 30d --report $(DEMO)/monitor/monitor.md; \
 	  rc=$$?; if [ $$rc = 3 ]; then echo "(exit 3: RETRAIN DUE, the reasons are listed above)"; elif [ $$rc != 0 ]; then exit $$rc; fi
 	@echo "== experiments: three algorithms cross-validated on the same folds; the best is registered"
-	$(MLCTL) --project $(DEMO) train --model skill_assignment --compare random-forest,gradient-boosting,logistic-regression --cv 3
+	$(MLCTL) --project $(DEMO) train $(DEMO)/data/train.csv --model skill_assignment --compare random-forest,gradient-boosting,logistic-regression --cv 3
 	cat $(DEMO)/MODEL_COMPARISON.md
 	@echo "== the registry"
 	cat $(DEMO)/MODEL_REGISTRY.md

@@ -7,9 +7,9 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; [ "${STEP:-1}" = 0 ] || rea
 
 step "$MLCTL" init .                                                        # mlctl.toml, data/, ml_models/, Makefile
 step "$MLCTL" export --sample skill-assignment --rows 10000 --seed 42 -o data/skill_assignment.csv
-step "$MLCTL" export --sample skill-assignment --rows 2000 --seed 7 -o data/holdout.csv
-step "$MLCTL" train data/skill_assignment.csv --target success --name skill_assignment --cv 5
-step "$MLCTL" train data/skill_assignment.csv --target success --name skill_assignment --set max_depth=10
+step "$MLCTL" split data/skill_assignment.csv --stratify success -o data/train.csv --holdout data/holdout.csv
+step "$MLCTL" train data/train.csv --target success --name skill_assignment --cv 5
+step "$MLCTL" train data/train.csv --target success --name skill_assignment --set max_depth=10
 step "$MLCTL" evaluate skill_assignment@1.0.0 --data data/holdout.csv --min f1=0.75
 step "$MLCTL" promote skill_assignment@1.0.0 --to production
 step "$MLCTL" evaluate skill_assignment@1.1.0 --data data/holdout.csv         # side by side with production

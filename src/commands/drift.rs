@@ -148,10 +148,14 @@ fn human(r: &DriftReport, ctx: &Ctx) -> String {
     out
 }
 
-fn rows_table(rows: &[FeatureDrift]) -> comfy_table::Table {
-    let mut t = table::new(&["feature", "type", "test", "statistic", "p-value", "threshold", "PSI", "drifted"]);
+/// Per feature: the test and its verdict. On a narrow terminal the threshold, the column type and the test's
+/// name give way first (the report and --json keep them).
+fn rows_table(rows: &[FeatureDrift]) -> String {
+    let mut t = table::Grid::new(&["feature", "type", "test", "statistic", "p-value", "threshold", "PSI", "drifted"])
+        .left(&["type", "test"])
+        .droppable(&["threshold", "type", "test"]);
     for f in rows {
-        t.add_row(vec![
+        t.row(vec![
             f.feature.clone(),
             f.column_type.to_owned(),
             f.test.as_str().to_owned(),
@@ -162,14 +166,7 @@ fn rows_table(rows: &[FeatureDrift]) -> comfy_table::Table {
             if f.drifted { "DRIFT".to_owned() } else { "no".to_owned() },
         ]);
     }
-    table::align_numbers(&mut t);
-    if let Some(col) = t.column_mut(1) {
-        col.set_cell_alignment(comfy_table::CellAlignment::Left);
-    }
-    if let Some(col) = t.column_mut(2) {
-        col.set_cell_alignment(comfy_table::CellAlignment::Left);
-    }
-    t
+    t.render()
 }
 
 /// Prometheus gauges for a cron job's textfile collector: the verdict, the share, and per feature the

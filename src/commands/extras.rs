@@ -22,7 +22,11 @@ pub fn init(args: InitArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         for k in &report.kept {
             s.push_str(&format!("  kept    {k} (already there)\n"));
         }
-        s.push_str("Next: put a CSV in data/, set target in mlctl.toml, then `mlctl train --model my_model`.\n");
+        s.push_str(
+            "Next: `make all` writes sample data to data/ (`make data`: mlctl export --sample, then mlctl split), \
+             trains my_model and evaluates it on the holdout. For your own data, change the Makefile's data step \
+             and the target in mlctl.toml.\n",
+        );
         s
     })?;
     Ok(ExitStatus::Success)

@@ -36,7 +36,11 @@ pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         let mut header = vec!["model", "version", "stage", "created", "algorithm"];
         header.extend(&metrics);
         header.push("files");
-        let mut t = table::new(&header);
+        // On a narrow terminal: the timestamp, the files' state and the algorithm give way first, then the
+        // metrics from the last.
+        let mut droppable = vec!["created", "files", "algorithm"];
+        droppable.extend(metrics.iter().rev().take(metrics.len().saturating_sub(1)));
+        let mut t = table::Grid::new(&header).all_left().droppable(&droppable);
         for v in &report.versions {
             let mut row = vec![
                 v.model.clone(),
@@ -47,9 +51,9 @@ pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
             ];
             row.extend(metrics.iter().map(|m| v.metrics.get(*m).map_or_else(|| "–".to_owned(), |x| fmt_metric(*x))));
             row.push(if v.files_deleted { "deleted".to_owned() } else { "ok".to_owned() });
-            t.add_row(row);
+            t.row(row);
         }
-        format!("{t}\n")
+        format!("{}\n", t.render())
     })?;
     Ok(ExitStatus::Success)
 }
@@ -79,7 +83,10 @@ fn show_human(r: &ShowReport) -> String {
     let _ = writeln!(out, "{}@{} ({})", r.model, rec.version, rec.stage);
     let _ = writeln!(out, "  created    {}", rec.created_at);
     let _ = writeln!(out, "  task       {} · target {}", rec.spec.task, rec.spec.target.as_deref().unwrap_or("–"));
-    let _ = writeln!(out, "  algorithm  {} {}", rec.spec.algorithm, rec.spec.params);
+    let _ = writeln!(out, "  algorithm  {}", rec.spec.algorithm);
+    for pair in table::param_pairs(&rec.spec.params) {
+        let _ = writeln!(out, "               {pair}");
+    }
     let _ = writeln!(
         out,
         "  data       {} ({} rows, sha256 {})",

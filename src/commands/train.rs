@@ -198,9 +198,15 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
         let _ =
             writeln!(out, "  positive  class \"{positive}\" (what precision, recall and F1 are about; --pos-label)");
     }
-    let _ = writeln!(out, "  model     {} {}", r.algorithm, r.params);
+    let _ = writeln!(out, "  model     {}", r.algorithm);
+    for pair in table::param_pairs(&r.params) {
+        let _ = writeln!(out, "              {pair}");
+    }
     for note in &r.notes {
         let _ = writeln!(out, "            {note}");
+    }
+    if !r.k_search.is_empty() {
+        out.push_str(&k_search_bars(&r.k_search));
     }
     let _ = writeln!(out, "  artifact  {} ({})\n", ctx.show(&r.artifact), fmt_bytes(r.artifact_bytes));
 
@@ -251,14 +257,32 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
     out
 }
 
-/// The `--compare` ranking, best first.
-fn comparison_table(c: &mlctl::ops::compare::Comparison) -> comfy_table::Table {
+/// `k=auto`'s search as a picture: a bar per k, as long as its silhouette (negative ones empty), the chosen k
+/// marked.
+fn k_search_bars(scores: &[mlctl::models::KScore]) -> String {
+    const WIDTH: f64 = 30.0;
+    let best = scores.iter().map(|s| s.silhouette).fold(0.0f64, f64::max).max(1e-12);
+    let mut out = String::from("  silhouette per k (k=auto):\n");
+    for s in scores {
+        let cells = (WIDTH * s.silhouette.max(0.0) / best).round() as usize;
+        let mark = if s.chosen { " ← chosen" } else { "" };
+        let _ = writeln!(out, "    k={:<3}{:<30} {:.3}{mark}", s.k, "█".repeat(cells), s.silhouette);
+    }
+    out
+}
+
+/// The `--compare` ranking, best first. On a narrow terminal the timings and the third metric give way.
+fn comparison_table(c: &mlctl::ops::compare::Comparison) -> String {
     let others: Vec<&str> = Metrics::headline(c.task).iter().copied().filter(|m| *m != c.metric).take(2).collect();
     let primary = format!("{} ({}-fold CV)", c.metric, c.folds);
     let mut header = vec!["rank", "algorithm", primary.as_str()];
     header.extend(others.iter().copied());
     header.extend(["fit ms/fold", "predict ms/fold"]);
-    let mut t = table::new(&header);
+    let mut droppable = vec!["predict ms/fold"];
+    droppable.extend(others.iter().rev().copied().take(1));
+    droppable.push("fit ms/fold");
+    droppable.extend(others.iter().rev().copied().skip(1));
+    let mut t = table::Grid::new(&header).droppable(&droppable);
     for (i, cand) in c.candidates.iter().enumerate() {
         let ms =
             |m: &str| cand.metrics.get(m).map_or_else(|| "—".to_owned(), |v| format!("{:.4} ± {:.4}", v.mean, v.std));
@@ -266,8 +290,7 @@ fn comparison_table(c: &mlctl::ops::compare::Comparison) -> comfy_table::Table {
         row.extend(others.iter().map(|m| ms(m)));
         row.push(format!("{:.1}", cand.fit_seconds.mean * 1e3));
         row.push(format!("{:.1}", cand.predict_seconds.mean * 1e3));
-        t.add_row(row);
+        t.row(row);
     }
-    table::align_numbers(&mut t);
-    t
+    t.render()
 }

@@ -256,6 +256,18 @@ pub trait Estimator: Send + Sync {
     fn fit_notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The silhouette of each k the last fit tried under `k=auto` (k-means), for the report's picture.
+    fn k_search(&self) -> Vec<KScore> {
+        Vec::new()
+    }
+}
+
+/// One k tried by `k=auto`: its silhouette, and whether it was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct KScore {
+    pub k: usize,
+    pub silhouette: f64,
+    pub chosen: bool,
 }
 
 /// Builds the estimator for `algorithm` and `task` from validated settings.
@@ -281,6 +293,9 @@ pub enum ImportanceMethod {
     SegmentSeparation,
     /// The drop in the primary metric when a feature's values are shuffled (any model).
     Permutation,
+    /// Total split gain per feature, normalised to sum 1 (gradient boosting: the gain of its second-order
+    /// objective, not an impurity; LightGBM's "gain" importance).
+    SplitGain,
 }
 
 impl ImportanceMethod {
@@ -290,6 +305,7 @@ impl ImportanceMethod {
             ImportanceMethod::Coefficients => "|coefficient| on standardised inputs",
             ImportanceMethod::SegmentSeparation => "between-segment share of variance",
             ImportanceMethod::Permutation => "permutation importance on the test split",
+            ImportanceMethod::SplitGain => "total split gain",
         }
     }
 }
@@ -422,13 +438,13 @@ impl TrainedModel {
             TrainedModel::RandomForestClassifier(m) | TrainedModel::DecisionTreeClassifier(m) => {
                 impurity(m.feature_importances())
             }
-            TrainedModel::GradientBoostingClassifier(m) => impurity(m.feature_importances()),
+            TrainedModel::GradientBoostingClassifier(m) => Some((m.feature_importances(), ImportanceMethod::SplitGain)),
             TrainedModel::RandomForestRegressor(m) | TrainedModel::DecisionTreeRegressor(m) => {
                 impurity(m.feature_importances())
             }
             TrainedModel::LogisticRegression(m) => Some((m.feature_importances(), ImportanceMethod::Coefficients)),
             TrainedModel::LinearRegressor(m) => Some((m.feature_importances(), ImportanceMethod::Coefficients)),
-            TrainedModel::GradientBoostingRegressor(m) => impurity(m.feature_importances()),
+            TrainedModel::GradientBoostingRegressor(m) => Some((m.feature_importances(), ImportanceMethod::SplitGain)),
             TrainedModel::KMeans(m) => {
                 let segments = predictions.labels()?;
                 Some((m.feature_importances(x, &segments), ImportanceMethod::SegmentSeparation))

@@ -43,6 +43,8 @@ pub struct Candidate {
     pub params: serde_json::Value,
     /// Mean ± std over the folds of each headline metric.
     pub metrics: BTreeMap<String, MeanStd>,
+    /// The primary metric on each fold where it is defined, in fold order (what the chart draws).
+    pub fold_scores: Vec<f64>,
     /// Seconds per fold to fit the pipeline and model, and to predict the fold's test rows.
     pub fit_seconds: MeanStd,
     pub predict_seconds: MeanStd,
@@ -143,6 +145,7 @@ pub fn compare(
         candidates.push(Candidate {
             algorithm: est.algorithm(),
             params: est.params(),
+            fold_scores: per_metric.get(metric).cloned().unwrap_or_default(),
             metrics: per_metric.into_iter().map(|(k, v)| (k, MeanStd::of(&v))).collect(),
             fit_seconds: MeanStd::of(&fit),
             predict_seconds: MeanStd::of(&predict),
@@ -164,7 +167,18 @@ fn rank(candidates: &mut [Candidate], metric: &str, higher_is_better: bool) {
     });
 }
 
-/// MODEL_COMPARISON.md: the ranked table and each candidate's parameters.
+/// The chart of the primary metric per fold and algorithm, written beside MODEL_COMPARISON.md.
+pub const FOLDS_CHART: &str = "MODEL_COMPARISON-folds.svg";
+
+/// The SVG of [`FOLDS_CHART`]: a row of dots per algorithm, best first.
+pub fn folds_chart(c: &Comparison) -> String {
+    let rows: Vec<(String, Vec<f64>)> =
+        c.candidates.iter().map(|cand| (cand.algorithm.as_str().to_owned(), cand.fold_scores.clone())).collect();
+    let title = format!("{} per fold ({}-fold cross-validation)", c.metric, c.folds);
+    crate::report::charts::strips(&title, &c.metric, &rows)
+}
+
+/// MODEL_COMPARISON.md: the ranked table, the chart of the folds and each candidate's parameters.
 pub fn markdown(c: &Comparison, data: &str, dataset_sha256: &str, registered: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Model comparison\n");
@@ -207,6 +221,11 @@ pub fn markdown(c: &Comparison, data: &str, dataset_sha256: &str, registered: &s
         }
         let _ = writeln!(out, " {:.1} | {:.1} |", cand.fit_seconds.mean * 1e3, cand.predict_seconds.mean * 1e3);
     }
+    let _ = writeln!(
+        out,
+        "\n## {} per fold\n\nEach dot is one fold, the bar the mean.\n\n![{} per fold]({FOLDS_CHART})",
+        c.metric, c.metric
+    );
     let _ = writeln!(out, "\n## Parameters\n");
     for cand in &c.candidates {
         let _ = writeln!(out, "- `{}`: `{}`", cand.algorithm.as_str(), cand.params);
@@ -222,7 +241,14 @@ mod tests {
         let mut metrics = BTreeMap::new();
         metrics.insert("f1".to_owned(), MeanStd { mean, std });
         let zero = MeanStd { mean: 0.0, std: 0.0 };
-        Candidate { algorithm, params: serde_json::json!({}), metrics, fit_seconds: zero, predict_seconds: zero }
+        Candidate {
+            algorithm,
+            params: serde_json::json!({}),
+            metrics,
+            fold_scores: vec![mean],
+            fit_seconds: zero,
+            predict_seconds: zero,
+        }
     }
 
     #[test]

@@ -219,6 +219,11 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         let charts = ChartData {
             y_true: scored.y_true.as_deref(),
             proba: scored.predictions.proba(),
+            actual: scored.actual.as_deref(),
+            predicted: match &scored.predictions {
+                crate::models::Predictions::Values(v) => Some(v),
+                _ => None,
+            },
             importances: &importances,
         };
         crate::report::evaluation::write_markdown(&report, &charts, path)?;
@@ -250,6 +255,8 @@ pub struct FileScore {
     pub warnings: Vec<String>,
     /// Class codes of the rows (classification): what curves are drawn from, with the probabilities.
     pub y_true: Option<Vec<u32>>,
+    /// The target's values (regression): what the predicted-against-actual chart is drawn from.
+    pub actual: Option<Vec<f64>>,
     pub predictions: Predictions,
     /// How much of the file the model was trained on.
     pub overlap: TrainingOverlap,
@@ -364,12 +371,13 @@ pub fn score_file(
     let rows_without_target = labelled.map_or(0, |rows| frame.n_rows - rows.len());
     let data =
         DataInfo { path: path.display().to_string(), sha256: facts.sha256, rows: frame.n_rows, rows_without_target };
-    let y_true = match truth {
-        SelectedTarget::Classes(y, _) => Some(y),
-        _ => None,
+    let (y_true, actual) = match truth {
+        SelectedTarget::Classes(y, _) => (Some(y), None),
+        SelectedTarget::Values(v) => (None, Some(v)),
+        SelectedTarget::None => (None, None),
     };
     let pos_label = positive.label(&classes);
-    Ok(FileScore { metrics, data, warnings, y_true, predictions, overlap, classes, pos_label })
+    Ok(FileScore { metrics, data, warnings, y_true, actual, predictions, overlap, classes, pos_label })
 }
 
 /// The truth of the rows that have a target, and those rows (None: every row) with the warning that names

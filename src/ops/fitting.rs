@@ -377,6 +377,8 @@ pub struct Fitted {
     pub warnings: Vec<String>,
     /// What the estimator chose while fitting (see [`Estimator::fit_notes`]).
     pub notes: Vec<String>,
+    /// `k=auto`'s silhouette per k (see [`Estimator::k_search`]).
+    pub k_search: Vec<crate::models::KScore>,
     pub test_x: Matrix,
     pub test_truth: SelectedTarget,
     pub test_predictions: Predictions,
@@ -401,6 +403,7 @@ pub fn fit_and_score(
     let model = estimator.fit(&x_train, &train_truth.as_target())?;
     let fit_warnings = model.fit_warnings();
     let notes = estimator.fit_notes();
+    let k_search = estimator.k_search();
     let fit_seconds = started.elapsed().as_secs_f64();
 
     let started = std::time::Instant::now();
@@ -425,6 +428,7 @@ pub fn fit_and_score(
         metrics,
         warnings,
         notes,
+        k_search,
         test_x,
         test_truth,
         test_predictions,

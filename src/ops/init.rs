@@ -1,5 +1,7 @@
-//! `mlctl init`: scaffolds a project — mlctl.toml with a commented model spec, data/, ml_models/, and a Makefile
-//! with demo/train/evaluate/retrain targets and a weekly cron line — without ever overwriting a file.
+//! `mlctl init`: scaffolds a project that runs as it is — mlctl.toml with a commented model spec, data/,
+//! ml_models/, logs/, and a Makefile whose data/train/evaluate targets work in sequence from an empty folder (the
+//! data step writes sample data and splits off a holdout), plus a retrain target and a weekly cron line —
+//! without ever overwriting a file.
 
 use std::path::{Path, PathBuf};
 
@@ -17,10 +19,12 @@ pub struct InitReport {
 }
 
 const CONFIG: &str = r#"# mlctl project configuration. `mlctl train --model NAME` trains [models.NAME]; flags override it.
+# `make data` fills data/ with sample data (the Makefile's data step); for your own data, change that step and
+# the target below.
 
 [models.my_model]
-data = "data/train.csv"          # a CSV with a header row
-target = "label"                 # the column to predict (none, with algorithm = "k-means", segments the rows)
+data = "data/train.csv"          # a CSV with a header row (`make data` writes it with `mlctl split`)
+target = "success"               # the column to predict (none, with algorithm = "k-means", segments the rows)
 algorithm = "random-forest"      # classification: random-forest, gradient-boosting, decision-tree,
                                  #   logistic-regression, knn, naive-bayes; regression: the same trees, knn,
                                  #   linear, ridge, lasso, elastic-net; clustering: k-means
@@ -40,26 +44,38 @@ min_samples_leaf = 2
 class_weight = "balanced"
 "#;
 
-const MAKEFILE: &str = r#"# Targets for this mlctl project. MODEL and DATA can be overridden: make train MODEL=churn
-MLCTL ?= mlctl
-MODEL ?= my_model
+/// The targets run in order from an empty folder: `make data train evaluate` (or `make all`).
+const MAKEFILE: &str = r#"# Targets for this mlctl project, in order: make data, make train, make evaluate (all three: make all).
+# Every variable below can be overridden on the command line, e.g. make evaluate MIN_F1=0.8
+MLCTL   ?= mlctl
+MODEL   ?= my_model
+DATASET ?= data/dataset.csv
+# TRAIN is the file mlctl.toml's [models.my_model] trains on (its data = ...); HOLDOUT is never trained on.
+TRAIN   ?= data/train.csv
 HOLDOUT ?= data/holdout.csv
+MIN_F1  ?= 0.75
 
-.PHONY: demo train evaluate retrain
+.PHONY: all data train evaluate retrain
 
-# Weekly retraining from cron (crontab -e), plain log lines and exit codes:
-# 0 6 * * 1  cd /path/to/project && make retrain >> logs/retrain.log 2>&1
+all: data train evaluate
 
-demo: train evaluate
+# The data step: sample data to start with. For your own data, replace the export with yours, e.g.
+#   $(MLCTL) export --from sqlite:data/app.db --query "SELECT ..." -o $(DATASET)
+# and name your target column in --stratify and in mlctl.toml.
+data:
+	$(MLCTL) export --sample skill-assignment --rows 5000 --seed 42 -o $(DATASET)
+	$(MLCTL) split $(DATASET) --test-size 0.2 --stratify success -o $(TRAIN) --holdout $(HOLDOUT)
 
 train:
 	$(MLCTL) train --model $(MODEL)
 
+# Exit 3 when the model misses the gate.
 evaluate:
-	$(MLCTL) evaluate $(MODEL) --data $(HOLDOUT) --min f1=0.80
+	$(MLCTL) evaluate $(MODEL) --data $(HOLDOUT) --min f1=$(MIN_F1)
 
-retrain: train
-	$(MLCTL) evaluate $(MODEL) --data $(HOLDOUT) --min f1=0.80
+# Weekly retraining from cron (crontab -e), plain log lines and exit codes:
+# 0 6 * * 1  cd /path/to/project && make retrain >> logs/retrain.log 2>&1
+retrain: data train evaluate
 "#;
 
 pub fn init(root: &Path) -> Result<InitReport> {

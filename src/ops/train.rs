@@ -96,6 +96,8 @@ pub struct TrainReport {
     pub importance_method: ImportanceMethod,
     /// What fitting chose beyond the parameters (k under k=auto).
     pub notes: Vec<String>,
+    /// `k=auto`: the silhouette of every k tried (empty otherwise).
+    pub k_search: Vec<crate::models::KScore>,
     pub training_seconds: f64,
     pub artifact: PathBuf,
     pub artifact_bytes: u64,
@@ -297,17 +299,21 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
             let text =
                 crate::ops::compare::markdown(c, &dataset.path, &facts.sha256, &format!("{}@{version}", opts.name));
             write_atomic(&path, text.as_bytes())?;
+            let chart = paths.project_root.join(crate::ops::compare::FOLDS_CHART);
+            write_atomic(&chart, crate::ops::compare::folds_chart(c).as_bytes())?;
             Some(path)
         }
         None => None,
     };
     warnings.extend(fitted.warnings);
     let notes = fitted.notes;
+    let k_search = fitted.k_search;
     // Columns typed by inference that are dates but for a few values: one-hot by day is rarely what was meant.
     let inferred = features.iter().filter(|f| !opts.declared.contains_key(*f)).filter_map(|f| frame.column(f));
     warnings.extend(inferred.filter_map(crate::data::dates::mostly_dates_warning));
     Ok(TrainReport {
         notes,
+        k_search,
         name: opts.name.to_string(),
         artifact: paths.store.file_location(&opts.name, &version, crate::registry::layout::MODEL_FILE),
         version,

@@ -102,9 +102,9 @@ impl Printer {
             s.push('\n');
             s
         } else if self.color_out {
-            paint(&human())
+            paint(&fit_lines(&human(), crate::output::width::get()))
         } else {
-            human()
+            fit_lines(&human(), crate::output::width::get())
         };
         if stdout_is_closed() {
             return Err(closed_stdout());
@@ -130,6 +130,38 @@ impl Printer {
         for cause in &causes {
             let _ = writeln!(err, "  caused by: {cause}");
         }
+    }
+}
+
+/// The human result with every line of prose wrapped to `width`. Tables are laid out for the width already
+/// (their lines hold box-drawing characters and are left alone); a wrapped line continues under the text of a
+/// `label    text` line, or two spaces in.
+fn fit_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let is_table = body.contains(['│', '┌', '╞', '└', '├']);
+        if is_table || body.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        out.push_str(&crate::output::width::wrap(body, hanging_indent(body), width));
+        out.push_str(&line[body.len()..]);
+    }
+    out
+}
+
+/// Where the continuation of `line` starts: under the text after a label (`  task      text`), else two
+/// columns in from the line's own indentation.
+fn hanging_indent(line: &str) -> usize {
+    let lead = line.len() - line.trim_start().len();
+    let rest = &line[lead..];
+    let label_end = rest.find(' ').unwrap_or(rest.len());
+    let gap = rest[label_end..].len() - rest[label_end..].trim_start().len();
+    if gap >= 2 && lead + label_end + gap <= 24 {
+        lead + label_end + gap
+    } else {
+        lead + 2
     }
 }
 
@@ -263,6 +295,16 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
         let error = anyhow::Error::new(io).context("data.csv: No such file or directory").context("training m");
         assert_eq!(informative_causes(&error), ["data.csv: No such file or directory"]);
+    }
+
+    #[test]
+    fn prose_is_wrapped_and_tables_are_not() {
+        let text = "  task      classification (inferred: target with 2 distinct values; --task overrides)\n│ a ┆ b │ and a long table line that stays as it is, however wide\nshort\n";
+        let fitted = fit_lines(text, 50);
+        let lines: Vec<&str> = fitted.lines().collect();
+        assert!(lines[0].chars().count() <= 50 && lines[1].starts_with("            "), "{fitted}");
+        assert!(fitted.contains("│ a ┆ b │ and a long table line that stays as it is, however wide\nshort\n"));
+        assert_eq!(hanging_indent("Top features (mean decrease in impurity): a 0.2"), 2);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Charts for the markdown reports as hand-written SVG: curves on a unit square (ROC, precision-recall), a
-//! heat map (confusion matrix) and horizontal bars (feature importance). Each is a few dozen elements, the
-//! same style as the drift histograms (`drift/svg.rs`); that does not justify a plotting dependency.
+//! heat map (confusion matrix), horizontal bars (feature importance, rows per segment), a scatter on data axes
+//! (predicted against actual, residuals) and strips of dots per row (cross-validation folds per algorithm).
+//! Each is a few dozen elements, the same style as the drift histograms (`drift/svg.rs`); that does not
+//! justify a plotting dependency.
 
 use std::fmt::Write;
 
@@ -135,8 +137,24 @@ pub fn heat_map(title: &str, labels: &[String], matrix: &[Vec<u64>]) -> String {
     s
 }
 
+/// How the value beside a bar is written: a count as the integer it is ("974"), a score with 3 decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueLabel {
+    Count,
+    Decimal,
+}
+
+impl ValueLabel {
+    fn text(self, value: f64) -> String {
+        match self {
+            ValueLabel::Count => format!("{value:.0}"),
+            ValueLabel::Decimal => format!("{value:.3}"),
+        }
+    }
+}
+
 /// Horizontal bars for `(label, value)` pairs, in the order given, scaled to the largest value.
-pub fn bars(title: &str, items: &[(String, f64)]) -> String {
+pub fn bars(title: &str, items: &[(String, f64)], format: ValueLabel) -> String {
     let (left, top, bar_h, plot_w) = (190.0, 36.0, 18.0, 320.0);
     let height = top + bar_h * 1.4 * items.len().max(1) as f64 + 16.0;
     let width = left + plot_w + 70.0;
@@ -154,7 +172,192 @@ pub fn bars(title: &str, items: &[(String, f64)]) -> String {
             escape(label)
         );
         let _ = writeln!(s, r#"<rect x="{left}" y="{y:.1}" width="{w:.1}" height="{bar_h}" fill="{}"/>"#, PALETTE[0]);
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}">{value:.3}</text>"#, left + w + 4.0, y + bar_h - 5.0);
+        let _ =
+            writeln!(s, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, left + w + 4.0, y + bar_h - 5.0, format.text(*value));
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// A linear axis over the data's range, padded a little so no point sits on the frame.
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+}
+
+impl Axis {
+    fn over(values: impl Iterator<Item = f64>) -> Axis {
+        let (lo, hi) = values
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        if !lo.is_finite() {
+            return Axis { lo: 0.0, hi: 1.0 };
+        }
+        let pad = if hi > lo { (hi - lo) * 0.05 } else { lo.abs().max(1.0) * 0.5 };
+        Axis { lo: lo - pad, hi: hi + pad }
+    }
+
+    /// Where `v` falls, from 0 (lo) to 1 (hi).
+    fn frac(self, v: f64) -> f64 {
+        ((v - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0)
+    }
+
+    /// Five evenly spaced tick values.
+    fn ticks(self) -> impl Iterator<Item = f64> {
+        (0..5).map(move |i| self.lo + (self.hi - self.lo) * f64::from(i) / 4.0)
+    }
+}
+
+/// A tick value short enough to read: whole numbers as integers, else 3 significant digits.
+fn tick_text(v: f64) -> String {
+    if v.abs() >= 100.0 || (v.fract() == 0.0 && v.abs() < 1e15) {
+        format!("{v:.0}")
+    } else {
+        let text = format!("{v:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+/// The frame, ticks and axis labels of a plot `size` pixels square at (`left`, `top`).
+fn frame(s: &mut String, (x, y): (Axis, Axis), (x_label, y_label): (&str, &str), (left, top, size): (f64, f64, f64)) {
+    let _ = writeln!(s, r##"<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="none" stroke="#333"/>"##);
+    for t in x.ticks() {
+        let px = left + x.frac(t) * size;
+        let _ = writeln!(
+            s,
+            r#"<text x="{px:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            top + size + 14.0,
+            tick_text(t)
+        );
+    }
+    for t in y.ticks() {
+        let py = top + (1.0 - y.frac(t)) * size;
+        let _ =
+            writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#, left - 4.0, py + 4.0, tick_text(t));
+    }
+    let mid = top + size / 2.0;
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        left + size / 2.0,
+        top + size + 32.0,
+        escape(x_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="14" y="{mid:.1}" text-anchor="middle" transform="rotate(-90 14 {mid:.1})">{}</text>"#,
+        escape(y_label)
+    );
+}
+
+/// The guide line of a scatter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guide {
+    /// y = x: where a perfect prediction falls.
+    Diagonal,
+    /// y = 0: no error.
+    Zero,
+}
+
+/// Points on data axes with a guide line; at most [`MAX_POINTS`] of them, evenly picked in the order given
+/// (a report for a million rows stays a readable file).
+pub fn scatter(title: &str, (x_label, y_label): (&str, &str), points: &[(f64, f64)], guide: Guide) -> String {
+    const SIZE: f64 = 320.0;
+    const LEFT: f64 = 64.0;
+    const TOP: f64 = 36.0;
+    let shown = thin(points, MAX_POINTS);
+    let mut x = Axis::over(shown.iter().map(|p| p.0));
+    let mut y = Axis::over(shown.iter().map(|p| p.1));
+    if guide == Guide::Diagonal {
+        // One scale on both axes, so the diagonal is the 45° line.
+        let both = Axis { lo: x.lo.min(y.lo), hi: x.hi.max(y.hi) };
+        (x, y) = (both, both);
+    }
+    let mut s = String::new();
+    open(&mut s, LEFT + SIZE + 24.0, TOP + SIZE + 48.0, title);
+    frame(&mut s, (x, y), (x_label, y_label), (LEFT, TOP, SIZE));
+    let px = |v: f64| LEFT + x.frac(v) * SIZE;
+    let py = |v: f64| TOP + (1.0 - y.frac(v)) * SIZE;
+    let (x1, y1, x2, y2) = match guide {
+        Guide::Diagonal => (px(x.lo), py(x.lo), px(x.hi), py(x.hi)),
+        Guide::Zero => (px(x.lo), py(0.0), px(x.hi), py(0.0)),
+    };
+    let _ = writeln!(
+        s,
+        r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="#999" stroke-dasharray="4 4"/>"##
+    );
+    for &(a, b) in &shown {
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="2" fill="{}" fill-opacity="0.5"/>"#,
+            px(a),
+            py(b),
+            PALETTE[0]
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Points drawn by a scatter at most.
+pub const MAX_POINTS: usize = 2_000;
+
+/// At most `max` of `points`, evenly spaced in the order given.
+fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    let finite = points.iter().copied().filter(|(a, b)| a.is_finite() && b.is_finite());
+    let n = points.len();
+    if n <= max {
+        return finite.collect();
+    }
+    (0..max).filter_map(|i| points.get(i * n / max).copied()).filter(|(a, b)| a.is_finite() && b.is_finite()).collect()
+}
+
+/// One row of dots per `(label, values)` — each value a dot, the mean a bar across the row — on a shared
+/// axis: scores per cross-validation fold, per algorithm.
+pub fn strips(title: &str, axis_label: &str, rows: &[(String, Vec<f64>)]) -> String {
+    let (left, top, row_h, plot_w) = (170.0, 36.0, 28.0, 360.0);
+    let height = top + row_h * rows.len().max(1) as f64 + 48.0;
+    let axis = Axis::over(rows.iter().flat_map(|(_, v)| v.iter().copied()));
+    let mut s = String::new();
+    open(&mut s, left + plot_w + 24.0, height, title);
+    let bottom = top + row_h * rows.len().max(1) as f64;
+    let _ = writeln!(s, r##"<line x1="{left}" y1="{bottom}" x2="{:.1}" y2="{bottom}" stroke="#333"/>"##, left + plot_w);
+    for t in axis.ticks() {
+        let x = left + axis.frac(t) * plot_w;
+        let _ =
+            writeln!(s, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, bottom + 14.0, tick_text(t));
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        left + plot_w / 2.0,
+        bottom + 32.0,
+        escape(axis_label)
+    );
+    for (i, (label, values)) in rows.iter().enumerate() {
+        let y = top + row_h * (i as f64 + 0.5);
+        let colour = PALETTE[i % PALETTE.len()];
+        let _ =
+            writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#, left - 8.0, y + 4.0, escape(label));
+        for &v in values.iter().filter(|v| v.is_finite()) {
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.1}" cy="{y:.1}" r="4" fill="{colour}" fill-opacity="0.7"><title>{v:.4}</title></circle>"#,
+                left + axis.frac(v) * plot_w
+            );
+        }
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        if !finite.is_empty() {
+            let mean = finite.iter().sum::<f64>() / finite.len() as f64;
+            let x = left + axis.frac(mean) * plot_w;
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333" stroke-width="2"><title>mean {mean:.4}</title></line>"##,
+                y - 9.0,
+                y + 9.0
+            );
+        }
     }
     s.push_str("</svg>\n");
     s
@@ -177,7 +380,30 @@ mod tests {
         let hm = heat_map("cm", &["0".into(), "1".into()], &[vec![3, 1], vec![0, 4]]);
         assert_eq!(hm.matches("<rect").count(), 1 + 4);
         assert!(hm.contains(">3</text>") && hm.contains("75.0% of the row"));
-        let b = bars("imp", &[("x".into(), 0.6), ("y".into(), 0.4)]);
+        let b = bars("imp", &[("x".into(), 0.6), ("y".into(), 0.4)], ValueLabel::Decimal);
         assert_eq!(b.matches("<rect").count(), 1 + 2);
+        assert!(b.contains(">0.600</text>"));
+        let counts = bars("rows", &[("segment 0".into(), 974.0)], ValueLabel::Count);
+        assert!(counts.contains(">974</text>") && !counts.contains("974.000"));
+    }
+
+    #[test]
+    fn scatters_draw_a_dot_per_point_up_to_the_cap() {
+        let points: Vec<(f64, f64)> = (0..50).map(|i| (f64::from(i), f64::from(i) * 1.1)).collect();
+        let svg = scatter("p", ("actual", "predicted"), &points, Guide::Diagonal);
+        assert_eq!(svg.matches("<circle").count(), 50);
+        assert!(svg.contains("stroke-dasharray"));
+        let many: Vec<(f64, f64)> = (0..10_000).map(|i| (f64::from(i), 0.0)).collect();
+        assert_eq!(scatter("r", ("x", "y"), &many, Guide::Zero).matches("<circle").count(), MAX_POINTS);
+        assert_eq!(tick_text(974.0), "974");
+        assert_eq!(tick_text(0.25), "0.25");
+    }
+
+    #[test]
+    fn strips_draw_a_dot_per_value_and_a_mean_per_row() {
+        let rows = vec![("a".to_owned(), vec![0.8, 0.82, 0.81]), ("b".to_owned(), vec![0.7, 0.75, 0.72])];
+        let svg = strips("folds", "f1", &rows);
+        assert_eq!(svg.matches("<circle").count(), 6);
+        assert_eq!(svg.matches("<title>mean").count(), 2);
     }
 }

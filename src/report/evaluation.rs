@@ -1,6 +1,7 @@
 //! `mlctl evaluate --report FILE.md`: the metrics (side by side with production when there is one), the
 //! classification report, gates, and pictures people would rather look at than read — ROC and
-//! precision-recall curves, the confusion matrix as a heat map, feature-importance bars — as SVG files beside
+//! precision-recall curves, the confusion matrix as a heat map, predicted against actual and residuals
+//! (regression), feature-importance bars — as SVG files beside
 //! the markdown (`<stem>-roc.svg`, …), linked from it. Every file is written atomically.
 
 use std::fmt::Write;
@@ -18,6 +19,9 @@ pub struct ChartData<'a> {
     pub y_true: Option<&'a [u32]>,
     /// Row-major `rows × classes` probabilities.
     pub proba: Option<&'a [f64]>,
+    /// Regression only: the target's values and the predictions, row by row.
+    pub actual: Option<&'a [f64]>,
+    pub predicted: Option<&'a [f64]>,
     /// Importance per input feature, highest first.
     pub importances: &'a [(String, f64)],
 }
@@ -84,10 +88,24 @@ pub fn write_markdown(r: &EvaluateReport, data: &ChartData<'_>, path: &Path) -> 
     if let crate::metrics::Metrics::Clustering(m) = &r.metrics {
         let sizes: Vec<(String, f64)> =
             m.segment_sizes.iter().enumerate().map(|(i, &n)| (format!("segment {i}"), n as f64)).collect();
-        let name = svg("segments", charts::bars("Rows per segment", &sizes))?;
+        let name = svg("segments", charts::bars("Rows per segment", &sizes, charts::ValueLabel::Count))?;
         let _ = writeln!(md, "## Segments\n\n![rows per segment]({name})\n");
     }
 
+    if let (Some(actual), Some(predicted)) = (data.actual, data.predicted) {
+        let pairs: Vec<(f64, f64)> = actual.iter().copied().zip(predicted.iter().copied()).collect();
+        let name = svg(
+            "predicted",
+            charts::scatter("Predicted against actual", ("actual", "predicted"), &pairs, charts::Guide::Diagonal),
+        )?;
+        let _ = writeln!(md, "## Predicted against actual\n\n![predicted against actual]({name})\n");
+        let residuals: Vec<(f64, f64)> = pairs.iter().map(|&(a, p)| (p, a - p)).collect();
+        let name = svg(
+            "residuals",
+            charts::scatter("Residuals", ("predicted", "actual − predicted"), &residuals, charts::Guide::Zero),
+        )?;
+        let _ = writeln!(md, "## Residuals\n\n![residuals against predicted]({name})\n");
+    }
     let (roc, pr) = match (data.y_true, data.proba) {
         (Some(y_true), Some(proba)) => curve_series(r, y_true, proba),
         _ => (Vec::new(), Vec::new()),
@@ -102,7 +120,7 @@ pub fn write_markdown(r: &EvaluateReport, data: &ChartData<'_>, path: &Path) -> 
     }
     if !data.importances.is_empty() {
         let top: Vec<(String, f64)> = data.importances.iter().take(15).cloned().collect();
-        let name = svg("importance", charts::bars("Feature importance", &top))?;
+        let name = svg("importance", charts::bars("Feature importance", &top, charts::ValueLabel::Decimal))?;
         let _ = writeln!(md, "## Feature importance\n\n![feature importance]({name})\n");
     }
     if !r.warnings.is_empty() {

@@ -28,7 +28,9 @@ impl TestProject {
         cmd.current_dir(self.root())
             .env("MLCTL_TEST_NOW", "2026-01-02T03:04:05Z")
             .env("MLCTL_USER", "tester")
-            .env_remove("NO_COLOR");
+            .env_remove("NO_COLOR")
+            // The output width comes from COLUMNS (else 100 off a terminal); a test that wants one sets it.
+            .env_remove("COLUMNS");
         cmd
     }
 

@@ -108,6 +108,7 @@ fn the_same_generator_with_another_seed_shows_no_drift() {
     let p = trained();
     p.mlctl()
         .args(["drift", "m", "--data", "data/same.csv"])
+        .env("COLUMNS", "200") // wide enough for every column (threshold included)
         .assert()
         .code(0)
         .stdout(contains("m@1.0.0: 800 current rows (data/same.csv) against 1500 reference rows"))

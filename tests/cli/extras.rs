@@ -19,22 +19,56 @@ fn man_page_renders() {
 #[test]
 fn init_scaffolds_a_project_that_trains() {
     let p = TestProject::new();
-    p.mlctl().args(["init", "proj"]).assert().success().stdout(contains("created mlctl.toml"));
-    let config = std::fs::read_to_string(p.path("proj/mlctl.toml")).unwrap();
+    p.mlctl()
+        .args(["init", "proj"])
+        .assert()
+        .success()
+        .stdout(contains("created mlctl.toml"))
+        .stdout(contains("Next: `make all` writes sample data"));
     assert!(p.path("proj/Makefile").exists() && p.path("proj/data").is_dir() && p.path("proj/ml_models").is_dir());
     p.mlctl().args(["init", "proj"]).assert().success().stdout(contains("kept    mlctl.toml (already there)"));
-    // Point the template at real data and train from it.
-    p.mlctl()
-        .args(["export", "--sample", "skill-assignment", "--rows", "300", "-o", "proj/data/train.csv"])
-        .assert()
-        .success();
-    std::fs::write(p.path("proj/mlctl.toml"), config.replace("target = \"label\"", "target = \"success\"")).unwrap();
-    p.mlctl()
-        .current_dir(p.path("proj/data"))
-        .args(["-q", "train", "--model", "my_model", "--set", "n_trees=5"])
-        .assert()
-        .success();
+}
+
+/// From an empty folder: `mlctl init`, then the Makefile's targets in order, with the built mlctl on PATH.
+#[test]
+fn init_makefile_targets_run_in_sequence_from_an_empty_folder() {
+    let p = TestProject::new();
+    p.mlctl().args(["init", "proj"]).assert().success();
+    let bin_dir = assert_cmd::cargo::cargo_bin("mlctl").parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    for target in ["data", "train", "evaluate"] {
+        let out = std::process::Command::new("make")
+            .arg(target)
+            .current_dir(p.path("proj"))
+            .env("PATH", &path)
+            .env_remove("MAKEFLAGS")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "make {target}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(p.path("proj/data/holdout.csv").exists() && p.path("proj/data/train.csv").exists());
     assert!(p.path("proj/ml_models/my_model/1.0.0/model.bin").exists());
+
+    // No comment names a variable the Makefile does not define.
+    let makefile = std::fs::read_to_string(p.path("proj/Makefile")).unwrap();
+    let defined: Vec<&str> = makefile.lines().filter_map(|l| l.split_once("?=")).map(|(v, _)| v.trim()).collect();
+    let comments: String = makefile.lines().filter(|l| l.trim_start().starts_with('#')).collect();
+    for word in comments.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let shouty = word.len() >= 3
+            && word.chars().any(|c| c.is_ascii_uppercase())
+            && !word.chars().any(|c| c.is_ascii_lowercase());
+        if shouty && word != "SELECT" {
+            assert!(defined.contains(&word), "a comment names {word}, which the Makefile does not define");
+        }
+    }
 }
 
 #[test]

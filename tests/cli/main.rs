@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod bounded;
+mod charts;
 mod common;
 mod corpus;
 mod data_loss;
@@ -20,6 +21,7 @@ mod postgres;
 mod predict;
 mod promote;
 mod quality;
+mod readme;
 mod rough_edges;
 mod safety;
 mod serve;
@@ -27,3 +29,4 @@ mod snapshots;
 mod tasks;
 mod train;
 mod typing;
+mod width;

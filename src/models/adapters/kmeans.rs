@@ -52,6 +52,15 @@ impl Segmentation {
 }
 
 impl Estimator for Segmentation {
+    fn k_search(&self) -> Vec<crate::models::KScore> {
+        let Ok(table) = self.chosen.lock() else { return Vec::new() };
+        let best = table.iter().copied().reduce(|b, r| if r.1 > b.1 { r } else { b }).map(|b| b.0);
+        table
+            .iter()
+            .map(|&(k, silhouette, _)| crate::models::KScore { k, silhouette, chosen: Some(k) == best })
+            .collect()
+    }
+
     fn fit_notes(&self) -> Vec<String> {
         let Ok(table) = self.chosen.lock() else { return Vec::new() };
         let Some(best) = table.iter().copied().reduce(|b, r| if r.1 > b.1 { r } else { b }) else {
