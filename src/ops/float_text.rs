@@ -1,7 +1,7 @@
 //! Floats as `Display` writes them (`format!("{x}")`: the shortest digits that read back as `x`, in plain
 //! decimal notation, `1` for 1.0), in about a third of the instructions: `ryu` finds the same shortest digits,
-//! and its exponent notation is rewritten. A prediction file's probabilities are the main user (100k of them took
-//! ~700 instructions each through `Display`).
+//! and its exponent notation is rewritten. A prediction file's probabilities are the main user (figures:
+//! bench/NOTES.md).
 //!
 //! The two differ only where two shortest candidates are equally near `x` (`Display` rounds that tie up,
 //! `ryu` to even). A tie needs `x`'s exact decimal expansion to be at most 18 digits long, so such values

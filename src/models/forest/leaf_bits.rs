@@ -9,16 +9,16 @@
 //!
 //! So a tree costs the same few operations per split for every row, in a loop with no branch and no
 //! dependent load, that the compiler turns into vector instructions over a block of [`BLOCK`] rows stored
-//! feature by feature. A walk costs a dependent load and compare per level and per row: measured on the
-//! reference boosting model (31 leaves), the bit vectors take fewer instructions per row and tree.
+//! feature by feature. A walk costs a dependent load and compare per level and per row, so the bit vectors take
+//! fewer instructions per row and tree (measured on the reference boosting model: bench/NOTES.md).
 
 use crate::models::forest::tree::Tree;
 
 /// Leaves a tree may have to be evaluated here: one bit each in a `u32`.
 pub(crate) const MAX_LEAVES: usize = 32;
 
-/// Rows evaluated together: a block's bit vectors stay in vector registers (eight of AVX2). Measured on the
-/// reference boosting model, 64 rows took a fifth fewer instructions in the trees than 32.
+/// Rows evaluated together: a block's bit vectors stay in vector registers (eight of AVX2); 64 took fewer
+/// instructions than 32 (bench/NOTES.md).
 pub(crate) const BLOCK: usize = 64;
 
 /// A block's encoded rows, feature by feature: `codes[feature][row]` is the rank of the row's value among the

@@ -1,8 +1,7 @@
 //! Hash tables of (feature, threshold) keys for compiling a forest: the distinct split thresholds of all its
 //! trees, then each threshold's rank among its feature's. A large forest has over half a million splits but
 //! only a few thousand distinct keys (binning gives a feature at most 254), so hashing each split once beats
-//! sorting all of them (or each tree's) and binary-searching each one's rank: on the reference forest (100 trees,
-//! 1.2 M nodes), a one-row predict process took 86 → 72 ms (median of 21 alternating runs).
+//! sorting all of them (or each tree's) and binary-searching each one's rank (measured: bench/NOTES.md).
 //!
 //! Keys are [`super::predict`]'s packed `u128`s, never 0 (a threshold's ordered bits are not all zero unless it is
 //! a NaN, which is refused before), so 0 marks an empty slot.

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use self::init::kmeans_plus_plus;
 use self::lloyd::{assign, lloyd, Run};
-pub use self::silhouette::{choose_k, silhouette_score, KScore, AUTO_K_RANGE};
+pub use self::silhouette::{choose_k, silhouette_score, KScore};
 use super::neighbors::BlockedRows;
 use crate::data::matrix::Matrix;
 use crate::rng::Rng;

@@ -84,9 +84,6 @@ pub(super) fn silhouette_of(blocked: &BlockedRows, row: &[f64], own: usize, labe
     }
 }
 
-/// The k range `k=auto` tries when not told otherwise: `lo..=hi`.
-pub const AUTO_K_RANGE: (usize, usize) = (2, 10);
-
 /// One row of [`choose_k`]'s table: (k, silhouette, inertia).
 pub type KScore = (usize, f64, f64);
 
