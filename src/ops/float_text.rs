@@ -126,7 +126,6 @@ mod tests {
         let mut values: Vec<f64> = edges.to_vec();
         for i in 0..200_000u64 {
             let r = rng.next_u64();
-            #[allow(clippy::cast_precision_loss)]
             values.push(match i % 5 {
                 0 => f64::from_bits(r),
                 1 => rng.next_f64(),

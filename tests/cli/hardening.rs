@@ -138,6 +138,7 @@ fn links_planted_in_the_registry_are_not_followed() {
 fn mkfifo(path: &std::path::Path) {
     let _ = std::fs::remove_file(path);
     let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
 }
 

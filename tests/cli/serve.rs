@@ -72,6 +72,7 @@ impl Server {
     }
 
     fn signal(&self, sig: i32) {
+        // SAFETY: kill takes plain integers and touches no memory of ours.
         assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
     }
 

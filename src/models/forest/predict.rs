@@ -268,7 +268,6 @@ impl CompiledForest {
         for key in keys {
             let (feature, threshold) = unpack_key(key);
             // `==`, not bits: -0.0 and 0.0 are the same threshold (the first kept, -0.0, as it sorts first).
-            #[allow(clippy::float_cmp)]
             if thresholds[feature].last() != Some(&threshold) {
                 thresholds[feature].push(threshold);
             }
@@ -379,7 +378,6 @@ impl CompiledForest {
 
     /// The mean of the trees' leaf outputs for every row of `x`, row-major `n_rows × width`.
     pub(crate) fn predict(&self, x: &Matrix) -> Vec<f64> {
-        #[allow(clippy::cast_precision_loss)]
         let scale = 1.0 / self.n_trees() as f64;
         self.predict_scaled(x, scale)
     }
@@ -553,7 +551,6 @@ fn check_ranks(tree: &Tree, ranks: &[u8], thresholds: &[Vec<f64>], width: usize)
         if let Some((feature, threshold, _)) = tree.split(node) {
             let stored = thresholds.get(feature).and_then(|t| t.get(usize::from(rank)));
             // `==`: the table keeps one of -0.0 and 0.0, which compare alike, as `rank` does.
-            #[allow(clippy::float_cmp)]
             if stored != Some(&threshold) {
                 return Err("a stored split rank is not that of its split's threshold".to_owned());
             }
@@ -594,7 +591,7 @@ fn pack_key(feature: usize, threshold: f64) -> u128 {
 
 /// The pair [`pack_key`] packed.
 fn unpack_key(key: u128) -> (usize, f64) {
-    #[allow(clippy::cast_possible_truncation)] // The two halves of `pack_key`.
+    // The two halves of `pack_key`.
     let (feature, ordered) = ((key >> 64) as usize, key as u64);
     let bits = if ordered >> 63 == 1 { ordered & !(1 << 63) } else { !ordered };
     (feature, f64::from_bits(bits))
@@ -761,7 +758,7 @@ fn ranks<const K: usize>(thresholds: &[f64], values: &[f64; K]) -> [u16; K] {
 }
 
 #[cfg(test)]
-#[allow(clippy::cast_precision_loss)] // Small test numbers.
+// Small test numbers.
 mod tests {
     use super::*;
     use crate::models::forest::tree::TreeBuilder;
@@ -779,7 +776,6 @@ mod tests {
                 open.extend([left, left + 1]);
                 splits += 1;
             } else {
-                #[allow(clippy::cast_possible_truncation)]
                 let p = rng.next_f64() as f32;
                 builder.make_leaf(node, &[p, 1.0 - p]);
             }

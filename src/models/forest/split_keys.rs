@@ -104,11 +104,10 @@ impl RankTable {
 /// A slot index for `key`: its halves folded and multiplied by a large odd constant, whose high bits depend on
 /// every bit of the key (the table masks the low bits of the rotated product).
 fn hash(key: u128) -> usize {
-    #[allow(clippy::cast_possible_truncation)] // The two halves.
+    // The two halves, each truncated to 64 bits on purpose.
     let folded = (key as u64) ^ ((key >> 64) as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    #[allow(clippy::cast_possible_truncation)] // A slot index: only the low bits are kept.
-    let slot = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32) as usize;
-    slot
+    // A slot index: only the low bits are kept.
+    folded.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32) as usize
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::rng::Rng;
 /// the nearest centre so far, best meaning the lowest resulting potential (sum of those squared distances).
 pub(super) fn kmeans_plus_plus(x: &Matrix, k: usize, rng: &mut Rng) -> Vec<f64> {
     let n = x.n_rows();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // ln k ≥ 0, and small.
+    // ln k ≥ 0, and small.
     let n_trials = 2 + (k as f64).ln() as usize;
     let first = rng.below(n);
     let mut centers = x.row(first).to_vec();

@@ -333,7 +333,6 @@ fn same_partition(a: &[u32], b: &[u32], k: usize) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // Exact values are the point.
 mod tests {
     use super::lloyd::{inertia, new_centers, squared_distance};
     use super::*;

@@ -181,7 +181,7 @@ impl<'a> BoostGrower<'a> {
         self.rows.extend((0..n).map(crate::models::forest::tree::index_u32));
         self.rows_in_order = true;
         self.ordered.resize(n, (0.0, 0.0));
-        #[allow(clippy::cast_possible_truncation)] // f32 gradients, as scikit-learn's (see `NodeRows`).
+        // f32 gradients, as scikit-learn's (see `NodeRows`).
         self.ordered.par_iter_mut().zip(g.par_iter().zip(h)).for_each(|(pair, (&g, &h))| *pair = (g as f32, h as f32));
         self.free = (0..self.histograms.len()).collect();
         self.split_bins.clear();
@@ -293,7 +293,7 @@ impl<'a> BoostGrower<'a> {
         let l2 = self.params.l2_regularization;
         for leaf in &open {
             let value = -self.params.learning_rate * leaf.sum_g / (leaf.sum_h + l2 + HESSIAN_FLOOR);
-            #[allow(clippy::cast_possible_truncation)] // Leaf values are stored as f32, like the forest's.
+            // Leaf values are stored as f32, like the forest's.
             let value = value as f32;
             tree.make_leaf(leaf.node, &[value]);
             self.leaves.push(FinalLeaf { start: leaf.start, end: leaf.end, value });

@@ -79,7 +79,6 @@ impl Loss for LogLoss {
             vec![(share[1] / (1.0 - share[1])).ln()]
         } else {
             let logs: Vec<f64> = share.iter().map(|s| s.ln()).collect();
-            #[allow(clippy::cast_precision_loss)]
             let mean = logs.iter().sum::<f64>() / self.n_classes as f64;
             logs.iter().map(|l| l - mean).collect()
         }
@@ -149,7 +148,7 @@ impl Loss for SquaredError {
 
     /// The mean target.
     fn baseline(&self) -> Vec<f64> {
-        #[allow(clippy::cast_precision_loss)] // Fewer than 2^31 rows.
+        // Fewer than 2^31 rows.
         let mean = self.y.iter().sum::<f64>() / self.y.len() as f64;
         vec![mean]
     }
@@ -160,7 +159,6 @@ impl Loss for SquaredError {
     }
 
     fn mean_loss(&self, raw: &[f64]) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
         let n = self.y.len() as f64;
         raw.iter().zip(&self.y).map(|(&r, &y)| 0.5 * (r - y) * (r - y)).sum::<f64>() / n
     }

@@ -370,7 +370,6 @@ impl GradientBoostingRegressor {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp, clippy::cast_precision_loss, clippy::cast_possible_truncation)] // Exact values are the point; small numbers.
 mod tests {
     use super::grower::{BoostGrower, LeafStats};
     use super::histogram::{add_chunks, fill_chunks, fill_histogram, Bin, Histogram, NodeRows};

@@ -23,7 +23,6 @@ pub(super) fn validation_split(y: &[u32], n_classes: usize, fraction: f64, seed:
     let mut validation = Vec::new();
     for mut rows in by_class {
         rng.shuffle(&mut rows);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
         let n = ((rows.len() as f64 * fraction).round() as usize).min(rows.len().saturating_sub(1));
         validation.extend_from_slice(&rows[..n]);
     }
