@@ -1,6 +1,5 @@
 //! Crash safety and containment: SIGKILL at random points of train, promote and export (a minimum number of
-//! them observed to interrupt a write); links planted in
-//! the registry.
+//! them observed to interrupt a write); links planted in the registry.
 
 use std::process::Stdio;
 use std::time::Duration;
