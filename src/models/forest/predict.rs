@@ -758,7 +758,6 @@ fn ranks<const K: usize>(thresholds: &[f64], values: &[f64; K]) -> [u16; K] {
 }
 
 #[cfg(test)]
-// Small test numbers.
 mod tests {
     use super::*;
     use crate::models::forest::tree::TreeBuilder;

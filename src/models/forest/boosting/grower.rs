@@ -3,10 +3,10 @@
 
 use rayon::prelude::*;
 
-use super::boost::pair_sums;
 use super::histogram::{add_chunks, fill_histogram, Bin, Histogram, NodeRows};
 use super::params::BoostingParams;
 use super::partition::partition_rows;
+use super::sums::pair_sums;
 use crate::models::forest::binning::BinnedMatrix;
 use crate::models::forest::tree::{Tree, TreeBuilder};
 

@@ -3,8 +3,8 @@
 
 use rayon::prelude::*;
 
-use super::boost::sum_in_blocks;
 use super::scores_per_row;
+use super::sums::sum_in_blocks;
 
 /// Appends the class probabilities of one row's raw scores.
 pub(super) fn push_probabilities(raw: &[f64], n_classes: usize, out: &mut Vec<f64>) {

@@ -28,7 +28,7 @@
 
 //!
 //! The parts, one file each: `params` (hyperparameters), `loss` (what is minimised), `validation` (early
-//! stopping), `boost` (the loop), `grower` (one tree), `histogram` and `partition` (its inner loops).
+//! stopping), `boost` (the loop), `grower` (one tree), `histogram` and `partition` (its inner loops), `sums` (thread-count-free sums).
 
 mod boost;
 mod grower;
@@ -36,6 +36,7 @@ mod histogram;
 mod loss;
 mod params;
 mod partition;
+mod sums;
 mod validation;
 
 use serde::{Deserialize, Serialize};
