@@ -3,8 +3,8 @@
 //! only a few thousand distinct keys (binning gives a feature at most 254), so hashing each split once beats
 //! sorting all of them (or each tree's) and binary-searching each one's rank (measured: bench/NOTES.md).
 //!
-//! Keys are [`super::predict`]'s packed `u128`s, never 0 (a threshold's ordered bits are not all zero unless it is
-//! a NaN, which is refused before), so 0 marks an empty slot.
+//! Keys are the `predict` module's packed `u128`s, never 0 (a threshold's ordered bits are not all zero unless
+//! it is a NaN, which is refused before), so 0 marks an empty slot.
 
 /// A set of keys, by open addressing with linear probing.
 #[derive(Default)]
