@@ -125,7 +125,7 @@ retrain: build
 FUZZ_SECONDS ?= 120
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	for t in artifact_decode csv_ingest; do \
+	for t in artifact_decode csv_ingest csv_stream; do \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 || exit 1; \
 	done
 

@@ -47,9 +47,8 @@ fn exit_on_usage_error(error: &clap::Error) -> ! {
 /// Has glibc's allocator serve blocks up to 32 MiB from its heaps and keep up to 128 MiB of freed memory,
 /// instead of mapping every block above its (adaptive) threshold afresh and handing it back when freed.
 /// Prediction allocates a few such buffers per batch of rows; each fresh mapping was paid for again in page
-/// faults, which took a quarter of a 100k-row GBDT prediction's CPU time (14,000 faults; now 4,400).
-/// Prediction only: training keeps large blocks alive for long, and kept memory raised its peak at 1M rows
-/// (GBDT 295 → 479 MB) for no gain in time.
+/// faults, a large share of a prediction's CPU time. Prediction only: training keeps large blocks alive for
+/// long, and kept memory raised its peak for no gain in time. Figures: bench/NOTES.md.
 fn keep_freed_memory_for_reuse() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before the command starts any thread.

@@ -8,7 +8,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let candidates: Vec<&str> = candidates.into_iter().collect();
     let by_distance = candidates
         .iter()
-        .map(|c| (levenshtein(&word, &c.to_lowercase()), *c))
+        .map(|c| (strsim::levenshtein(&word, &c.to_lowercase()), *c))
         // A distance as large as the word means nothing of it matched ("x" is not a misspelt "m").
         .filter(|(d, _)| *d <= limit && *d < word.chars().count())
         .min_by_key(|(d, _)| *d)
@@ -25,20 +25,6 @@ pub fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> St
     closest(word, candidates).map_or_else(String::new, |c| format!(" (did you mean \"{c}\"?)"))
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +36,15 @@ mod tests {
         assert_eq!(hint("random-forrest", ["random-forest"]), " (did you mean \"random-forest\"?)");
         assert_eq!(closest("prod", ["staging", "production", "archived"]), Some("production"));
         assert_eq!(closest("pr", ["precision", "production"]), None, "an ambiguous prefix suggests nothing");
+    }
+
+    #[test]
+    fn distances_count_characters_not_bytes_and_ignore_case() {
+        // Two edits (ß for s, one s dropped) in characters; more in UTF-8 bytes.
+        assert_eq!(closest("grösse", ["größe"]), Some("größe"));
+        assert_eq!(closest("SUCESS", ["success"]), Some("success"));
+        // The nearest wins; among equals, the first.
+        assert_eq!(closest("max_dept", ["max_depth", "max_bins"]), Some("max_depth"));
+        assert_eq!(closest("ab", ["ax", "ay"]), Some("ax"));
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Format 1 wrote a tree's arrays as postcard sequences: one varint or float at a time, decoded element by
 //! element through serde. Format 2 writes them as byte strings of little-endian values, which decode as one
-//! length check and a copy: with the 100k-row reference forest (100 trees), a one-row predict took 83 → 64 ms
-//! (median of 15 alternating runs). Human-readable encodings (JSON, which tests use to corrupt models by hand)
+//! length check and a copy, which made loading a large forest markedly faster (figures: bench/NOTES.md).
+//! Human-readable encodings (JSON, which tests use to corrupt models by hand)
 //! keep plain arrays. Format 3 adds to a forest the rank of each split's threshold (see
 //! `models::forest::stored_ranks`), which loading used to recompute. Format 4 adds to the pipeline how its data
 //! was read (extra missing tokens, lenient numeric columns) and each feature's infrequent one-hot slot.

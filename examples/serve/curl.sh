@@ -15,9 +15,10 @@ curl -fsS "${auth[@]}" -H 'Content-Type: application/json' -H 'X-Request-Id: ord
 # A batch, with the key factors and a stricter threshold.
 curl -fsS "${auth[@]}" -H 'Content-Type: application/json' -d "{\"instances\": [$record, $record]}" \
     "$BASE/v1/models/skill_assignment/predict?threshold=0.6&explain=true"; echo
-# A CSV file.
-curl -fsS "${auth[@]}" -H 'Content-Type: text/csv' --data-binary @data/skill_assignment.csv \
-    "$BASE/v1/models/skill_assignment/predict" | head -c 300; echo
+# A CSV file (the answer read whole, then cut: `| head` would close the pipe early and fail curl under pipefail).
+answer=$(curl -fsS "${auth[@]}" -H 'Content-Type: text/csv' --data-binary @data/skill_assignment.csv \
+    "$BASE/v1/models/skill_assignment/predict")
+printf '%s\n' "${answer:0:300}"
 # MLflow's scoring protocol (one served model).
 curl -fsS "${auth[@]}" -H 'Content-Type: application/json' -d "{\"dataframe_records\": [$record]}" "$BASE/invocations"; echo
-curl -fsS "${auth[@]}" "$BASE/metrics" | head -20
+curl -fsS "${auth[@]}" "$BASE/metrics" | sed -n '1,20p'

@@ -143,7 +143,7 @@ fn gauges(r: &MonitorReport) -> Vec<Sample> {
         }
     }
     let (predicted, labelled) = r.windows.iter().fold((0, 0), |(p, l), w| (p + w.predicted, l + w.labelled));
-    #[allow(clippy::cast_precision_loss)] // Row counts.
+    // Row counts.
     let share = if predicted == 0 { 0.0 } else { labelled as f64 / predicted as f64 };
     out.push(
         Sample::new("mlctl_monitor_labelled_ratio", "Share of the period's predictions with an outcome.", share)

@@ -14,7 +14,7 @@ use super::schema::is_missing_token;
 use crate::error::{Error, Result};
 
 pub const SECONDS_PER_DAY: i64 = 86_400;
-#[allow(clippy::cast_precision_loss)] // Exact.
+// Exact: far below 2^53.
 pub const SECONDS_PER_DAY_F64: f64 = SECONDS_PER_DAY as f64;
 
 /// Seconds since the epoch as days since 1970-01-01 (the time of day a fraction), as drift compares dates.
@@ -192,7 +192,7 @@ pub struct DateParts {
 }
 
 /// The fields of `seconds` since the epoch (finite).
-#[allow(clippy::cast_possible_truncation)] // Floored first; any year 0000–9999 is far inside i64.
+// Floored first; any year 0000–9999 is far inside i64.
 pub fn date_parts(seconds: f64) -> DateParts {
     let whole = seconds.floor() as i64;
     let days = whole.div_euclid(SECONDS_PER_DAY);
@@ -214,7 +214,6 @@ pub fn date_parts(seconds: f64) -> DateParts {
 
 /// The ISO spelling of `seconds` since the epoch: `YYYY-MM-DD` at midnight, else `YYYY-MM-DDTHH:MM:SS[.fff]Z`
 /// (UTC, which [`parse_date`] reads back).
-#[allow(clippy::cast_possible_truncation)]
 pub fn format_date(seconds: f64) -> String {
     let whole = seconds.floor() as i64;
     let millis = ((seconds - whole as f64) * 1000.0).round() as i64;

@@ -115,7 +115,7 @@ fn short_decimal(bytes: &[u8]) -> Option<f64> {
     if n_digits == 0 || n_digits > 15 {
         return None;
     }
-    #[allow(clippy::cast_precision_loss)] // Below 10^15: exact.
+    // Below 10^15: exact.
     let value = mantissa as f64 / EXACT_POWERS_OF_TEN[fraction_digits.unwrap_or(0)];
     Some(if negative { -value } else { value })
 }

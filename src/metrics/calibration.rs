@@ -88,7 +88,7 @@ impl Calibration {
 pub fn expected_calibration_error(p: &[f64], y: &[bool]) -> f64 {
     let mut bins = [(0usize, 0.0f64, 0usize); ECE_BINS];
     for (&p, &y) in p.iter().zip(y) {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // p in [0, 1]: a bin index.
+        // p in [0, 1]: a bin index.
         let b = ((p.clamp(0.0, 1.0) * ECE_BINS as f64) as usize).min(ECE_BINS - 1);
         bins[b].0 += 1;
         bins[b].1 += p;

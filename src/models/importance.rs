@@ -22,7 +22,6 @@ pub fn sample_size(n_groups: usize) -> usize {
 
 /// The mean drop of `score` (higher is better) per group of columns of `x` when that group's rows are
 /// shuffled, `N_REPEATS` times each, seeded by `seed`.
-#[allow(clippy::cast_precision_loss)]
 pub fn permutation_importance(
     x: &Matrix,
     groups: &[Range<usize>],

@@ -190,7 +190,6 @@ fn log_sum_exp(terms: &[f64]) -> f64 {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // Exact values are the point.
 mod tests {
     use super::*;
     use serde_json::Value;

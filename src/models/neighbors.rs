@@ -417,7 +417,6 @@ impl BlockedRows {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // Exact values are the point.
 mod tests {
     use super::*;
     use serde_json::Value;

@@ -40,10 +40,6 @@ pub fn check_keys(
     Ok(out)
 }
 
-pub fn parse_value<T: std::str::FromStr>(key: &str, value: &str, accepts: &str) -> Result<T> {
-    value.trim().parse().map_err(|_| Error::Config(format!("hyperparameter {key}={value}: expected {accepts}")))
-}
-
 /// Parses `key=value` pairs from the command line.
 pub fn parse_assignments(pairs: &[String]) -> Result<Settings> {
     let mut out = Settings::new();

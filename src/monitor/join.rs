@@ -89,11 +89,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Predicted<'a> {
             fn visit_f64<E>(self, v: f64) -> std::result::Result<Self::Value, E> {
                 Ok(Predicted::Value(v))
             }
-            #[allow(clippy::cast_precision_loss)] // A logged prediction was an f64 before it was written.
+            // A logged prediction was an f64 before it was written.
             fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
                 Ok(Predicted::Value(v as f64))
             }
-            #[allow(clippy::cast_precision_loss)]
             fn visit_u64<E>(self, v: u64) -> std::result::Result<Self::Value, E> {
                 Ok(Predicted::Value(v as f64))
             }

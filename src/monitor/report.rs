@@ -87,7 +87,7 @@ fn table(md: &mut String, windows: &[WindowReport], metrics: &[&str]) {
 /// 0–1 scale.
 fn trend(r: &MonitorReport, metric: &str) -> String {
     let n = r.windows.len().max(2) - 1;
-    #[allow(clippy::cast_precision_loss)] // At most MAX_WINDOWS windows.
+    // At most MAX_WINDOWS windows.
     let x = |i: usize| i as f64 / n as f64;
     let realised =
         r.windows.iter().enumerate().filter_map(|(i, w)| w.metrics.get(metric).map(|v| (x(i), *v))).collect();

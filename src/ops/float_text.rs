@@ -1,7 +1,7 @@
 //! Floats as `Display` writes them (`format!("{x}")`: the shortest digits that read back as `x`, in plain
 //! decimal notation, `1` for 1.0), in about a third of the instructions: `ryu` finds the same shortest digits,
-//! and its exponent notation is rewritten. A prediction file's probabilities are the main user (100k of them took
-//! ~700 instructions each through `Display`).
+//! and its exponent notation is rewritten. A prediction file's probabilities are the main user (figures:
+//! bench/NOTES.md).
 //!
 //! The two differ only where two shortest candidates are equally near `x` (`Display` rounds that tie up,
 //! `ryu` to even). A tie needs `x`'s exact decimal expansion to be at most 18 digits long, so such values
@@ -126,7 +126,6 @@ mod tests {
         let mut values: Vec<f64> = edges.to_vec();
         for i in 0..200_000u64 {
             let r = rng.next_u64();
-            #[allow(clippy::cast_precision_loss)]
             values.push(match i % 5 {
                 0 => f64::from_bits(r),
                 1 => rng.next_f64(),

@@ -328,7 +328,7 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-#[allow(clippy::cast_precision_loss)] // Days of a model's life: far below 2^52 milliseconds.
+// Days of a model's life: far below 2^52 milliseconds.
 fn days(d: Duration) -> f64 {
     d.num_milliseconds() as f64 / 86_400_000.0
 }

@@ -74,11 +74,10 @@ impl<'de> Deserialize<'de> for Label {
             fn visit_f64<E>(self, v: f64) -> std::result::Result<Label, E> {
                 Ok(Label::Value(v))
             }
-            #[allow(clippy::cast_precision_loss)] // A label was an f64 before it was written.
+            // A label was an f64 before it was written.
             fn visit_i64<E>(self, v: i64) -> std::result::Result<Label, E> {
                 Ok(Label::Value(v as f64))
             }
-            #[allow(clippy::cast_precision_loss)]
             fn visit_u64<E>(self, v: u64) -> std::result::Result<Label, E> {
                 Ok(Label::Value(v as f64))
             }

@@ -1,8 +1,8 @@
 //! The prediction log: one JSON line per prediction, appended to `logs/predictions/<name>/<YYYY-MM-DD>.jsonl`,
 //! which `drift --logs` reads.
 //!
-//! Lines are written directly instead of being built as `serde_json::Value` maps: building a map per row took
-//! three quarters of a logged 100k-row predict. The keys come in sorted order, as serde_json's maps (B-trees)
+//! Lines are written directly instead of being built as `serde_json::Value` maps, which cost most of a
+//! logged predict (bench/NOTES.md). The keys come in sorted order, as serde_json's maps (B-trees)
 //! put them, and every key and value goes through serde_json, so the bytes are the same as before.
 
 use std::fs::OpenOptions;

@@ -75,7 +75,7 @@ impl DateFeature {
         let year = f64::from(p.day_of_year - 1) / f64::from(p.days_in_year);
         let day = f64::from(p.hour) / 24.0;
         match self {
-            #[allow(clippy::cast_precision_loss)] // Years 0000–9999.
+            // Years 0000–9999.
             DateFeature::Year => p.year as f64,
             DateFeature::Month => f64::from(p.month),
             DateFeature::MonthSin => (TAU * month).sin(),

@@ -48,6 +48,7 @@ fn writing_to_a_fifo_or_device_never_replaces_it() {
     train_small(&p, &data, &[]).success();
     let fifo = p.path("out.pipe");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let reader = {
         let fifo = fifo.clone();

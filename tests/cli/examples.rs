@@ -134,3 +134,97 @@ fn nightly_outcomes_records_the_dropped_file_and_the_weekly_retrain_monitors_wit
     assert!(log.contains("monitor: skill_assignment's production version still performs as tested"), "{log}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("400 of"), "{log}");
 }
+
+/// A project whose production model has a week of logged predictions from `data/week.csv`.
+fn production_with_logged_week(shift: Option<&str>) -> TestProject {
+    let p = project_with_spec();
+    p.sample("skill_assignment", 1500, 3);
+    p.mlctl().args(["-q", "train", "--model", "skill_assignment"]).assert().success();
+    p.mlctl().args(["-q", "promote", "skill_assignment@1.0.0", "--to", "production"]).assert().success();
+    let mut export = p.mlctl();
+    export.args(["export", "--sample", "skill-assignment", "--rows", "800", "--seed", "5", "-o", "data/week.csv"]);
+    if let Some(shift) = shift {
+        export.args(["--shift", shift]);
+    }
+    export.assert().success();
+    p.mlctl().args(["-q", "predict", "skill_assignment", "--input", "data/week.csv", "-o", "p.csv"]).assert().success();
+    // What `make retrain` runs (the Makefile `mlctl init` writes has the same target).
+    p.write("Makefile", "retrain:\n\t$(MLCTL) train --model $(MODEL)\n");
+    p
+}
+
+fn weekly_drift_check(p: &TestProject) -> std::process::Output {
+    std::process::Command::new("bash")
+        .arg(repo("examples/cron/weekly_drift_check.sh"))
+        .current_dir(p.root())
+        .env("MLCTL", assert_cmd::cargo::cargo_bin("mlctl"))
+        // The predictions were logged at the test clock's date; the check looks back from the same date.
+        .env("MLCTL_TEST_NOW", "2026-01-02T03:04:05Z")
+        .env("REPORT_DIR", "reports/drift/week")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn weekly_drift_check_keeps_the_report_and_retrains_only_on_drift() {
+    let p = production_with_logged_week(None);
+    let out = weekly_drift_check(&p);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}\n{}", TestProject::stderr_of(&out));
+    assert!(log.contains("skill_assignment@production: no drift since 7d"), "{log}");
+    assert!(p.path("reports/drift/week/drift.md").exists());
+    assert_eq!(p.versions("skill_assignment"), ["1.0.0"], "no drift, no retraining");
+
+    let p = production_with_logged_week(Some("2"));
+    let out = weekly_drift_check(&p);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}\n{}", TestProject::stderr_of(&out));
+    assert!(log.contains("drift detected since 7d"), "{log}");
+    assert_eq!(p.versions("skill_assignment"), ["1.0.0", "1.0.1"], "drift retrains the spec: a patch version");
+    assert_registry_valid(&p);
+}
+
+#[test]
+fn weekly_drift_check_does_not_retrain_after_an_error() {
+    let p = project_with_spec();
+    p.write("Makefile", "retrain:\n\ttouch retrained\n");
+    let out = weekly_drift_check(&p);
+    assert_eq!(out.status.code(), Some(1), "no model: the check fails with mlctl's exit code");
+    assert!(TestProject::stderr_of(&out).contains("the drift check failed (exit 1); not retraining"));
+    assert!(!p.path("retrained").exists());
+}
+
+#[test]
+fn the_walkthrough_runs_from_an_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(repo("examples/walkthrough.sh"))
+        .current_dir(dir.path())
+        .env("MLCTL", assert_cmd::cargo::cargo_bin("mlctl"))
+        .env("STEP", "0")
+        .env("ROWS", "1500")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}\n{}", TestProject::stderr_of(&out));
+    for file in ["mlctl.toml", "predictions.csv", "MODEL_REGISTRY.md", "ml_models/skill_assignment/1.1.0/model.bin"] {
+        assert!(dir.path().join(file).exists(), "{file}\n{log}");
+    }
+    assert!(log.contains("$ ") && log.contains("show skill_assignment@production"), "{log}");
+}
+
+#[test]
+fn the_serve_demo_starts_answers_and_stops_cleanly() {
+    let p = production_with_logged_week(None);
+    let out = std::process::Command::new("bash")
+        .arg(repo("examples/serve/demo.sh"))
+        .env("DEMO", p.root())
+        .env("MLCTL", assert_cmd::cargo::cargo_bin("mlctl"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}\n{}", TestProject::stderr_of(&out));
+    assert!(log.contains("\"predictions\""), "one prediction answered: {log}");
+    assert!(log.contains("serve stopped (exit 0)"), "{log}");
+}

@@ -32,3 +32,17 @@ fn csv_ingest_corpus_never_panics() {
         mlctl::fuzzing::csv_ingest(&std::fs::read(&f).unwrap());
     }
 }
+
+/// The fast CSV reader of `mlctl predict` against the csv crate, on the CSV corpus and on `csv_stream`'s own
+/// inputs and saved disagreements: the same records, or both refuse.
+#[test]
+fn csv_stream_reads_every_saved_input_as_the_csv_crate_does() {
+    let mut files = inputs("csv_ingest");
+    files.extend(inputs("csv_stream"));
+    assert!(files.len() >= 20, "the CSV corpus is missing: {files:?}");
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let outcome = std::panic::catch_unwind(|| mlctl::fuzzing::csv_stream_matches_csv_crate(&bytes));
+        assert!(outcome.is_ok(), "{} disagrees with the csv crate", f.display());
+    }
+}

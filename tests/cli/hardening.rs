@@ -1,5 +1,5 @@
-//! Crash safety and containment: SIGKILL at random points of train, promote and export; links planted in
-//! the registry.
+//! Crash safety and containment: SIGKILL at random points of train, promote and export (a minimum number of
+//! them observed to interrupt a write); links planted in the registry.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -17,6 +17,23 @@ impl Delays {
         self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % max
     }
+}
+
+/// Kills that must interrupt a write (see [`left_a_write_unfinished`]) for the kill test to have tested anything.
+const MIN_LANDED_KILLS: usize = 8;
+
+/// Whether process `pid` left a write unfinished somewhere under `root`: an atomic write's temp file
+/// (`.NAME.tmp-PID-N`) or train's staging folder (`.incoming-VERSION-PID`). Either exists only while a write is
+/// under way, and only a kill leaves it behind (the next write of the same place removes it).
+fn left_a_write_unfinished(root: &std::path::Path, pid: u32) -> bool {
+    let (temp, staging) = (format!(".tmp-{pid}-"), format!("-{pid}"));
+    let Ok(entries) = std::fs::read_dir(root) else { return false };
+    entries.flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.contains(&temp)
+            || (name.starts_with(".incoming-") && name.ends_with(&staging))
+            || (e.file_type().is_ok_and(|t| t.is_dir()) && left_a_write_unfinished(&e.path(), pid))
+    })
 }
 
 #[test]
@@ -62,16 +79,27 @@ fn sigkill_at_random_points_of_train_promote_and_export_loses_nothing() {
         .collect();
     let mut delays = Delays(2026);
     let mut kills = 0;
+    // Kills that interrupted a write: the killed process left its temp file or staging folder behind.
+    let mut landed = [0; 3];
     let mut round = 0;
-    while kills < 24 && round < 100 {
+    while (kills < 24 || landed.iter().sum::<usize>() < MIN_LANDED_KILLS) && round < 150 {
         let op = round % 3;
         let mut child = command(op, round).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(delays.next_ms(durations[op] * 9 / 10)));
+        // Train writes only at its end: it is killed in its last third, where the writes are.
+        let delay = if op == 0 {
+            durations[op] * 2 / 3 + delays.next_ms(durations[op] / 3)
+        } else {
+            delays.next_ms(durations[op] * 9 / 10)
+        };
+        std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             kills += 1;
         }
         let _ = child.kill(); // SIGKILL on Unix
         let _ = child.wait();
+        if left_a_write_unfinished(p.root(), child.id()) {
+            landed[op] += 1;
+        }
         assert_registry_valid(&p);
         // An export is either absent or whole: every row of the 200,000 and the header.
         if let Ok(text) = std::fs::read_to_string(p.path("data/export.csv")) {
@@ -80,6 +108,10 @@ fn sigkill_at_random_points_of_train_promote_and_export_loses_nothing() {
         round += 1;
     }
     assert!(kills >= 24, "only {kills} of {round} runs were still running when killed");
+    assert!(
+        landed.iter().sum::<usize>() >= MIN_LANDED_KILLS,
+        "only {landed:?} kills (train, promote, export) of {round} runs interrupted a write"
+    );
 
     // The next runs clean up after the killed ones and work normally.
     std::fs::remove_file(p.path("data/export.csv")).ok();
@@ -138,6 +170,7 @@ fn links_planted_in_the_registry_are_not_followed() {
 fn mkfifo(path: &std::path::Path) {
     let _ = std::fs::remove_file(path);
     let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
 }
 

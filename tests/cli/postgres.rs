@@ -23,13 +23,27 @@ pub struct PgServer {
     pub port: u16,
 }
 
+/// The folder holding `initdb` and `pg_ctl`: Debian's newest `/usr/lib/postgresql/<version>/bin`, else the first
+/// folder on `PATH` with both (Homebrew, Fedora, a source build).
 fn find_bindir() -> Option<PathBuf> {
+    debian_bindir().or_else(|| bindir_on_path(&std::env::var_os("PATH")?))
+}
+
+fn has_server_tools(dir: &Path) -> bool {
+    dir.join("initdb").is_file() && dir.join("pg_ctl").is_file()
+}
+
+fn bindir_on_path(path: &std::ffi::OsStr) -> Option<PathBuf> {
+    std::env::split_paths(path).find(|dir| has_server_tools(dir))
+}
+
+fn debian_bindir() -> Option<PathBuf> {
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path().join("bin"))
-        .filter(|b| b.join("initdb").exists() && b.join("pg_ctl").exists())
+        .filter(|b| has_server_tools(b))
         .collect();
     versions.sort_by_key(|b| {
         b.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok())
@@ -357,4 +371,19 @@ fn an_unreachable_server_is_an_error_naming_it() {
     assert!(stderr.contains("Connection refused"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
     assert!(!p.path("x.csv").exists());
+}
+
+#[test]
+fn the_server_tools_are_found_on_path_too() {
+    let empty = tempfile::tempdir().unwrap();
+    let half = tempfile::tempdir().unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    std::fs::write(half.path().join("initdb"), "").unwrap();
+    for tool in ["initdb", "pg_ctl"] {
+        std::fs::write(tools.path().join(tool), "").unwrap();
+    }
+    let path = std::env::join_paths([empty.path(), half.path(), tools.path()]).unwrap();
+    assert_eq!(bindir_on_path(&path).as_deref(), Some(tools.path()), "the first folder with both tools");
+    let path = std::env::join_paths([empty.path(), half.path()]).unwrap();
+    assert_eq!(bindir_on_path(&path), None, "initdb alone is not enough");
 }

@@ -72,6 +72,7 @@ impl Server {
     }
 
     fn signal(&self, sig: i32) {
+        // SAFETY: kill takes plain integers and touches no memory of ours.
         assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
     }
 
@@ -563,4 +564,28 @@ fn a_date_column_is_read_as_dates_and_a_bad_date_is_a_422() {
     assert_eq!((answer["row"].as_u64(), answer["column"].as_str()), (Some(2), Some("signup")), "{answer}");
     assert!(answer["error"].as_str().unwrap().contains("\"2024-02-30\""), "{answer}");
     assert_eq!(server.stop().code(), Some(0));
+}
+
+/// `examples/serve/curl.sh` against a running server: every endpoint it shows answers (curl -f fails the script
+/// on any error status).
+#[test]
+fn the_curl_example_reaches_every_endpoint() {
+    let p = TestProject::new();
+    let data = p.sample("skill_assignment", 300, 1);
+    p.mlctl()
+        .args(["-q", "train", &data, "--target", "success", "--name", "skill_assignment", "--set", "n_trees=5"])
+        .assert()
+        .success();
+    p.mlctl().args(["-q", "promote", "skill_assignment@1.0.0", "--to", "production"]).assert().success();
+    let server = Server::start(&p, &["skill_assignment"], &[]);
+    let out = Command::new("bash")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/serve/curl.sh"))
+        .current_dir(p.root())
+        .env("BASE", &server.base)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}\n{}\n{}", TestProject::stderr_of(&out), server.log_text());
+    assert!(log.contains("order-1234"), "the request id comes back: {log}");
+    assert!(log.contains("mlctl_"), "metrics: {log}");
 }

@@ -4,24 +4,84 @@
 
 use crate::common::TestProject;
 
-/// Replaces the project's temp path with [PROJECT] and durations like "in 0.05s" with "in [TIME]".
+/// Replaces the project's temp path with [PROJECT] and every duration ("in 0.05s", "in 12.31s", "in 3.5 ms")
+/// with "in [TIME]", so that a slow machine does not change a snapshot.
 fn redact(text: &str, p: &TestProject) -> String {
     let root = p.root().display().to_string();
-    let mut out = text.replace(&root, "[PROJECT]");
-    while let Some(start) = out.find(" in 0.").or_else(|| out.find(" in 1.")) {
-        let rest = &out[start + 4..];
-        let len = rest.find('s').unwrap_or(0);
-        if len == 0 || !rest[..len].chars().all(|c| c.is_ascii_digit() || c == '.') {
-            break;
+    mask_durations(&text.replace(&root, "[PROJECT]"))
+}
+
+/// The regex `\bin \d+\.\d+ ?m?s\b`, by hand (the regex crate is not a dependency of ours, and adding it with
+/// other features would rebuild polars): each match's number and unit become `[TIME]`.
+fn mask_durations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("in ") {
+        let word_start = at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        match duration_len(after) {
+            Some(len) if word_start => {
+                out.push_str("[TIME]");
+                rest = &after[len..];
+            }
+            _ => rest = after,
         }
-        out.replace_range(start + 4..start + 4 + len + 1, "[TIME]");
     }
+    out.push_str(rest);
     out
 }
 
+/// The length of a leading `\d+\.\d+ ?m?s` that ends a word, if `text` starts with one.
+fn duration_len(text: &str) -> Option<usize> {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let whole = digits(text);
+    if whole == 0 || text.as_bytes().get(whole) != Some(&b'.') {
+        return None;
+    }
+    let fraction = digits(&text[whole + 1..]);
+    if fraction == 0 {
+        return None;
+    }
+    let mut len = whole + 1 + fraction;
+    let unit = text[len..].strip_prefix(' ').map_or(&text[len..], |u| u);
+    len += text[len..].len() - unit.len();
+    let unit_len = if unit.starts_with("ms") {
+        2
+    } else if unit.starts_with('s') {
+        1
+    } else {
+        return None;
+    };
+    len += unit_len;
+    let ends_word = !text[len..].starts_with(|c: char| c.is_alphanumeric() || c == '_');
+    ends_word.then_some(len)
+}
+
+/// A command's stdout, redacted, with its exit code as the last line: a change of exit code is a change of
+/// the snapshot.
 fn stdout(p: &TestProject, args: &[&str]) -> String {
     let out = p.mlctl().args(args).output().unwrap();
-    redact(&String::from_utf8_lossy(&out.stdout), p)
+    let code = out.status.code().map_or_else(|| "signal".to_owned(), |c| c.to_string());
+    format!("{}[exit {code}]\n", redact(&String::from_utf8_lossy(&out.stdout), p))
+}
+
+#[test]
+fn durations_are_masked_whatever_their_length() {
+    let cases = [
+        ("Registered m@1.0.0 (major) in 0.05s", "Registered m@1.0.0 (major) in [TIME]"),
+        ("Registered m@1.0.0 in 12.31s\n", "Registered m@1.0.0 in [TIME]\n"),
+        ("trained in 2.00s · seed 7", "trained in [TIME] · seed 7"),
+        ("loaded in 3.5 ms, then in 140.25ms.", "loaded in [TIME], then in [TIME]."),
+        // Not durations: no unit, no fraction, a longer word, or a unit that goes on.
+        ("in 0.5 of the rows", "in 0.5 of the rows"),
+        ("in 3s", "in 3s"),
+        ("within 1.5s", "within 1.5s"),
+        ("in 1.5sec", "in 1.5sec"),
+    ];
+    for (text, masked) in cases {
+        assert_eq!(mask_durations(text), masked, "{text:?}");
+    }
 }
 
 /// Two versions (the second a weak one) and a holdout, all from fixed seeds.

@@ -41,7 +41,6 @@ impl BinMapper {
         for &v in &sorted {
             match distinct.last_mut() {
                 // `==` rather than bit equality so that -0.0 and 0.0 share a bin, as they compare equal.
-                #[allow(clippy::float_cmp)]
                 Some((last, count)) if *last == v => *count += 1,
                 _ => distinct.push((v, 1)),
             }
@@ -238,7 +237,6 @@ fn subsample_rows(n_rows: usize, limit: usize, seed: u64) -> Option<Vec<usize>> 
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // Exact values are the point of these tests.
 mod tests {
     use super::*;
 

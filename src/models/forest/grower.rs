@@ -179,7 +179,6 @@ impl Objective for Classification<'_> {
     fn leaf(&self, stats: &[f64], out: &mut Vec<f32>) {
         let total = self.weight(stats);
         // A class distribution; f32 is plenty for probabilities and halves the model's size.
-        #[allow(clippy::cast_possible_truncation)]
         out.extend(self.weighted(stats).map(|w| (w / total) as f32));
     }
 }
@@ -246,7 +245,6 @@ impl Objective for Regression<'_> {
     }
 
     fn leaf(&self, stats: &[f64], out: &mut Vec<f32>) {
-        #[allow(clippy::cast_possible_truncation)]
         out.push((stats[1] / stats[0]) as f32);
     }
 }
@@ -664,7 +662,6 @@ fn stable_partition<T: Copy + Default>(values: &mut [T], goes_left: &[bool], spi
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // Exact values are the point of these tests.
 mod tests {
     use super::*;
     use crate::data::matrix::Matrix;

@@ -9,16 +9,16 @@
 //!
 //! So a tree costs the same few operations per split for every row, in a loop with no branch and no
 //! dependent load, that the compiler turns into vector instructions over a block of [`BLOCK`] rows stored
-//! feature by feature. A walk costs a dependent load and compare per level and per row: measured on the
-//! reference boosting model (31 leaves), the bit vectors take fewer instructions per row and tree.
+//! feature by feature. A walk costs a dependent load and compare per level and per row, so the bit vectors take
+//! fewer instructions per row and tree (measured on the reference boosting model: bench/NOTES.md).
 
 use crate::models::forest::tree::Tree;
 
 /// Leaves a tree may have to be evaluated here: one bit each in a `u32`.
 pub(crate) const MAX_LEAVES: usize = 32;
 
-/// Rows evaluated together: a block's bit vectors stay in vector registers (eight of AVX2). Measured on the
-/// reference boosting model, 64 rows took a fifth fewer instructions in the trees than 32.
+/// Rows evaluated together: a block's bit vectors stay in vector registers (eight of AVX2); 64 took fewer
+/// instructions than 32 (bench/NOTES.md).
 pub(crate) const BLOCK: usize = 64;
 
 /// A block's encoded rows, feature by feature: `codes[feature][row]` is the rank of the row's value among the
@@ -68,9 +68,9 @@ impl BitTree {
                     first_leaf[left] = first_leaf[node];
                     first_leaf[left + 1] = first_leaf[node] + leaves_under[left];
                     let left_leaves = ((1u64 << leaves_under[left]) - 1) << first_leaf[left];
-                    #[allow(clippy::cast_possible_truncation)] // At most 32 leaves: the mask fits.
+                    // At most 32 leaves: the mask fits.
                     let keep = !(left_leaves as u32);
-                    #[allow(clippy::cast_possible_truncation)] // The forest has at most 65,535 features.
+                    // The forest has at most 65,535 features.
                     splits.push(BitSplit {
                         feature: feature as u32,
                         rank: i32::from(rank_of(node, feature, threshold)),
@@ -117,7 +117,7 @@ impl BitTree {
                 // All ones where the row fails the test (`rank - code` is negative: codes and ranks are below
                 // 2^16, so it cannot overflow), in shifts and bitwise operations that the compiler turns into
                 // vector instructions; a compare to a bool does not vectorise as well.
-                #[allow(clippy::cast_sign_loss)] // The bits are the point.
+                // The bits are the point.
                 let fails = ((split.rank - code) >> 31) as u32;
                 *bits &= split.keep | !fails;
             }
@@ -156,12 +156,10 @@ mod tests {
         let mut open = vec![0];
         while open.len() < n_leaves {
             let node = open.swap_remove(rng.below(open.len()));
-            #[allow(clippy::cast_precision_loss)]
             let left = builder.make_split(node, rng.below(n_features), rng.below(10) as f64);
             open.extend([left, left + 1]);
         }
         for node in open {
-            #[allow(clippy::cast_precision_loss)]
             builder.make_leaf(node, &[node as f32]);
         }
         builder.finish()
@@ -175,12 +173,7 @@ mod tests {
             for _ in 0..20 {
                 let tree = random_tree(&mut rng, n_leaves, n_features);
                 // Thresholds are integers, so the rank of integer x among thresholds 0..10 is x clamped.
-                let bit_tree = BitTree::new(&tree, |_, _, threshold| {
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    let rank = threshold as u16;
-                    rank
-                })
-                .expect("at most 32 leaves");
+                let bit_tree = BitTree::new(&tree, |_, _, threshold| threshold as u16).expect("at most 32 leaves");
                 let rows: Vec<[i32; 3]> = (0..BLOCK).map(|_| [0; 3].map(|_| rng.below(11) as i32)).collect();
                 let mut codes = vec![[0i32; BLOCK]; n_features];
                 for (r, row) in rows.iter().enumerate() {

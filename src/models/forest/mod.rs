@@ -64,7 +64,6 @@ pub enum MaxFeatures {
 impl MaxFeatures {
     /// The number of features drawn per node out of `n_features` (scikit-learn's rounding).
     pub fn resolve(self, n_features: usize) -> usize {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
         let k = match self {
             MaxFeatures::Sqrt => (n_features as f64).sqrt() as usize,
             MaxFeatures::Log2 => (n_features as f64).log2() as usize,
@@ -450,7 +449,6 @@ fn class_weights(y: &[u32], n_classes: usize, mode: ClassWeight) -> Vec<f64> {
                 counts[c as usize] += 1;
             }
             // Counts below 2^31 (checked at fit) are exact in f64.
-            #[allow(clippy::cast_precision_loss)]
             let weight = |count: usize| y.len() as f64 / (n_classes * count) as f64;
             // A class with no rows never weighs anything; 1 keeps the vector finite.
             counts.iter().map(|&count| if count == 0 { 1.0 } else { weight(count) }).collect()
@@ -545,7 +543,6 @@ fn sample_rows(n_rows: usize, bootstrap: bool, rng: &mut Rng) -> (Vec<u32>, Vec<
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp, clippy::cast_precision_loss)] // Exact values are the point; small numbers.
 mod tests {
     use super::*;
 

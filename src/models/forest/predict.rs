@@ -2,7 +2,7 @@
 //! walking many rows at a time. The stored [`Tree`]s stay the format on disk; this one is derived from them, and
 //! from the split ranks stored beside them ([`SplitRanks`]) when the file has them.
 //!
-//! What makes it fast, each step measured on the reference workload (100 trees of depth 20, 16 features):
+//! What makes it fast, each step measured on the reference workload (figures: bench/NOTES.md):
 //! - Rows are walked in groups of [`LANES`], in lockstep, one level per round, for as many rounds as the tree
 //!   is deep. A single walk is a chain of dependent loads with a hard-to-predict branch per level; sixteen
 //!   independent walks interleaved keep the core busy, and the step has no branch. A leaf sends a row back to
@@ -20,9 +20,7 @@
 //! - Leaf outputs are stored per node, so a row's leaf index is directly where its outputs are.
 //! - While a chunk walks one tree, the next tree's nodes and outputs are prefetched into L2, a slice per group
 //!   ([`Prefetch`]). A large forest does not fit in cache, so every tree's pass over a chunk used to start from
-//!   misses: adding the leaves' outputs was 15% of a 100k-row predict's CPU, nearly all of it waiting on them.
-//!   With the prefetch it is 3%, and the process took 0.31 → 0.24 s of user CPU, 185 → 155 ms (7 alternating
-//!   runs).
+//!   misses, and adding the leaves' outputs was spent mostly waiting on them.
 //!
 //! Chunks of rows go to threads; within a chunk the loop is tree-major so a tree is fetched into cache once
 //! per chunk, and each row still adds its trees' outputs in tree order, so results are bit-identical for any
@@ -42,9 +40,7 @@ use crate::models::forest::tree::{index_u32, Tree};
 const LANES: usize = 16;
 
 /// Rows per unit of parallel work, at most. A chunk fetches every tree into cache once, so larger chunks move
-/// less: on the reference forest (100 trees of ~12k nodes, 14 MB compiled), a 100k-row predict process took
-/// 378 → 305 ms with chunks of 4,096 rows instead of 1,024, and 216 → 209 ms with 8,192 (11 and 9 alternating
-/// runs). `mlctl predict` sends batches of 8,192 rows, so that is one chunk per batch.
+/// less (measured: bench/NOTES.md). `mlctl predict` sends batches of 8,192 rows, so that is one chunk per batch.
 const MAX_CHUNK_ROWS: usize = 8192;
 
 /// Rows per unit of parallel work, at least: below this, splitting costs more than it gains.
@@ -58,7 +54,7 @@ fn chunk_rows(n_rows: usize, n_threads: usize) -> usize {
 
 /// Features whose row encodings fit a fixed-size, check-free array. Narrower models get a narrower array (the
 /// next power of two of at least [`MIN_ROW_WIDTH`] features), so that a chunk's encodings stay small next to the
-/// trees in cache: at the widest, a chunk of 16-feature rows took 512 KB instead of 32 KB.
+/// trees in cache.
 const ROW_WIDTH: usize = 256;
 
 /// The narrowest fixed-size row encoding.
@@ -88,8 +84,7 @@ enum Trees {
     /// Walked level by level: any size.
     Walked(Vec<CompiledTree>),
     /// Bit vectors ([`leaf_bits`]): when every tree has at most [`leaf_bits::MAX_LEAVES`] leaves, as in
-    /// gradient boosting. Measured on the reference boosting model (31 leaves), a 100k-row predict process
-    /// took 1.81 G → 1.12 G instructions: the trees' part ~0.85 G → 0.17 G (with AVX2).
+    /// gradient boosting; far fewer instructions than the walk (bench/NOTES.md).
     Bits(Vec<BitTree>),
 }
 
@@ -153,8 +148,7 @@ struct WideNode {
 }
 
 /// A narrow node: four bytes. Nodes are fields rather than a packed word, so that the walk loads each with one
-/// instruction instead of loading the word and shifting and masking it apart: 10 → 7 instructions a step, and
-/// the reference forest's walk of 100k rows took 2.27 G → 1.75 G instructions.
+/// instruction instead of loading the word and shifting and masking it apart, a shorter step (bench/NOTES.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C, align(4))]
 struct NarrowNode {
@@ -185,7 +179,7 @@ impl Word for NarrowNode {
 /// A tree's node words, checked when made so that a walk reads them without a bounds check: a walk starts at
 /// word 0 and goes from a word to its `next` or `next + 1`, and every word's `next + 1` is one of the words.
 /// A bounds check, or masking the index into a power-of-two table instead, made the step an instruction longer
-/// and short of registers: a 100k-row predict took 152 → 138 ms without it (11 alternating runs).
+/// and short of registers, which was measurably slower (bench/NOTES.md).
 #[derive(Clone, PartialEq)]
 struct NodeWords<W>(Vec<W>);
 
@@ -274,7 +268,6 @@ impl CompiledForest {
         for key in keys {
             let (feature, threshold) = unpack_key(key);
             // `==`, not bits: -0.0 and 0.0 are the same threshold (the first kept, -0.0, as it sorts first).
-            #[allow(clippy::float_cmp)]
             if thresholds[feature].last() != Some(&threshold) {
                 thresholds[feature].push(threshold);
             }
@@ -385,7 +378,6 @@ impl CompiledForest {
 
     /// The mean of the trees' leaf outputs for every row of `x`, row-major `n_rows × width`.
     pub(crate) fn predict(&self, x: &Matrix) -> Vec<f64> {
-        #[allow(clippy::cast_precision_loss)]
         let scale = 1.0 / self.n_trees() as f64;
         self.predict_scaled(x, scale)
     }
@@ -559,7 +551,6 @@ fn check_ranks(tree: &Tree, ranks: &[u8], thresholds: &[Vec<f64>], width: usize)
         if let Some((feature, threshold, _)) = tree.split(node) {
             let stored = thresholds.get(feature).and_then(|t| t.get(usize::from(rank)));
             // `==`: the table keeps one of -0.0 and 0.0, which compare alike, as `rank` does.
-            #[allow(clippy::float_cmp)]
             if stored != Some(&threshold) {
                 return Err("a stored split rank is not that of its split's threshold".to_owned());
             }
@@ -600,7 +591,7 @@ fn pack_key(feature: usize, threshold: f64) -> u128 {
 
 /// The pair [`pack_key`] packed.
 fn unpack_key(key: u128) -> (usize, f64) {
-    #[allow(clippy::cast_possible_truncation)] // The two halves of `pack_key`.
+    // The two halves of `pack_key`.
     let (feature, ordered) = ((key >> 64) as usize, key as u64);
     let bits = if ordered >> 63 == 1 { ordered & !(1 << 63) } else { !ordered };
     (feature, f64::from_bits(bits))
@@ -767,7 +758,6 @@ fn ranks<const K: usize>(thresholds: &[f64], values: &[f64; K]) -> [u16; K] {
 }
 
 #[cfg(test)]
-#[allow(clippy::cast_precision_loss)] // Small test numbers.
 mod tests {
     use super::*;
     use crate::models::forest::tree::TreeBuilder;
@@ -785,7 +775,6 @@ mod tests {
                 open.extend([left, left + 1]);
                 splits += 1;
             } else {
-                #[allow(clippy::cast_possible_truncation)]
                 let p = rng.next_f64() as f32;
                 builder.make_leaf(node, &[p, 1.0 - p]);
             }

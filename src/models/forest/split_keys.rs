@@ -1,11 +1,10 @@
 //! Hash tables of (feature, threshold) keys for compiling a forest: the distinct split thresholds of all its
 //! trees, then each threshold's rank among its feature's. A large forest has over half a million splits but
 //! only a few thousand distinct keys (binning gives a feature at most 254), so hashing each split once beats
-//! sorting all of them (or each tree's) and binary-searching each one's rank: on the reference forest (100 trees,
-//! 1.2 M nodes), a one-row predict process took 86 → 72 ms (median of 21 alternating runs).
+//! sorting all of them (or each tree's) and binary-searching each one's rank (measured: bench/NOTES.md).
 //!
-//! Keys are [`super::predict`]'s packed `u128`s, never 0 (a threshold's ordered bits are not all zero unless it is
-//! a NaN, which is refused before), so 0 marks an empty slot.
+//! Keys are the `predict` module's packed `u128`s, never 0 (a threshold's ordered bits are not all zero unless
+//! it is a NaN, which is refused before), so 0 marks an empty slot.
 
 /// A set of keys, by open addressing with linear probing.
 #[derive(Default)]
@@ -105,11 +104,10 @@ impl RankTable {
 /// A slot index for `key`: its halves folded and multiplied by a large odd constant, whose high bits depend on
 /// every bit of the key (the table masks the low bits of the rotated product).
 fn hash(key: u128) -> usize {
-    #[allow(clippy::cast_possible_truncation)] // The two halves.
+    // The two halves, each truncated to 64 bits on purpose.
     let folded = (key as u64) ^ ((key >> 64) as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    #[allow(clippy::cast_possible_truncation)] // A slot index: only the low bits are kept.
-    let slot = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32) as usize;
-    slot
+    // A slot index: only the low bits are kept.
+    folded.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32) as usize
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A forest's split ranks as a `model.bin` stores them (artifact format 3 on): per feature, the distinct
 //! thresholds the trees split it at, ascending; per tree, each node's rank of its threshold among its
-//! feature's (0 at a leaf). Prediction compares ranks, not values ([`super::predict`]). Finding them when a model
+//! feature's (0 at a leaf). Prediction compares ranks, not values (the `predict` module). Finding them when a model
 //! loads meant hashing every split twice, to collect the distinct thresholds and then to look up each split's:
 //! for the 100k-row reference forest (1.2 M nodes) that was a third of the loading's CPU time. Stored, they are
 //! only checked (each split's rank must point at its own threshold), for one byte per node.

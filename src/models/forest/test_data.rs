@@ -69,14 +69,12 @@ fn hash_unit(i: u64) -> f64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
-    #[allow(clippy::cast_precision_loss)] // 53 bits are exact.
-    let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
-    unit
+    // 53 bits are exact.
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The coefficient of determination of `predicted` against `y`.
 pub(crate) fn r2(y: &[f64], predicted: &[f64]) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
     let mean = y.iter().sum::<f64>() / y.len() as f64;
     let residual: f64 = y.iter().zip(predicted).map(|(t, p)| (t - p).powi(2)).sum();
     let total: f64 = y.iter().map(|t| (t - mean).powi(2)).sum();

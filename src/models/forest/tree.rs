@@ -228,14 +228,12 @@ impl TreeBuilder {
 
 /// A node, leaf or feature index as stored. Fitting refuses data with 2^31 rows or more, so a tree has fewer
 /// than 2^32 nodes and leaves, and the feature count is checked likewise.
-#[allow(clippy::cast_possible_truncation)]
 pub(crate) fn index_u32(index: usize) -> u32 {
     debug_assert!(u32::try_from(index).is_ok());
     index as u32
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // Exact values are the point of these tests.
 mod tests {
     use super::*;
 

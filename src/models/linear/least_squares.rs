@@ -39,7 +39,6 @@ impl Centred {
 
 pub(super) fn centred(x: &Matrix, y: &[f64]) -> Centred {
     let (n_rows, n_cols) = (x.n_rows(), x.n_cols());
-    #[allow(clippy::cast_precision_loss)]
     let n = n_rows as f64;
     let x_mean: Vec<f64> = column_sums(x).into_iter().map(|s| s / n).collect();
     let y_mean = y.iter().sum::<f64>() / n;

@@ -223,9 +223,7 @@ fn class_counts(y: &[u32], n_classes: usize) -> Result<Vec<usize>, String> {
 
 /// scikit-learn's `compute_class_weight("balanced")`: `n / (n_classes · count_k)` per row.
 fn balanced_weights(y: &[u32], counts: &[usize]) -> Vec<f64> {
-    #[allow(clippy::cast_precision_loss)]
     let (n, k) = (y.len() as f64, counts.len() as f64);
-    #[allow(clippy::cast_precision_loss)]
     let per_class: Vec<f64> = counts.iter().map(|&c| n / (k * c as f64)).collect();
     y.iter().map(|&label| per_class[label as usize]).collect()
 }
@@ -244,7 +242,6 @@ struct Problem<'a> {
 
 impl<'a> Problem<'a> {
     fn new(x: &'a Matrix, y: &'a [u32], n_scores: usize, weights: Option<Vec<f64>>, c: f64) -> Self {
-        #[allow(clippy::cast_precision_loss)]
         let weight_sum = weights.as_ref().map_or(y.len() as f64, |w| w.iter().sum());
         Problem { x, y, n_scores, weights, weight_sum, l2: 1.0 / (c * weight_sum) }
     }

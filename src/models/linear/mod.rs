@@ -202,7 +202,6 @@ fn coordinate_descent(
     solver: &SolverParams,
 ) -> Result<(Vec<f64>, usize, bool), String> {
     solver.validate()?;
-    #[allow(clippy::cast_precision_loss)]
     let n = data.n_rows as f64;
     let columns = ColumnMajor::from_centred(data);
     let fit = enet_coordinate_descent(&columns, &data.y, alpha * l1_ratio * n, alpha * (1.0 - l1_ratio) * n, solver);
