@@ -27,8 +27,8 @@ fn choose(columns: Option<&str>, terminal: Option<usize>) -> usize {
 
 /// The width of the terminal on stdout, from the kernel (TIOCGWINSZ).
 fn terminal_columns() -> Option<usize> {
-    // SAFETY: TIOCGWINSZ only fills the winsize struct passed to it, a local.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ only fills the winsize struct passed to it, a local that outlives the call.
     let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &raw mut size) } == 0;
     (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
