@@ -10,6 +10,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
     version,
     about = "Train, evaluate, version and ship tabular ML models from the command line."
 )]
+// Help wraps at the terminal's width (clap's wrap_help), up to 110 columns.
 #[command(max_term_width = 110)]
 pub struct Cli {
     #[command(flatten)]
@@ -18,7 +19,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Shown after each command's own options in its `--help`, under their own heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Project folder (default: the nearest ancestor holding mlctl.toml, else the current folder)
     #[arg(long, global = true, value_name = "DIR")]
