@@ -3,7 +3,7 @@
 
 use predicates::str::contains;
 
-use crate::common::TestProject;
+use crate::common::{TestProject, QUICK};
 
 /// Every command's help wraps at the terminal's width and lists its own options before the global ones.
 #[test]
@@ -20,4 +20,51 @@ fn help_wraps_at_the_terminal_width_with_the_commands_own_options_first() {
         let project = text.find("--project").unwrap();
         assert!(own < global && global < project, "mlctl {command} --help:\n{text}");
     }
+}
+
+/// A project with model `m` (classification, target `success`) trained on `data/train.csv`.
+fn trained() -> TestProject {
+    let p = TestProject::new();
+    let data = p.sample("train", 400, 1);
+    p.mlctl().args(["-q", "train", &data, "--target", "success", "--name", "m"]).args(QUICK).assert().success();
+    p
+}
+
+/// Runs `args` plain and with `--json`: exit 2 both times, the message on stderr, and with --json one JSON
+/// document on stdout with "kind": "usage".
+fn assert_usage_error(p: &TestProject, args: &[&str], says: &str) {
+    p.mlctl().args(args).assert().code(2).stderr(contains(says)).stdout("");
+    let out = p.mlctl().arg("--json").args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "--json {args:?}: {}", TestProject::stderr_of(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
+    assert_eq!(doc["kind"], "usage", "{args:?}: {doc}");
+    assert!(doc["error"].as_str().unwrap().contains(says), "{args:?}: {doc}");
+}
+
+#[test]
+fn every_flag_value_that_cannot_be_used_is_a_usage_error() {
+    let p = trained();
+    let data = "data/train.csv";
+    assert_usage_error(&p, &["promote", "m@1.0.0", "--to", "prod"], "--to prod");
+    assert_usage_error(&p, &["evaluate", "m", "--data", data, "--min", "f2=0.5", "--allow-overlap"], "\"f2\"");
+    assert_usage_error(&p, &["predict", "m", "--input", data, "--format", "parquet", "--no-log"], "parquet");
+    assert_usage_error(&p, &["train", data, "--target", "success", "--cv", "1"], "--cv 1");
+    assert_usage_error(&p, &["train", data, "--target", "success", "--algorithm", "foo"], "unknown algorithm");
+    assert_usage_error(&p, &["train", data, "--target", "success", "--set", "n_tres=5"], "did you mean \"n_trees\"");
+    assert_usage_error(&p, &["train", data, "--target", "success", "--set", "n_trees=many"], "n_trees=many");
+    assert_usage_error(&p, &["drift", "m", "--data", data, "--stattest", "emp_availability=ks"], "does not apply");
+    assert_usage_error(&p, &["drift", "m", "--data", data, "--threshold", "no_such_column=0.1"], "no_such_column");
+}
+
+/// The same mistakes in mlctl.toml are errors in that file (exit 1), not usage errors.
+#[test]
+fn the_same_values_from_mlctl_toml_are_errors_in_that_file() {
+    let p = trained();
+    p.write(
+        "mlctl.toml",
+        "[models.m]\ndata = \"data/train.csv\"\ntarget = \"success\"\nparams = { n_tres = 5 }\n\n\
+         [models.m.drift.features.emp_availability]\nstattest = \"ks\"\n",
+    );
+    p.mlctl().args(["train", "--model", "m"]).assert().code(1).stderr(contains("did you mean \"n_trees\""));
+    p.mlctl().args(["drift", "m", "--data", "data/train.csv"]).assert().code(1).stderr(contains("does not apply"));
 }
