@@ -37,7 +37,7 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         (None, None) => FailOn::Any,
     };
     let current = match &args.data {
-        Some(path) => Current::Data(ctx.user_path(path)),
+        Some(path) => Current::Data(ctx.dataset("drift", path, "")?),
         None => Current::Logs {
             dir: ctx.project.prediction_logs_dir(),
             since: parse_since(&args.since, mlctl::clock::now())?,

@@ -13,8 +13,10 @@ use crate::cli::PredictArgs;
 use crate::output::printer::Printer;
 
 pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let input =
-        if args.input == "-" { Input::Stdin } else { Input::File(ctx.user_path(std::path::Path::new(&args.input))) };
+    let input = match args.dataset() {
+        "-" => Input::Stdin,
+        file => Input::File(ctx.user_path(std::path::Path::new(file))),
+    };
     let opts = PredictOptions {
         reference: serving_reference(&args.model, ctx)?,
         input,

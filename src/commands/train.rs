@@ -43,8 +43,10 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         None => ModelSpec::default(),
     };
 
-    let data = match (&args.data, &spec.data) {
-        (Some(p), _) => ctx.user_path(p),
+    let data = match (args.data.as_ref().or(args.file.as_ref()), &spec.data) {
+        (Some(p), _) => {
+            ctx.dataset("train", p, ", and its SHA-256 and a fingerprint of its rows are stored with the model")?
+        }
         (None, Some(p)) => ctx.project_path(p),
         (None, None) => {
             bail!("no training data: pass a CSV path (mlctl train data.csv --target COLUMN) or --model NAME")
@@ -263,7 +265,7 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
         let shown: Vec<String> = r.top_features.iter().map(|(n, v)| format!("{n} {v:.3}")).collect();
         let _ = writeln!(out, "Top features ({}): {}", r.importance_method.describe(), shown.join(", "));
     }
-    let _ = writeln!(out, "Stage: {}. Use it with: mlctl predict {}@{} --input FILE", r.stage, r.name, r.version);
+    let _ = writeln!(out, "Stage: {}. Use it with: mlctl predict {}@{} --data FILE", r.stage, r.name, r.version);
     out
 }
 

@@ -184,7 +184,7 @@ fn prediction_logs_are_the_current_data() {
         .assert()
         .code(1)
         .stderr(contains("no predictions by m@1.0.0 logged"))
-        .stderr(contains("mlctl predict m@1.0.0 --input FILE"));
+        .stderr(contains("mlctl predict m@1.0.0 --data FILE"));
     p.mlctl()
         .args(["drift", "m", "--logs", "--since", "yesterday"])
         .assert()

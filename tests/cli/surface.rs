@@ -68,3 +68,67 @@ fn the_same_values_from_mlctl_toml_are_errors_in_that_file() {
     p.mlctl().args(["train", "--model", "m"]).assert().code(1).stderr(contains("did you mean \"n_trees\""));
     p.mlctl().args(["drift", "m", "--data", "data/train.csv"]).assert().code(1).stderr(contains("does not apply"));
 }
+
+/// `--data FILE` names the dataset for every command that reads one; train's and split's positional FILE,
+/// `predict MODEL FILE` and predict's `--input` say the same, and two of them at once are a usage error.
+#[test]
+fn data_names_the_dataset_of_every_command() {
+    let p = TestProject::new();
+    let data = p.sample("all", 400, 1);
+    p.mlctl()
+        .args(["-q", "split", "--data", &data, "-o", "data/train.csv", "--holdout", "data/holdout.csv"])
+        .assert()
+        .success();
+    p.mlctl()
+        .args(["-q", "train", "--data", "data/train.csv", "--target", "success", "--name", "m"])
+        .args(QUICK)
+        .assert()
+        .success();
+    assert_eq!(p.versions("m"), ["1.0.0"]);
+    let predictions = |args: &[&str]| {
+        let out = p.mlctl().args(["predict", "m"]).args(args).arg("--no-log").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", TestProject::stderr_of(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let by_flag = predictions(&["--data", "data/holdout.csv"]);
+    assert_eq!(by_flag.lines().count(), 81, "a header and 80 rows");
+    assert_eq!(predictions(&["data/holdout.csv"]), by_flag);
+    assert_eq!(predictions(&["--input", "data/holdout.csv"]), by_flag);
+    assert_eq!(predictions(&["-i", "data/holdout.csv"]), by_flag);
+    p.mlctl().args(["-q", "evaluate", "m", "--data", "data/holdout.csv"]).assert().success();
+    p.mlctl().args(["-q", "drift", "m", "--data", "data/holdout.csv"]).assert().code(predicates::ord::lt(4));
+
+    // Two names for the dataset at once: clap's usage error.
+    for args in [
+        vec!["train", "data/train.csv", "--data", "data/train.csv", "--target", "success"],
+        vec!["split", "data/all.csv", "--data", "data/all.csv", "-o", "a.csv", "--holdout", "b.csv"],
+        vec!["predict", "m", "data/holdout.csv", "--data", "data/holdout.csv"],
+        vec!["predict", "m", "--input", "data/holdout.csv", "--data", "data/holdout.csv"],
+    ] {
+        p.mlctl().args(&args).assert().code(2).stderr(contains("cannot be used"));
+    }
+    p.mlctl().args(["predict", "m"]).assert().code(2).stderr(contains("--data"));
+    assert!(!p.path("a.csv").exists());
+}
+
+/// `-` is stdin for predict; the commands that read their dataset by name refuse it as a usage error saying so.
+#[test]
+fn stdin_is_refused_where_the_dataset_is_read_by_name() {
+    let p = trained();
+    let holdout = std::fs::read_to_string(p.path("data/train.csv")).unwrap();
+    let out = p.mlctl().args(["predict", "m", "-", "--no-log"]).write_stdin(holdout.clone()).output().unwrap();
+    assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 401);
+    for args in [
+        vec!["train", "-", "--target", "success"],
+        vec!["train", "--data", "-", "--target", "success"],
+        vec!["split", "-", "-o", "a.csv", "--holdout", "b.csv"],
+        vec!["evaluate", "m", "--data", "-"],
+        vec!["drift", "m", "--data", "-"],
+        vec!["promote", "m@1.0.0", "--to", "staging", "--data", "-"],
+        vec!["outcomes", "m", "--data", "-", "--id-column", "id"],
+    ] {
+        assert_usage_error(&p, &args, "reads a file, not stdin");
+    }
+    assert_eq!(p.versions("m"), ["1.0.0"], "nothing registered");
+}
