@@ -366,8 +366,11 @@ pub fn predict(
         }
         Input::Stdin => (PathBuf::from("<stdin>"), Box::new(std::io::BufReader::new(std::io::stdin()))),
     };
-    let mut stream =
-        RecordStream::open(&source, reader, format_of_extension(&opts.input), opts.delimiter.unwrap_or(b','))?;
+    let delimiter = opts.delimiter.unwrap_or(b',');
+    let mut stream = RecordStream::open(&source, reader, format_of_extension(&opts.input), delimiter)?;
+    if stream.format() == InputFormat::Csv {
+        crate::data::load::refuse_one_column_of_another_separator(&source, stream.header(), delimiter)?;
+    }
     // JSON in gives JSON out, unless --format says otherwise.
     let format = opts.format.unwrap_or(match stream.format() {
         InputFormat::JsonArray => OutputFormat::Json,

@@ -1,6 +1,7 @@
 //! One way to say each thing (#35): `--data FILE` for every command that reads a dataset, `predict -o` by
 //! extension, class labels of their training type, usage errors exit 2, and `--help` that reads at 80 columns.
 
+use predicates::prelude::*;
 use predicates::str::contains;
 
 use crate::common::{TestProject, QUICK};
@@ -131,4 +132,85 @@ fn stdin_is_refused_where_the_dataset_is_read_by_name() {
         assert_usage_error(&p, &args, "reads a file, not stdin");
     }
     assert_eq!(p.versions("m"), ["1.0.0"], "nothing registered");
+}
+
+/// `predict -o FILE` writes the format its extension names; `--format` wins; another extension is a usage error
+/// that names it and the choices, and writes nothing.
+#[test]
+fn predict_output_format_follows_the_extension() {
+    let p = trained();
+    let predict = |args: &[&str]| {
+        let out = p.mlctl().args(["-q", "predict", "m", "data/train.csv", "--no-log"]).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", TestProject::stderr_of(&out));
+    };
+    predict(&["-o", "p.json"]);
+    let array: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(p.path("p.json")).unwrap()).unwrap();
+    assert_eq!(array.len(), 400);
+    for name in ["p.ndjson", "p.jsonl", "P.JSONL"] {
+        predict(&["-o", name]);
+        let text = std::fs::read_to_string(p.path(name)).unwrap();
+        assert_eq!(text.lines().count(), 400, "{name}");
+        assert!(text.lines().all(|l| serde_json::from_str::<serde_json::Map<_, _>>(l).is_ok()), "{name}: {text}");
+    }
+    predict(&["-o", "p.csv"]);
+    assert!(std::fs::read_to_string(p.path("p.csv")).unwrap().starts_with("success,prediction,probability\n"));
+    // --format given explicitly wins over the extension.
+    predict(&["-o", "forced.json", "--format", "csv"]);
+    assert!(std::fs::read_to_string(p.path("forced.json")).unwrap().starts_with("success,prediction,probability\n"));
+    predict(&["-o", "p.txt", "--format", "ndjson"]);
+    assert_eq!(std::fs::read_to_string(p.path("p.txt")).unwrap().lines().count(), 400);
+
+    for name in ["p.parquet", "p.tsv"] {
+        let extension = name.rsplit('.').next().unwrap();
+        let says = format!("the extension .{extension} names no format");
+        assert_usage_error(&p, &["predict", "m", "data/train.csv", "--no-log", "-o", name], &says);
+        p.mlctl()
+            .args(["predict", "m", "data/train.csv", "--no-log", "-o", name])
+            .assert()
+            .stderr(contains(".csv, .json, .ndjson or .jsonl").and(contains("--format csv|json|ndjson")));
+        assert!(!p.path(name).exists());
+    }
+}
+
+/// A `.json` file holding one object is one record, answered with one JSON object, as on stdin.
+#[test]
+fn a_json_file_holding_one_object_is_one_record() {
+    let p = trained();
+    let csv = std::fs::read_to_string(p.path("data/train.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let record: serde_json::Map<String, serde_json::Value> = header
+        .iter()
+        .zip(&row)
+        .filter(|(h, _)| **h != "success")
+        .map(|(h, v)| ((*h).to_owned(), v.parse::<f64>().map_or_else(|_| (*v).into(), Into::into)))
+        .collect();
+    let pretty = serde_json::to_string_pretty(&record).unwrap();
+    p.write("one.json", &pretty);
+    let out = p.mlctl().args(["predict", "m", "--data", "one.json", "--no-log"]).output().unwrap();
+    assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert!(answer["probability"].is_number(), "{answer}");
+    let stdin = p.mlctl().args(["predict", "m", "-", "--no-log"]).write_stdin(pretty).output().unwrap();
+    assert_eq!(stdin.stdout, out.stdout, "the same answer as on stdin");
+}
+
+/// predict, like train, evaluate and drift, says which --delimiter reads a ;-separated file.
+#[test]
+fn predict_suggests_the_delimiter_of_a_semicolon_separated_file() {
+    let p = trained();
+    let semicolons = std::fs::read_to_string(p.path("data/train.csv")).unwrap().replace(',', ";");
+    p.write("semi.csv", &semicolons);
+    for args in [
+        vec!["predict", "m", "semi.csv", "--no-log"],
+        vec!["evaluate", "m", "--data", "semi.csv"],
+        vec!["drift", "m", "--data", "semi.csv"],
+        vec!["train", "semi.csv", "--target", "success"],
+    ] {
+        p.mlctl().args(&args).assert().code(1).stderr(contains("semi.csv").and(contains("pass --delimiter ';'")));
+    }
+    let out = p.mlctl().args(["predict", "m", "semi.csv", "--no-log", "--delimiter", ";"]).output().unwrap();
+    assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 401);
 }
