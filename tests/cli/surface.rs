@@ -214,3 +214,61 @@ fn predict_suggests_the_delimiter_of_a_semicolon_separated_file() {
     assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 401);
 }
+
+/// `source` (a sample) with its 0/1 target `success` rewritten by `label` (0 → label(false), 1 → label(true)),
+/// written to data/NAME.csv.
+pub fn relabelled(p: &TestProject, source: &str, name: &str, label: fn(bool) -> &'static str) -> String {
+    let text = std::fs::read_to_string(p.path(source)).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    assert!(out.trim_end().ends_with(",success"), "the target is the last column: {out}");
+    for line in lines {
+        let (features, target) = line.rsplit_once(',').unwrap();
+        out.push_str(&format!("{features},{}\n", label(target == "1")));
+    }
+    let rel = format!("data/{name}.csv");
+    p.write(&rel, &out);
+    rel
+}
+
+/// Class labels answer in JSON with the type they had in the training data: 0/1 as numbers, true/false as
+/// booleans, text as text; CSV output is the same text either way.
+#[test]
+fn class_labels_keep_their_training_type_in_json() {
+    let p = trained();
+    let typed = |model: &str, format: &str| -> Vec<serde_json::Value> {
+        let out =
+            p.mlctl().args(["predict", model, "data/train.csv", "--no-log", "--format", format]).output().unwrap();
+        assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        match format {
+            "json" => serde_json::from_str::<Vec<serde_json::Value>>(&text).unwrap(),
+            _ => text.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+        }
+        .into_iter()
+        .map(|row| row["prediction"].clone())
+        .collect()
+    };
+    for format in ["json", "ndjson"] {
+        let numbers = typed("m", format);
+        assert!(numbers.iter().all(|v| *v == 0 || *v == 1), "{format}: {numbers:?}");
+        assert!(numbers.contains(&serde_json::json!(0)) && numbers.contains(&serde_json::json!(1)));
+    }
+
+    let booleans = relabelled(&p, "data/train.csv", "booleans", |b| if b { "True" } else { "False" });
+    let words = relabelled(&p, "data/train.csv", "words", |b| if b { "yes" } else { "no" });
+    for (name, data) in [("b", &booleans), ("w", &words)] {
+        p.mlctl()
+            .args(["-q", "train", "--data", data, "--target", "success", "--name", name])
+            .args(QUICK)
+            .assert()
+            .success();
+    }
+    for format in ["json", "ndjson"] {
+        assert!(typed("b", format).iter().all(serde_json::Value::is_boolean), "{format}");
+        assert!(typed("w", format).iter().all(|v| *v == "yes" || *v == "no"), "{format}");
+    }
+    let csv = p.mlctl().args(["predict", "b", "data/train.csv", "--no-log"]).output().unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.lines().skip(1).all(|l| l.contains(",True,") || l.contains(",False,")), "CSV keeps the text: {csv}");
+}
