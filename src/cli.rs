@@ -10,6 +10,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
     version,
     about = "Train, evaluate, version and ship tabular ML models from the command line."
 )]
+// Help wraps at the terminal's width (clap's wrap_help), up to 110 columns.
 #[command(max_term_width = 110)]
 pub struct Cli {
     #[command(flatten)]
@@ -18,7 +19,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Shown after each command's own options in its `--help`, under their own heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Project folder (default: the nearest ancestor holding mlctl.toml, else the current folder)
     #[arg(long, global = true, value_name = "DIR")]
@@ -254,10 +257,16 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("dataset").required(true).args(["input", "data"])))]
+// clap does not wrap the usage line it builds; this one fits 80 columns.
+#[command(override_usage = "mlctl split [OPTIONS] <FILE> -o <TRAIN.csv> --holdout <HOLDOUT.csv>")]
 pub struct SplitArgs {
-    /// The CSV to split
+    /// The CSV to split (or --data FILE)
     #[arg(value_name = "FILE")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
+    /// The CSV to split, as every command that reads a dataset names it
+    #[arg(long, value_name = "FILE", conflicts_with = "input")]
+    pub data: Option<PathBuf>,
     /// Where the training part goes
     #[arg(short = 'o', long = "output", value_name = "TRAIN.csv")]
     pub output: PathBuf,
@@ -293,6 +302,13 @@ pub struct RegistryCopyArgs {
     /// Where to: a folder, file://PATH or s3://BUCKET/PREFIX, without a registry
     #[arg(value_name = "TO")]
     pub to: String,
+}
+
+impl SplitArgs {
+    /// FILE or --data FILE (clap requires one of them, and refuses both).
+    pub fn dataset(&self) -> &std::path::Path {
+        self.data.as_deref().or(self.input.as_deref()).expect("clap's `dataset` group requires FILE or --data")
+    }
 }
 
 #[derive(Debug, Args)]
@@ -356,17 +372,24 @@ pub struct EvaluateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("dataset").required(true).args(["file", "data"])))]
 pub struct PredictArgs {
     /// NAME (latest), NAME@X.Y.Z or NAME@stage (e.g. skill_assignment@production)
     #[arg(value_name = "MODEL")]
     pub model: String,
-    /// Input records: a .csv, .json (array) or .ndjson file, or - for stdin (format detected)
-    #[arg(long, short, value_name = "FILE|-")]
-    pub input: String,
-    /// Write predictions here (atomically) instead of stdout; a summary goes to stdout
+    /// Input records (the same as --data FILE)
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<String>,
+    /// Input records: a .csv, .json (an array, or one object: one record) or .ndjson file, or - for stdin
+    /// (format detected); --input is the same
+    #[arg(long, short = 'i', visible_alias = "input", value_name = "FILE|-", conflicts_with = "file")]
+    pub data: Option<String>,
+    /// Write predictions here (atomically) instead of stdout, in the format its extension names (.csv, .json,
+    /// .ndjson or .jsonl; another needs --format); a summary goes to stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Output format (default: the input's; csv for CSV, json for a JSON array, ndjson for NDJSON or one object)
+    /// Output format (default: -o FILE's extension, else the input's: csv for CSV, json for a JSON array, ndjson
+    /// for NDJSON or one object)
     #[arg(long, value_name = "csv|json|ndjson")]
     pub format: Option<String>,
     /// Binary models: predict the positive class when its probability exceeds T (default 0.5)
@@ -389,6 +412,13 @@ pub struct PredictArgs {
     /// on (without it, logged rows get generated ids, shown in JSON output)
     #[arg(long, value_name = "COL")]
     pub id_column: Option<String>,
+}
+
+impl PredictArgs {
+    /// FILE, --data FILE or --input FILE (clap requires one of them, and refuses two).
+    pub fn dataset(&self) -> &str {
+        self.data.as_deref().or(self.file.as_deref()).expect("clap's `dataset` group requires FILE or --data")
+    }
 }
 
 #[derive(Debug, Args)]
@@ -429,8 +459,11 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Training data (CSV with a header row)
-    #[arg(value_name = "DATA")]
+    /// Training data (CSV with a header row); the same as --data FILE
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Training data (CSV with a header row), as every command that reads a dataset names it
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
     pub data: Option<PathBuf>,
     /// Take the spec from [models.NAME] in mlctl.toml (flags given here override it)
     #[arg(long, value_name = "NAME")]

@@ -55,6 +55,11 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A hyperparameter that the chosen algorithm does not have, or a value it cannot take. `key` is the key as
+    /// given, so the command layer can tell a `--set` typo (a usage error) from one in mlctl.toml.
+    #[error("{message}")]
+    Hyperparameter { key: String, message: String },
+
     #[error("{0}")]
     Model(String),
 

@@ -37,7 +37,7 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         (None, None) => FailOn::Any,
     };
     let current = match &args.data {
-        Some(path) => Current::Data(ctx.user_path(path)),
+        Some(path) => Current::Data(ctx.dataset("drift", path, "")?),
         None => Current::Logs {
             dir: ctx.project.prediction_logs_dir(),
             since: parse_since(&args.since, mlctl::clock::now())?,
@@ -70,7 +70,7 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
 
 /// `--stattest` / `--threshold` values: `X` for every feature, `FEATURE=X` for one.
 fn layer_from_flags(stattests: &[String], thresholds: &[String]) -> Result<Layer> {
-    let mut layer = Layer::default();
+    let mut layer = Layer { from_flags: true, ..Layer::default() };
     for s in stattests {
         let test = |t: &str| StatTest::parse(t.trim()).with_context(|| format!("--stattest {s}")).usage();
         match s.split_once('=') {
@@ -105,7 +105,12 @@ fn layer_from_spec(spec: &DriftSpec) -> Result<Layer> {
     for (name, f) in &spec.features {
         features.insert(name.clone(), Override { stattest: test(&f.stattest)?, threshold: f.threshold });
     }
-    Ok(Layer { tests: test(&spec.stattest)?.into_iter().collect(), threshold: spec.threshold, features })
+    Ok(Layer {
+        tests: test(&spec.stattest)?.into_iter().collect(),
+        threshold: spec.threshold,
+        features,
+        from_flags: false,
+    })
 }
 
 fn human(r: &DriftReport, ctx: &Ctx) -> String {

@@ -25,7 +25,7 @@ pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
     }
     let opts = EvaluateOptions {
         reference: super::usage::model_ref(&args.model)?,
-        data: ctx.user_path(&args.data),
+        data: ctx.dataset("evaluate", &args.data, ", and its SHA-256 is checked against the training data's")?,
         gates,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         report: args.report.as_deref().map(|p| ctx.user_path(p)),

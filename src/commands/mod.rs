@@ -117,6 +117,20 @@ impl Ctx {
         }
     }
 
+    /// The dataset a command reads by name (`--data FILE`, or train's and split's positional FILE). `-` is refused
+    /// as a usage error saying why: the CSV reader makes several passes over a file (a structural check beside
+    /// the parser), which stdin cannot give; `also` adds what else the command does with the file. Only predict,
+    /// which streams its records, reads stdin.
+    pub fn dataset(&self, command: &str, p: &std::path::Path, also: &str) -> Result<PathBuf> {
+        if p.as_os_str() == "-" {
+            return Err(usage::usage(format!(
+                "--data -: mlctl {command} reads a file, not stdin (it reads the file in several passes{also}); \
+                 save the data to a file and pass its path (only predict reads records from stdin)"
+            )));
+        }
+        Ok(self.user_path(p))
+    }
+
     /// A path from mlctl.toml, relative to the project root.
     pub fn project_path(&self, p: &str) -> PathBuf {
         let p = std::path::Path::new(p);

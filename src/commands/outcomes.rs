@@ -16,7 +16,7 @@ pub fn run(args: OutcomesArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
             &args.model,
             "outcomes belong to the model, whichever version predicted them",
         )?,
-        data: ctx.user_path(&args.data),
+        data: ctx.dataset("outcomes", &args.data, "")?,
         id_column: args.id_column,
         target: args.target,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,

@@ -8,23 +8,21 @@ use mlctl::ops::predict::{predict, Input, OutputFormat, PredictOptions, PredictR
 use mlctl::prometheus::Sample;
 use mlctl::registry::ModelRef;
 
+use super::usage::usage;
 use super::{parse_delimiter, Ctx, ExitStatus};
 use crate::cli::PredictArgs;
 use crate::output::printer::Printer;
 
 pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let input =
-        if args.input == "-" { Input::Stdin } else { Input::File(ctx.user_path(std::path::Path::new(&args.input))) };
+    let input = match args.dataset() {
+        "-" => Input::Stdin,
+        file => Input::File(ctx.user_path(std::path::Path::new(file))),
+    };
     let opts = PredictOptions {
         reference: serving_reference(&args.model, ctx)?,
         input,
         output: args.output.as_deref().map(|p| ctx.user_path(p)),
-        // --json promises one JSON document on stdout: predictions as a JSON array when they go there.
-        format: match args.format.as_deref() {
-            Some(f) => Some(OutputFormat::parse(f)?),
-            None if printer.json && args.output.is_none() => Some(OutputFormat::Json),
-            None => None,
-        },
+        format: output_format(&args, printer.json)?,
         threshold: args.threshold,
         log_dir: (!args.no_log).then(|| ctx.project.prediction_logs_dir()),
         batch_rows: args.batch_size,
@@ -53,6 +51,30 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         printer.result(&report, || summary(&report) + "\n")?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// The format of the predictions: `--format` when given, else the one `-o FILE`'s extension names (another
+/// extension is a usage error: a `.txt` or `.parquet` file would otherwise get CSV or JSON under a name that says
+/// something else), else JSON when they go to stdout under `--json` (one JSON document there), else None: the
+/// input's own. A name without an extension (`-o /dev/null`, a FIFO) keeps the input's format.
+fn output_format(args: &PredictArgs, json: bool) -> Result<Option<OutputFormat>> {
+    if let Some(f) = args.format.as_deref() {
+        return Ok(Some(OutputFormat::parse(f)?));
+    }
+    let Some(output) = &args.output else {
+        return Ok(json.then_some(OutputFormat::Json));
+    };
+    let Some(extension) = output.extension() else { return Ok(None) };
+    match extension.to_string_lossy().to_ascii_lowercase().as_str() {
+        "csv" => Ok(Some(OutputFormat::Csv)),
+        "json" => Ok(Some(OutputFormat::Json)),
+        "ndjson" | "jsonl" => Ok(Some(OutputFormat::Ndjson)),
+        other => Err(usage(format!(
+            "-o {}: the extension .{other} names no format mlctl writes; name the file .csv, .json, .ndjson or \
+             .jsonl, or choose with --format csv|json|ndjson",
+            output.display()
+        ))),
+    }
 }
 
 /// What a model reference means for predictions: a bare NAME is its production version when it has one (a cron

@@ -52,7 +52,11 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         reference,
         to,
         gate,
-        data: args.data.as_deref().map(|p| ctx.user_path(p)),
+        data: args
+            .data
+            .as_deref()
+            .map(|p| ctx.dataset("promote", p, ", and its SHA-256 is checked against the training data's"))
+            .transpose()?,
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         overlap: overlap_policy(args.allow_overlap),
         pos_label: args.pos_label.clone(),

@@ -11,7 +11,7 @@ use crate::output::printer::Printer;
 
 pub fn run(args: &SplitArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     let opts = SplitOptions {
-        input: ctx.user_path(&args.input),
+        input: ctx.dataset("split", args.dataset(), ", and its SHA-256 goes into both dataset cards")?,
         train: ctx.user_path(&args.output),
         holdout: ctx.user_path(&args.holdout),
         test_size: args.test_size,

@@ -22,10 +22,11 @@ use crate::output::printer::Printer;
 use crate::output::table::{self, fmt_bytes, fmt_metric};
 
 pub fn run(args: TrainArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let opts = options(args, ctx)?;
+    let set_keys: Vec<String> = parse_assignments(&list_flag::split("--set", &args.set)?)?.into_keys().collect();
+    let opts = options(args, ctx).map_err(|e| set_typo_is_usage(e, &set_keys))?;
     let store = ctx.store()?;
     let paths = Paths { store: &store, project_root: ctx.project.root() };
-    let report = train(&opts, &paths, printer)?;
+    let report = train(&opts, &paths, printer).map_err(|e| set_typo_is_usage(e.into(), &set_keys))?;
     ctx.write_metrics(&gauges(&report))?;
     for w in &report.warnings {
         mlctl::reporter::Reporter::warn(printer, w);
@@ -42,8 +43,10 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         None => ModelSpec::default(),
     };
 
-    let data = match (&args.data, &spec.data) {
-        (Some(p), _) => ctx.user_path(p),
+    let data = match (args.data.as_ref().or(args.file.as_ref()), &spec.data) {
+        (Some(p), _) => {
+            ctx.dataset("train", p, ", and its SHA-256 and a fingerprint of its rows are stored with the model")?
+        }
         (None, Some(p)) => ctx.project_path(p),
         (None, None) => {
             bail!("no training data: pass a CSV path (mlctl train data.csv --target COLUMN) or --model NAME")
@@ -128,6 +131,21 @@ fn options(args: TrainArgs, ctx: &Ctx) -> Result<TrainOptions> {
         pipeline,
         pos_label: args.pos_label.or(spec.pos_label.clone()),
     })
+}
+
+/// A hyperparameter the algorithm lacks, or a value it cannot take, is a usage error (exit 2) when it was typed
+/// with `--set`; the same in mlctl.toml stays an error in that file (exit 1). Only the fitting knows the
+/// algorithm's keys (the default algorithm follows the task, which may be inferred from the data).
+fn set_typo_is_usage(error: anyhow::Error, set_keys: &[String]) -> anyhow::Error {
+    let from_set = matches!(
+        error.downcast_ref::<mlctl::error::Error>(),
+        Some(mlctl::error::Error::Hyperparameter { key, .. }) if set_keys.contains(key)
+    );
+    if from_set {
+        super::usage::mark(error)
+    } else {
+        error
+    }
 }
 
 /// `--cv` and `--test-size` checked before any data is read (the same values from mlctl.toml are checked where
@@ -253,7 +271,7 @@ fn human(r: &TrainReport, ctx: &Ctx) -> String {
         let shown: Vec<String> = r.top_features.iter().map(|(n, v)| format!("{n} {v:.3}")).collect();
         let _ = writeln!(out, "Top features ({}): {}", r.importance_method.describe(), shown.join(", "));
     }
-    let _ = writeln!(out, "Stage: {}. Use it with: mlctl predict {}@{} --input FILE", r.stage, r.name, r.version);
+    let _ = writeln!(out, "Stage: {}. Use it with: mlctl predict {}@{} --data FILE", r.stage, r.name, r.version);
     out
 }
 

@@ -14,6 +14,11 @@ pub fn usage(message: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::new(Usage(anyhow::anyhow!("{message}")))
 }
 
+/// Marks an error as a usage error, keeping its message.
+pub fn mark(error: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(Usage(error))
+}
+
 /// `.usage()` marks an error from parsing a command-line value as a usage error.
 pub trait UsageExt<T> {
     fn usage(self) -> anyhow::Result<T>;
@@ -21,7 +26,7 @@ pub trait UsageExt<T> {
 
 impl<T, E: Into<anyhow::Error>> UsageExt<T> for Result<T, E> {
     fn usage(self) -> anyhow::Result<T> {
-        self.map_err(|e| anyhow::Error::new(Usage(e.into())))
+        self.map_err(|e| mark(e.into()))
     }
 }
 

@@ -263,15 +263,26 @@ fn header_names(path: &Path, record: &csv::ByteRecord, delimiter: u8) -> Result<
         }
         names.push(name);
     }
-    if names.len() == 1 && delimiter == b',' && (names[0].contains(';') || names[0].contains('\t')) {
-        return Err(Error::data(
-            path,
-            None,
-            None,
-            format!("has a single column \"{}\": is the file separated by ';' or tabs? pass --delimiter", names[0]),
-        ));
-    }
+    refuse_one_column_of_another_separator(path, &names, delimiter)?;
     Ok(names)
+}
+
+/// A header read as one column that holds `;` or a tab, with the default `,`: the file is almost surely separated
+/// by that character, and every later error (a missing column, a single feature) would hide it. Says which
+/// `--delimiter` reads it. Every command that reads CSV checks its header with this.
+pub fn refuse_one_column_of_another_separator(path: &Path, names: &[String], delimiter: u8) -> Result<()> {
+    let [name] = names else { return Ok(()) };
+    let (separator, flag) = if delimiter != b',' {
+        return Ok(());
+    } else if name.contains(';') {
+        ("';'", "--delimiter ';'")
+    } else if name.contains('\t') {
+        ("tabs", "--delimiter tab")
+    } else {
+        return Ok(());
+    };
+    let message = format!("has a single column \"{name}\": is the file separated by {separator}? pass {flag}");
+    Err(Error::data(path, None, None, message))
 }
 
 fn csv_error(path: &Path, e: &csv::Error) -> Error {

@@ -183,9 +183,25 @@ impl ArrayElements {
 /// The csv crate's read buffer, which a record's cap has to allow for.
 const CSV_BUFFER: usize = 8 << 10;
 
+/// The first byte of `reader` that is not white space (consumed up to it, not past it), None at the end.
+fn first_byte(source: &Path, reader: &mut Box<dyn BufRead + Send>) -> Result<Option<u8>> {
+    loop {
+        let buf = reader.fill_buf().map_err(|e| Error::io(source, e))?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => return Ok(Some(buf[i])),
+            None if buf.is_empty() => return Ok(None),
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
 impl RecordStream {
     /// Opens `reader`, named `source` in messages, with the caps of [`Limits::from_env`]. `format` None sniffs:
-    /// `{` → NDJSON or one object, `[` → JSON array, else CSV.
+    /// `{` → NDJSON or one object, `[` → JSON array, else CSV; `JsonArray` (a .json file) that opens with `{` is
+    /// one object.
     pub fn open(
         source: &Path,
         reader: Box<dyn BufRead + Send>,
@@ -204,27 +220,18 @@ impl RecordStream {
         delimiter: u8,
         limits: Limits,
     ) -> Result<Self> {
-        let io = |e: std::io::Error| Error::io(source, e);
         let format = match format {
+            // A .json file holding one object is one record, as on stdin.
+            Some(InputFormat::JsonArray) => match first_byte(source, &mut reader)? {
+                Some(b'{') => InputFormat::JsonObject,
+                _ => InputFormat::JsonArray,
+            },
             Some(f) => f,
-            None => {
-                let peek = loop {
-                    let buf = reader.fill_buf().map_err(io)?;
-                    match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-                        Some(i) => break Some(buf[i]),
-                        None if buf.is_empty() => break None,
-                        None => {
-                            let n = buf.len();
-                            reader.consume(n);
-                        }
-                    }
-                };
-                match peek {
-                    Some(b'{') => InputFormat::Ndjson,
-                    Some(b'[') => InputFormat::JsonArray,
-                    _ => InputFormat::Csv,
-                }
-            }
+            None => match first_byte(source, &mut reader)? {
+                Some(b'{') => InputFormat::Ndjson,
+                Some(b'[') => InputFormat::JsonArray,
+                _ => InputFormat::Csv,
+            },
         };
         let empty =
             || Error::data(source, None, None, "the input is empty: expected CSV with a header, NDJSON or JSON");

@@ -143,6 +143,20 @@ pub struct Layer {
     /// Threshold for every feature.
     pub threshold: Option<f64>,
     pub features: BTreeMap<String, Override>,
+    /// The layer's values were typed on the command line: a feature it names that the model lacks, or a test
+    /// that does not fit a feature's type, is then a usage error (exit 2) rather than an error in mlctl.toml.
+    pub from_flags: bool,
+}
+
+impl Layer {
+    /// The error for a setting of this layer that cannot be used, of the kind its origin calls for.
+    fn refuse(&self, message: String) -> Error {
+        if self.from_flags {
+            Error::Usage(message)
+        } else {
+            Error::Config(message)
+        }
+    }
 }
 
 /// When drift makes the command fail.
@@ -265,7 +279,7 @@ pub fn choose_tests(
     for layer in layers {
         for name in layer.features.keys() {
             if !names.contains(&name.as_str()) {
-                return Err(Error::Config(format!(
+                return Err(layer.refuse(format!(
                     "drift settings name feature \"{name}\" which the model does not have{}; features: {}",
                     crate::suggest::hint(name, names.iter().copied()),
                     names.join(", ")
@@ -390,7 +404,7 @@ fn resolve(layers: &[Layer], feature: &str, numeric: bool, sizes: Sizes) -> Resu
                 let kind = if numeric { "numeric" } else { "categorical" };
                 let fitting: Vec<&str> =
                     StatTest::ALL.iter().filter(|t| t.applies_to(numeric)).map(|t| t.as_str()).collect();
-                return Err(Error::Config(format!(
+                return Err(layer.refuse(format!(
                     "stattest {} does not apply to {kind} feature \"{feature}\"; {kind} features take: {}",
                     test.as_str(),
                     fitting.join(", ")

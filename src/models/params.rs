@@ -29,11 +29,12 @@ pub fn check_keys(
         if !specs.iter().any(|s| s.key == canonical) {
             let valid: Vec<String> =
                 specs.iter().map(|s| format!("  {} (default {}; {})", s.key, s.default, s.accepts)).collect();
-            return Err(Error::Config(format!(
+            let message = format!(
                 "unknown hyperparameter \"{key}\" for {algorithm}{}; valid keys:\n{}",
                 crate::suggest::hint(key, specs.iter().map(|s| s.key)),
                 valid.join("\n")
-            )));
+            );
+            return Err(Error::Hyperparameter { key: key.clone(), message });
         }
         out.insert(canonical.to_owned(), value.clone());
     }
@@ -78,7 +79,10 @@ impl<'a> Reader<'a> {
 
     /// The error for a value of `key` out of its range.
     pub fn invalid(&self, key: &str) -> Error {
-        Error::Config(format!("hyperparameter {key}={}: expected {}", self.text(key), self.spec(key).accepts))
+        Error::Hyperparameter {
+            key: key.to_owned(),
+            message: format!("hyperparameter {key}={}: expected {}", self.text(key), self.spec(key).accepts),
+        }
     }
 
     /// A whole number of at least `min`.

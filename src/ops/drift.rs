@@ -121,7 +121,7 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
             }
             if current.rows == 0 {
                 return Err(Error::Config(format!(
-                    "no predictions by {}@{} logged in {} since {} ({since_text}): run `mlctl predict {}@{} --input \
+                    "no predictions by {}@{} logged in {} since {} ({since_text}): run `mlctl predict {}@{} --data \
                      FILE` to log some, or widen --since",
                     model.name,
                     model.record.version,

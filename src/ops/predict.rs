@@ -365,8 +365,11 @@ pub fn predict(
         }
         Input::Stdin => (PathBuf::from("<stdin>"), Box::new(std::io::BufReader::new(std::io::stdin()))),
     };
-    let mut stream =
-        RecordStream::open(&source, reader, format_of_extension(&opts.input), opts.delimiter.unwrap_or(b','))?;
+    let delimiter = opts.delimiter.unwrap_or(b',');
+    let mut stream = RecordStream::open(&source, reader, format_of_extension(&opts.input), delimiter)?;
+    if stream.format() == InputFormat::Csv {
+        crate::data::load::refuse_one_column_of_another_separator(&source, stream.header(), delimiter)?;
+    }
     // JSON in gives JSON out, unless --format says otherwise.
     let format = opts.format.unwrap_or(match stream.format() {
         InputFormat::JsonArray => OutputFormat::Json,
@@ -601,13 +604,6 @@ impl Decided {
         }
     }
 
-    /// The prediction of `row` as output text: the class name, the value, or the segment.
-    fn label(&self, row: usize, classes: &[String]) -> String {
-        let mut out = String::new();
-        self.write_label(row, classes, &mut out);
-        out
-    }
-
     fn write_label(&self, row: usize, classes: &[String], out: &mut String) {
         use std::fmt::Write;
         let _ = match self {
@@ -683,12 +679,36 @@ impl Summary {
     }
 }
 
+/// The class labels as JSON values of the type the training data's target had. The target is read as text and
+/// its labels are kept as written, so its type is theirs: numbers when every label is a JSON number (a 0/1
+/// target answers 0 and 1, not "0" and "1"), booleans when every label is true or false (in any case, as
+/// pandas writes True/False), else text. A label such as "007" is not a JSON number, so an id-like target keeps
+/// its zeros as text. CSV output and the prediction log are text either way.
+fn typed_labels(classes: &[String]) -> Vec<Value> {
+    let numbers: Option<Vec<Value>> =
+        classes.iter().map(|c| c.parse::<serde_json::Number>().ok().map(Value::Number)).collect();
+    if let Some(numbers) = numbers.filter(|_| !classes.is_empty()) {
+        return numbers;
+    }
+    let booleans: Option<Vec<Value>> = classes
+        .iter()
+        .map(|c| match c.to_ascii_lowercase().as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            _ => None,
+        })
+        .collect();
+    booleans.unwrap_or_else(|| classes.iter().map(|c| Value::String(c.clone())).collect())
+}
+
 /// Writes predictions in one format.
 struct Output {
     format: OutputFormat,
     names: Vec<String>,
     passthrough: Vec<usize>,
     classes: Vec<String>,
+    /// Each class as JSON answers it, of the type its labels had in the training data (see [`typed_labels`]).
+    class_values: Vec<Value>,
     /// The name of the prediction column: "prediction", or "segment" for clustering.
     label_name: String,
     explain: bool,
@@ -715,7 +735,16 @@ impl Output {
         if explain {
             names.push("key_factors".to_owned());
         }
-        Output { format, names, passthrough: passthrough.to_vec(), classes: classes.to_vec(), label_name, explain }
+        let class_values = typed_labels(classes);
+        Output {
+            format,
+            names,
+            passthrough: passthrough.to_vec(),
+            classes: classes.to_vec(),
+            class_values,
+            label_name,
+            explain,
+        }
     }
 
     fn begin(&self, w: &mut dyn Write) -> std::io::Result<()> {
@@ -786,7 +815,9 @@ impl Output {
                     let label = match decided {
                         Decided::Values(v) => json!(v[row]),
                         Decided::Segments { segments, .. } => json!(segments[row]),
-                        Decided::Classes { .. } => Value::String(decided.label(row, &self.classes)),
+                        Decided::Classes { predicted, .. } => {
+                            self.class_values.get(predicted[row] as usize).cloned().unwrap_or(Value::Null)
+                        }
                     };
                     obj.insert(self.label_name.clone(), label);
                     for (name, x) in extra_names.iter().zip(decided.extra(row)) {
@@ -819,5 +850,29 @@ impl Output {
             w.write_all(b"\n]\n")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(classes: &[&str]) -> Vec<Value> {
+        typed_labels(&classes.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn labels_keep_the_type_of_the_training_target() {
+        assert_eq!(labels(&["0", "1"]), [json!(0), json!(1)]);
+        assert_eq!(labels(&["-1", "2.5"]), [json!(-1), json!(2.5)]);
+        assert_eq!(labels(&["false", "true"]), [json!(false), json!(true)]);
+        assert_eq!(labels(&["False", "TRUE"]), [json!(false), json!(true)]);
+        assert_eq!(labels(&["no", "yes"]), [json!("no"), json!("yes")]);
+        // One label that is not a number (or not a boolean) makes them all text: one type per target.
+        assert_eq!(labels(&["0", "1", "unknown"]), [json!("0"), json!("1"), json!("unknown")]);
+        assert_eq!(labels(&["true", "1"]), [json!("true"), json!("1")]);
+        // Not JSON numbers: kept as written.
+        assert_eq!(labels(&["007", "010"]), [json!("007"), json!("010")]);
+        assert_eq!(labels(&["NaN", "inf"]), [json!("NaN"), json!("inf")]);
     }
 }

@@ -47,9 +47,11 @@ impl PipelineSpec {
     /// estimator's: `max_categories`, an integer ≥ 1.
     pub fn take_settings(&mut self, settings: &mut crate::models::params::Settings) -> Result<()> {
         if let Some(value) = settings.remove("max_categories") {
-            self.max_categories = value.trim().parse().ok().filter(|&n: &usize| n >= 1).ok_or_else(|| {
-                Error::Config(format!("hyperparameter max_categories={value}: expected an integer >= 1"))
-            })?;
+            self.max_categories =
+                value.trim().parse().ok().filter(|&n: &usize| n >= 1).ok_or_else(|| Error::Hyperparameter {
+                    key: "max_categories".into(),
+                    message: format!("hyperparameter max_categories={value}: expected an integer >= 1"),
+                })?;
         }
         Ok(())
     }

@@ -54,7 +54,10 @@ fn writing_to_a_fifo_or_device_never_replaces_it() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read_to_string(&fifo).unwrap())
     };
-    p.mlctl().args(["predict", "m", "--input", &data, "--no-log", "-o", "out.pipe"]).assert().success();
+    p.mlctl()
+        .args(["predict", "m", "--input", &data, "--no-log", "-o", "out.pipe", "--format", "csv"])
+        .assert()
+        .success();
     let text = reader.join().unwrap();
     assert_eq!(text.lines().count(), 301, "every prediction came through the pipe");
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced by a file");

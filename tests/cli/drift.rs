@@ -185,7 +185,7 @@ fn prediction_logs_are_the_current_data() {
         .assert()
         .code(1)
         .stderr(contains("no predictions by m@1.0.0 logged"))
-        .stderr(contains("mlctl predict m@1.0.0 --input FILE"));
+        .stderr(contains("mlctl predict m@1.0.0 --data FILE"));
     p.mlctl()
         .args(["drift", "m", "--logs", "--since", "yesterday"])
         .assert()
@@ -246,12 +246,12 @@ fn stattest_and_threshold_overrides_from_flags_and_mlctl_toml() {
     p.mlctl()
         .args(["drift", "m", "--data", "data/same.csv", "--stattest", "task_priority=ks"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("stattest ks does not apply to categorical feature \"task_priority\""));
     p.mlctl()
         .args(["drift", "m", "--data", "data/same.csv", "--threshold", "task_priorty=0.2"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("feature \"task_priorty\" which the model does not have (did you mean \"task_priority\"?)"));
     p.write("mlctl.toml", "[models.m.drift]\nstatest = \"ks\"\n");
     p.mlctl().args(["drift", "m", "--data", "data/same.csv"]).assert().code(1).stderr(contains("statest"));

@@ -26,6 +26,7 @@ mod rough_edges;
 mod safety;
 mod serve;
 mod snapshots;
+mod surface;
 mod tasks;
 mod train;
 mod typing;

@@ -99,7 +99,7 @@ fn a_single_json_object_on_stdin_gets_a_single_json_answer() {
     assert!(out.status.success(), "{}", TestProject::stderr_of(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a single JSON object");
     assert_eq!(v["request_id"], "r-17");
-    assert!(v["prediction"] == "0" || v["prediction"] == "1");
+    assert!(v["prediction"] == 0 || v["prediction"] == 1, "a 0/1 target answers JSON numbers: {v}");
     assert!(v["probability"].as_f64().unwrap() >= 0.0);
 }
 

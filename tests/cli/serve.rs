@@ -225,6 +225,7 @@ fn served_answers_equal_predicts_bit_for_bit_in_every_body_format() {
     let array = serde_json::to_string(&recs).unwrap();
     p.write("data/recs.json", &array);
     let cli = cli_predictions(&p, "m@1.0.0", "data/recs.json");
+    assert!(cli.iter().all(|row| row["prediction"].is_u64()), "a 0/1 target answers JSON numbers: {cli:?}");
     let predict = server.url("/v1/models/m/predict");
     let ndjson: String = recs.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
     let instances = serde_json::json!({ "instances": recs }).to_string();
@@ -588,4 +589,28 @@ fn the_curl_example_reaches_every_endpoint() {
     assert!(out.status.success(), "{log}\n{}\n{}", TestProject::stderr_of(&out), server.log_text());
     assert!(log.contains("order-1234"), "the request id comes back: {log}");
     assert!(log.contains("mlctl_"), "metrics: {log}");
+}
+
+/// A true/false target answers JSON booleans, served as `predict` answers them (and a 0/1 one numbers, above).
+#[test]
+fn a_boolean_target_answers_booleans_as_predict_does() {
+    let (p, data) = project();
+    let booleans = crate::surface::relabelled(&p, &data, "flags", |b| if b { "true" } else { "false" });
+    p.mlctl().args(["-q", "train", &booleans, "--target", "success", "--name", "flags"]).assert().success();
+    p.mlctl().args(["-q", "promote", "flags@1.0.0", "--to", "production"]).assert().success();
+    let recs = records(&p, &data, 20);
+    p.write("data/recs.json", &serde_json::to_string(&recs).unwrap());
+    let cli = cli_predictions(&p, "flags", "data/recs.json");
+    assert!(cli.iter().all(|row| row["prediction"].is_boolean()), "{cli:?}");
+
+    let server = Server::start(&p, &["flags", "--no-log"], &[]);
+    let body = std::fs::read_to_string(p.path("data/recs.json")).unwrap();
+    let (status, answer) = post(&server.url("/v1/models/flags/predict"), "application/json", &body);
+    assert_eq!(status, 200, "{answer}");
+    assert_same_predictions(&without_ids(&answer["predictions"]), &cli);
+    let mlflow = serde_json::json!({ "dataframe_records": recs }).to_string();
+    let (status, answer) = post(&server.url("/invocations"), "application/json", &mlflow);
+    assert_eq!(status, 200, "{answer}");
+    assert_same_predictions(&without_ids(&answer["predictions"]), &cli);
+    assert_eq!(server.stop().code(), Some(0));
 }

@@ -158,11 +158,11 @@ fn unknown_hyperparameters_and_algorithms_list_the_valid_ones() {
     let p = TestProject::new();
     let data = p.sample("d", 100, 1);
     train(&p, &data, &["--set", "max_dept=3"])
-        .code(1)
+        .code(2)
         .stderr(contains("unknown hyperparameter \"max_dept\" for random-forest (did you mean \"max_depth\"?)"))
         .stderr(contains("min_samples_leaf (default 2"));
     train(&p, &data, &["--algorithm", "random-forrest"]).code(2).stderr(contains("did you mean \"random-forest\""));
-    train(&p, &data, &["--set", "n_trees=0"]).code(1).stderr(contains("n_trees=0: expected a whole number ≥ 1"));
+    train(&p, &data, &["--set", "n_trees=0"]).code(2).stderr(contains("n_trees=0: expected a whole number ≥ 1"));
     assert!(p.versions("m").is_empty());
 }
 
@@ -324,7 +324,7 @@ fn gradient_boosting_trains_evaluates_and_predicts_with_the_same_bytes_for_any_t
         .args(["train", &data, "--target", "success", "--name", "gb", "--algorithm", "gradient-boosting"])
         .args(["--set", "n_trees=5"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("unknown hyperparameter \"n_trees\" for gradient-boosting"))
         .stderr(contains("max_iter (default 100"));
 }

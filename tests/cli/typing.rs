@@ -273,7 +273,7 @@ fn identifier_columns_are_named_and_wide_columns_share_an_infrequent_slot() {
     p.mlctl()
         .args(["train", "d.csv", "--target", "y", "--name", "m", "--set", "max_categories=0"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("max_categories=0: expected an integer >= 1"));
 }
 
