@@ -21,6 +21,8 @@ mod predict;
 mod promote;
 mod quality;
 mod rough_edges;
+mod s3;
+mod s3_server;
 mod safety;
 mod serve;
 mod snapshots;
