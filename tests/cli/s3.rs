@@ -539,7 +539,7 @@ fn serve_follows_a_promotion_made_by_another_process() {
         "from elsewhere",
     ]));
     let promoted = Instant::now();
-    assert_eq!(production(&sp), [b.clone()], "the promotion is in the bucket's index");
+    assert_eq!(production(&sp), std::slice::from_ref(&b), "the promotion is in the bucket's index");
     sp.assert_remote_only();
     until(&b, 5);
     eprintln!("serve followed the promotion in {:?}", promoted.elapsed());
