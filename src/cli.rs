@@ -42,6 +42,10 @@ pub struct GlobalArgs {
     /// train, evaluate, predict, drift, promote and monitor; other commands refuse it
     #[arg(long, global = true, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
+    /// Where the registry is: a folder, file://PATH or s3://BUCKET/PREFIX (default: `registry` in mlctl.toml,
+    /// else the project's ml_models/); S3 settings come from the AWS_* environment
+    #[arg(long, global = true, value_name = "URL", env = "MLCTL_REGISTRY", hide_env_values = true)]
+    pub registry: Option<String>,
 }
 
 impl Cli {
@@ -97,6 +101,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Retention: archive all but the newest N versions outside production and staging
     Prune(PruneArgs),
+    /// Work on a whole registry: `registry copy FROM TO` (a folder to a bucket and back)
+    #[command(subcommand)]
+    Registry(RegistryCommand),
     /// Serve predictions over HTTP, following promotions in the registry (see README, "Serving")
     Serve(ServeArgs),
     /// Record real outcomes (labels) of logged predictions, joined by id (logs/outcomes/<name>/<date>.jsonl)
@@ -271,11 +278,36 @@ pub struct SplitArgs {
     pub delimiter: Option<String>,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Copy a whole registry, every version's files checked against its SHA-256: how a team moves from a folder to
+    /// a bucket (`mlctl registry copy ml_models s3://team-models/mlctl`). TO must hold no registry yet.
+    Copy(RegistryCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryCopyArgs {
+    /// The registry to copy: a folder, file://PATH or s3://BUCKET/PREFIX
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// Where to: a folder, file://PATH or s3://BUCKET/PREFIX, without a registry
+    #[arg(value_name = "TO")]
+    pub to: String,
+}
+
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// The model whose old versions to archive
-    #[arg(value_name = "NAME")]
-    pub name: String,
+    #[arg(value_name = "NAME", required_unless_present = "orphans")]
+    pub name: Option<String>,
+    /// Instead: list and remove version folders the registry does not name (uploads never published, left by a
+    /// killed run), of every model
+    #[arg(long, conflicts_with_all = ["name", "delete_files", "keep"])]
+    pub orphans: bool,
+    /// With --orphans: leave alone those younger than this (another machine's upload may be about to be
+    /// published), e.g. 30m, 2h, 0s
+    #[arg(long, value_name = "DURATION", default_value = "1h", requires = "orphans")]
+    pub older_than: String,
     /// How many of the newest versions outside production and staging to leave as they are
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub keep: usize,

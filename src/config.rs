@@ -2,6 +2,8 @@
 //! file. Unknown keys are errors naming the file, so a typo never silently trains the wrong model.
 //!
 //! ```toml
+//! registry = "s3://team-models/mlctl"   # optional; default: the project's ml_models/
+//!
 //! [models.skill_assignment]
 //! data = "data/skill_assignment.csv"
 //! target = "success"
@@ -32,6 +34,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Where the registry is (as `--registry`): a folder, file://PATH or s3://BUCKET/PREFIX.
+    pub registry: Option<String>,
     #[serde(default)]
     pub models: BTreeMap<String, ModelSpec>,
 }

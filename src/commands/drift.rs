@@ -59,7 +59,7 @@ pub fn run(args: DriftArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         report: args.report.as_deref().map(|p| ctx.user_path(p)),
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
     };
-    let report = drift(&opts, &ctx.store(), printer)?;
+    let report = drift(&opts, &ctx.store()?, printer)?;
     for w in &report.warnings {
         printer.warn(w);
     }

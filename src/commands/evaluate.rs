@@ -32,7 +32,7 @@ pub fn run(args: EvaluateArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
         overlap: overlap_policy(args.allow_overlap),
         pos_label: args.pos_label.clone(),
     };
-    let report = evaluate(&opts, &ctx.store(), printer)?;
+    let report = evaluate(&opts, &ctx.store()?, printer)?;
     for w in &report.warnings {
         printer.warn(w);
     }

@@ -23,7 +23,7 @@ pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         .as_deref()
         .map(|n| whole_model("mlctl list", n, "list shows every version of a model (`mlctl show` shows one)"))
         .transpose()?;
-    let report = list_versions(&ctx.store(), name.as_ref())?;
+    let report = list_versions(&ctx.store()?, name.as_ref())?;
     printer.result(&report, || {
         if report.versions.is_empty() {
             return "No models yet. Train one with `mlctl train DATA.csv --target COLUMN --name NAME`.\n".to_owned();
@@ -55,7 +55,7 @@ pub fn list(args: ListArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
 }
 
 pub fn show(args: ShowArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let report = show_version(&ctx.store(), &model_ref(&args.model)?)?;
+    let report = show_version(&ctx.store()?, &model_ref(&args.model)?)?;
     for w in &report.warnings {
         mlctl::reporter::Reporter::warn(printer, w);
     }
@@ -129,7 +129,7 @@ fn show_human(r: &ShowReport) -> String {
 }
 
 pub fn diff(args: DiffArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let report = diff_versions(&ctx.store(), &model_ref(&args.a)?, &model_ref(&args.b)?)?;
+    let report = diff_versions(&ctx.store()?, &model_ref(&args.a)?, &model_ref(&args.b)?)?;
     printer.result(&report, || {
         let mut out = String::new();
         for (title, rows) in [("params", &report.params), ("metrics", &report.metrics), ("context", &report.context)] {

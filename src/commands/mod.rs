@@ -12,6 +12,7 @@ mod outcomes;
 mod predict;
 mod promote;
 mod prune;
+mod registry;
 mod serve;
 mod split;
 mod train;
@@ -23,9 +24,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use mlctl::project::Project;
-use mlctl::registry::{Layout, Store};
+use mlctl::registry::{Location, Store};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RegistryCommand};
 use crate::output::printer::Printer;
 
 /// What a command concluded. Errors travel as `Err`: exit 1, or 2 for a usage error ([`usage::ErrorKind`]);
@@ -57,7 +58,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
     let project = Project::discover(cli.global.project.as_deref(), &cwd);
     let metrics_file =
         cli.global.metrics_file.as_deref().map(|p| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) });
-    let ctx = Ctx { project, cwd, metrics_file };
+    let ctx = Ctx { project, cwd, metrics_file, registry: cli.global.registry.clone() };
     match cli.command {
         Command::Export(args) => export::run(args, &ctx, printer),
         Command::Split(args) => split::run(&args, &ctx, printer),
@@ -73,6 +74,7 @@ pub fn dispatch(cli: Cli, printer: &Printer) -> Result<ExitStatus> {
         Command::Show(args) => inspect::show(args, &ctx, printer),
         Command::Diff(args) => inspect::diff(args, &ctx, printer),
         Command::Prune(args) => prune::run(args, &ctx, printer),
+        Command::Registry(RegistryCommand::Copy(args)) => registry::copy(&args, &ctx, printer),
         Command::Serve(args) => serve::run(args, &ctx, printer),
         Command::Outcomes(args) => outcomes::run(args, &ctx, printer),
         Command::Monitor(args) => monitor::run(args, &ctx, printer),
@@ -84,11 +86,26 @@ pub struct Ctx {
     pub project: Project,
     pub cwd: PathBuf,
     pub metrics_file: Option<PathBuf>,
+    /// `--registry` or MLCTL_REGISTRY, as given.
+    pub registry: Option<String>,
 }
 
 impl Ctx {
-    pub fn store(&self) -> Store {
-        Store::new(Layout::new(self.project.models_dir()), self.project.registry_markdown())
+    /// Where the registry is: `--registry`/MLCTL_REGISTRY (relative to the current folder), else mlctl.toml's
+    /// `registry` (relative to the project), else the project's ml_models/.
+    pub fn registry_location(&self) -> Result<Location> {
+        if let Some(url) = &self.registry {
+            return Ok(Location::parse(url, &self.cwd)?);
+        }
+        let config = mlctl::config::Config::load(&self.project.config_path())?;
+        match &config.registry {
+            Some(url) => Ok(Location::parse(url, self.project.root())?),
+            None => Ok(Location::Folder(self.project.models_dir())),
+        }
+    }
+
+    pub fn store(&self) -> Result<Store> {
+        Ok(Store::open(&self.registry_location()?, self.project.registry_markdown())?)
     }
 
     /// A path given on the command line, relative to where the user stands.

@@ -35,7 +35,7 @@ pub fn run(args: MonitorArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         prediction_logs: ctx.project.prediction_logs_dir(),
         outcome_logs: ctx.project.outcome_logs_dir(),
     };
-    let report = monitor(&opts, &ctx.store(), printer)?;
+    let report = monitor(&opts, &ctx.store()?, printer)?;
     if let Some(path) = &args.report {
         mlctl::monitor::report::write_markdown(&report, &ctx.user_path(path))?;
     }

@@ -22,7 +22,7 @@ pub fn run(args: OutcomesArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatu
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         log_dir: ctx.project.outcome_logs_dir(),
     };
-    let report = outcomes(&opts, &ctx.store(), printer)?;
+    let report = outcomes(&opts, &ctx.store()?, printer)?;
     printer.result(&report, || human(&report, ctx))?;
     Ok(ExitStatus::Success)
 }

@@ -38,7 +38,7 @@ pub fn run(args: PredictArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
     }
     let started = std::time::Instant::now();
     let stdout: Box<dyn std::io::Write> = Box::new(std::io::BufWriter::new(std::io::stdout()));
-    let report = match predict(&opts, &ctx.store(), stdout, printer) {
+    let report = match predict(&opts, &ctx.store()?, stdout, printer) {
         Err(mlctl::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
             return Ok(ExitStatus::Success)
         }
@@ -63,7 +63,7 @@ fn serving_reference(text: &str, ctx: &Ctx) -> Result<ModelRef> {
     if text.contains('@') {
         return Ok(reference);
     }
-    let registry = ctx.store().load()?;
+    let registry = ctx.store()?.load()?;
     let in_production = registry
         .models
         .get(&reference.name)

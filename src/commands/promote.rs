@@ -19,7 +19,7 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
     if args.rollback {
         let why = "a rollback restores the version that was in production before the current one";
         let name = whole_model("mlctl promote --rollback", &args.model, why)?;
-        let report = rollback(&name, args.reason.as_deref(), &ctx.store(), printer)?;
+        let report = rollback(&name, args.reason.as_deref(), &ctx.store()?, printer)?;
         write_gauges(ctx, &name, None)?;
         printer.result(&report, || {
             let mut out = format!("Rolled back {}: {} is in production again\n", report.model, report.to_version);
@@ -59,7 +59,7 @@ pub fn run(args: PromoteArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus
         force: args.force,
         reason: args.reason.clone(),
     };
-    let report = promote(&opts, &ctx.store(), printer)?;
+    let report = promote(&opts, &ctx.store()?, printer)?;
     write_gauges(ctx, &opts.reference.name, Some(&report))?;
     printer.result(&report, || human(&report))?;
     Ok(if report.refused { ExitStatus::CheckFailed } else { ExitStatus::Success })
@@ -71,7 +71,7 @@ fn write_gauges(ctx: &Ctx, name: &ModelName, report: Option<&PromoteReport>) -> 
     if ctx.metrics_file.is_none() {
         return Ok(());
     }
-    let registry = ctx.store().load()?;
+    let registry = ctx.store()?.load()?;
     let mut out = Vec::new();
     for v in registry.models.get(name).map(|e| e.versions.as_slice()).unwrap_or_default() {
         for stage in Stage::ALL {

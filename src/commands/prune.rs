@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write as _};
 
 use anyhow::{bail, Context, Result};
 
-use mlctl::ops::prune::{prune, PruneOptions, PruneReport};
+use mlctl::ops::prune::{prune, prune_orphans, PruneOptions, PruneReport};
 
 use super::promote::moves;
 use super::usage::whole_model;
@@ -16,7 +16,11 @@ use crate::output::printer::Printer;
 use crate::output::table::fmt_bytes;
 
 pub fn run(args: PruneArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
-    let name = whole_model("mlctl prune", &args.name, "prune works on all the versions of a model")?;
+    if args.orphans {
+        return orphans(&args, ctx, printer);
+    }
+    let name = args.name.as_deref().unwrap_or_default();
+    let name = whole_model("mlctl prune", name, "prune works on all the versions of a model")?;
     let mut opts = PruneOptions {
         name,
         keep: args.keep,
@@ -24,7 +28,7 @@ pub fn run(args: PruneArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         force: args.force,
         dry_run: args.dry_run,
     };
-    let store = ctx.store();
+    let store = ctx.store()?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.dry_run && !args.yes && interactive {
         // Show the plan first; act only on a yes.
@@ -44,6 +48,50 @@ pub fn run(args: PruneArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
     let report = prune(&opts, &store, printer)?;
     printer.result(&report, || human(&report))?;
     Ok(ExitStatus::Success)
+}
+
+/// `prune --orphans`: version folders the registry does not name, older than `--older-than`, removed (listed only
+/// with --dry-run).
+fn orphans(args: &PruneArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
+    let older_than = age(&args.older_than)?;
+    let report = prune_orphans(&ctx.store()?, older_than, args.dry_run)?;
+    printer.result(&report, || {
+        let mut out = String::new();
+        let verb = if report.dry_run { "would remove" } else { "removed" };
+        if report.removed.is_empty() {
+            let _ = writeln!(out, "{}: no unpublished version folders to remove", report.registry);
+        } else {
+            let _ = writeln!(out, "{}: {verb} {} unpublished version folder(s)", report.registry, report.removed.len());
+        }
+        for o in &report.removed {
+            let _ = writeln!(out, "  {}@{}  {}  {}s old", o.model, o.version, fmt_bytes(o.bytes), o.age_secs);
+        }
+        for o in &report.too_young {
+            let _ = writeln!(
+                out,
+                "  left {}@{}: {}s old, younger than --older-than (an upload in progress?)",
+                o.model, o.version, o.age_secs
+            );
+        }
+        out
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+/// `--older-than`: `0s`, `90s`, `30m`, `2h`, `7d`.
+fn age(text: &str) -> Result<std::time::Duration> {
+    let bad = || mlctl::error::Error::Usage(format!("--older-than {text}: expected an age such as 0s, 30m, 2h or 7d"));
+    let t = text.trim();
+    let (n, unit) = t.split_at(t.len().saturating_sub(1));
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => None,
+    };
+    Ok(std::time::Duration::from_secs(secs.ok_or_else(bad)?))
 }
 
 /// Prints the plan on stderr and reads the answer from stdin: only "y" or "yes" goes ahead.

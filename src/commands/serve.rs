@@ -37,7 +37,7 @@ pub fn run(args: ServeArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> 
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let _ = writeln!(std::io::stderr().lock(), "{now} {line}");
     });
-    serve(opts, ctx.store(), log)?;
+    serve(opts, ctx.store()?, log)?;
     Ok(ExitStatus::Success)
 }
 

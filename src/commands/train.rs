@@ -23,7 +23,7 @@ use crate::output::table::{self, fmt_bytes, fmt_metric};
 
 pub fn run(args: TrainArgs, ctx: &Ctx, printer: &Printer) -> Result<ExitStatus> {
     let opts = options(args, ctx)?;
-    let store = ctx.store();
+    let store = ctx.store()?;
     let paths = Paths { store: &store, project_root: ctx.project.root() };
     let report = train(&opts, &paths, printer)?;
     ctx.write_metrics(&gauges(&report))?;

@@ -148,13 +148,12 @@ impl Fingerprint {
         Ok(Fingerprint { rows, hashes, words, test_share })
     }
 
-    /// Reads the fingerprint in `dir` (a version's folder); None for a version trained before fingerprints.
-    pub fn read_in(dir: &Path) -> Result<Option<Fingerprint>> {
-        let path = dir.join(FINGERPRINT_FILE);
+    /// Reads a version's fingerprint file.
+    pub fn read(path: &Path) -> Result<Fingerprint> {
         let max = (HEADER_BYTES + MAX_FILTER_BYTES) as u64;
-        match crate::registry::atomic::read_own_file(&path, max)? {
-            Some(bytes) => Fingerprint::from_bytes(&bytes, &path).map(Some),
-            None => Ok(None),
+        match crate::registry::atomic::read_own_file(path, max)? {
+            Some(bytes) => Fingerprint::from_bytes(&bytes, path),
+            None => Err(Error::artifact(path, "is missing")),
         }
     }
 }

@@ -90,8 +90,7 @@ pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Res
     }
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;
-    let profile_path = store.layout.version_dir(&model.name, &model.record.version).join(REFERENCE_FILE);
-    store.layout.check_no_links(&profile_path)?;
+    let profile_path = store.require_file(&model.name, &model.record, REFERENCE_FILE)?;
     let profile = ReferenceProfile::load(&profile_path, &format!("{}@{}", model.name, model.record.version))?;
 
     // The defaults depend on the current data's size, known only once it is read; settings are checked now, so a

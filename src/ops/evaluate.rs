@@ -17,7 +17,6 @@ use crate::models::{Predictions, Task};
 use crate::ops::fitting::{check_unlabelled, numeric_target, score, unlabelled_rows, SelectedTarget};
 use crate::ops::leakage::{self, OverlapPolicy, TrainingOverlap};
 use crate::registry::loaded::{load, load_record, production_other_than, LoadedModel};
-use crate::registry::metadata::Metadata;
 use crate::registry::{ModelRef, Stage, Store};
 use crate::report::evaluation::ChartData;
 use crate::reporter::Reporter;
@@ -158,7 +157,7 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
         gate.check_task(task, &format!("{}@{}", model.name, model.record.version))?;
     }
     reporter.phase(&format!("scoring {}@{} on {}", model.name, model.record.version, opts.data.display()));
-    let scored = score_file(&model, &opts.data, opts.delimiter, opts.overlap, opts.pos_label.as_deref())?;
+    let scored = score_file(store, &model, &opts.data, opts.delimiter, opts.overlap, opts.pos_label.as_deref())?;
     let (metrics, data, mut warnings) = (scored.metrics, scored.data, scored.warnings);
     let training_overlap = scored.overlap;
 
@@ -167,7 +166,7 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
             reporter.phase(&format!("scoring production {}@{} on the same data", model.name, record.version));
             let champion = load_record(store, &model.name, record.clone())?;
             let FileScore { metrics: m, warnings: w, .. } =
-                score_file(&champion, &opts.data, opts.delimiter, opts.overlap, opts.pos_label.as_deref())?;
+                score_file(store, &champion, &opts.data, opts.delimiter, opts.overlap, opts.pos_label.as_deref())?;
             warnings.extend(w.into_iter().map(|w| format!("production {}: {w}", champion.record.version)));
             Some(Scored { version: champion.record.version, stage: champion.record.stage, metrics: m })
         }
@@ -216,9 +215,7 @@ pub fn evaluate(opts: &EvaluateOptions, store: &Store, reporter: &dyn Reporter) 
     };
     if let Some(path) = &opts.report {
         reporter.phase(&format!("writing the report {}", path.display()));
-        let importances = Metadata::read(&store.layout.metadata(&model.name, &model.record.version))
-            .map(|m| m.feature_importances)
-            .unwrap_or_default();
+        let importances = store.metadata(&model.name, &model.record).map(|m| m.feature_importances).unwrap_or_default();
         let charts = ChartData {
             y_true: scored.y_true.as_deref(),
             proba: scored.predictions.proba(),
@@ -330,6 +327,7 @@ impl Positive {
 /// features for clustering.
 /// Data that repeats the model's training rows is refused unless `policy` allows it (see [`leakage`]).
 pub fn score_file(
+    store: &Store,
     model: &LoadedModel,
     path: &Path,
     delimiter: Option<u8>,
@@ -340,7 +338,7 @@ pub fn score_file(
     let positive = Positive::choose(model, pos_label)?;
     let text_columns = if bundle.task == Task::Clustering { Vec::new() } else { vec![bundle.target.clone()] };
     let (frame, facts) = read_csv(path, &bundle.pipeline.read_options(delimiter, text_columns))?;
-    let overlap = leakage::check(model, path, &facts.sha256, &frame, policy)?;
+    let overlap = leakage::check(store, model, path, &facts.sha256, &frame, policy)?;
     let (truth, labelled, unlabelled_warning) = labelled_truth(&frame, bundle)?;
     let truth = match truth {
         SelectedTarget::Classes(labels, n) => SelectedTarget::Classes(positive.labels(labels), n),

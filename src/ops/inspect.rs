@@ -66,9 +66,7 @@ pub struct ShowReport {
 pub fn show(store: &Store, reference: &ModelRef) -> Result<ShowReport> {
     let registry = store.load()?;
     let (name, record) = resolve(&registry, reference)?;
-    let metadata_path = store.layout.metadata(&name, &record.version);
-    store.layout.check_no_links(&metadata_path)?;
-    let (metadata, warnings) = match Metadata::read(&metadata_path) {
+    let (metadata, warnings) = match store.metadata(&name, &record) {
         Ok(m) => (Some(m), Vec::new()),
         Err(e) => (None, vec![e.to_string()]),
     };

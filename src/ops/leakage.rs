@@ -9,11 +9,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::data::fingerprint::{Fingerprint, RowShape};
+use crate::data::fingerprint::{Fingerprint, RowShape, FINGERPRINT_FILE};
 use crate::data::frame::Frame;
 use crate::error::{Error, Result};
 use crate::models::Task;
 use crate::registry::loaded::LoadedModel;
+use crate::registry::Store;
 
 /// Above this share of scored rows that were training rows, scoring is refused without `--allow-overlap`.
 pub const MAX_OVERLAP: f64 = 0.10;
@@ -62,6 +63,7 @@ impl TrainingOverlap {
 /// Checks the scoring file against `model`'s training data: refuses (or, allowed, warns about) the training
 /// file itself and an overlap above [`MAX_OVERLAP`]. `sha256` is the scoring file's, `frame` its rows.
 pub fn check(
+    store: &Store,
     model: &LoadedModel,
     path: &Path,
     sha256: &str,
@@ -82,7 +84,7 @@ pub fn check(
         );
         refuse_or_warn(path, what, policy, &mut warnings)?;
     }
-    let mut overlap = measure(model, &who, frame)?;
+    let mut overlap = measure(store, model, &who, frame)?;
     overlap.training_file = training_file;
     if let (Some(share), Some(rows), false) = (overlap.share, overlap.rows, training_file) {
         if share > MAX_OVERLAP {
@@ -114,9 +116,9 @@ fn refuse_or_warn(path: &Path, what: String, policy: OverlapPolicy, warnings: &m
 /// The share of `frame`'s rows found in the version's fingerprint; a note instead when there is none (a version
 /// trained before fingerprints) or columns are missing (for scoring to report, with its own message). With a
 /// share, the note carries how often rows repeat by nature in this data, for a refusal's message.
-fn measure(model: &LoadedModel, who: &str, frame: &Frame) -> Result<TrainingOverlap> {
-    let dir = model.path.parent().unwrap_or_else(|| Path::new("."));
-    let Some(fingerprint) = Fingerprint::read_in(dir)? else {
+fn measure(store: &Store, model: &LoadedModel, who: &str, frame: &Frame) -> Result<TrainingOverlap> {
+    let path = store.version_file(&model.name, &model.record, FINGERPRINT_FILE)?;
+    let Some(fingerprint) = path.map(|p| Fingerprint::read(&p)).transpose()? else {
         let note = format!("not checked: {who} was trained before mlctl kept a fingerprint of the training rows");
         return Ok(TrainingOverlap { note: Some(note), ..Default::default() });
     };

@@ -18,5 +18,6 @@ pub mod predict;
 pub mod prediction_log;
 pub mod promote;
 pub mod prune;
+pub mod registry_copy;
 pub mod split;
 pub mod train;

@@ -334,9 +334,7 @@ fn days(d: Duration) -> f64 {
 }
 
 fn read_metadata(store: &Store, name: &ModelName, record: &VersionRecord) -> Result<Metadata> {
-    let path = store.layout.metadata(name, &record.version);
-    store.layout.check_no_links(&path)?;
-    Metadata::read(&path)
+    store.metadata(name, record)
 }
 
 /// Every class any version of a classifier knows, sorted (the codes labels and predictions are scored with),

@@ -18,7 +18,7 @@ use crate::ops::csv_text;
 use crate::ops::prediction_log::{self, LineContext, Logged, PredictionLog};
 use crate::pipeline::TransformStats;
 use crate::registry::atomic::{refuse_same_file, AtomicFile};
-use crate::registry::loaded::{load, LoadedModel};
+use crate::registry::loaded::{load_reference, LoadedModel};
 use crate::registry::{ModelRef, Store};
 use crate::reporter::Reporter;
 
@@ -351,8 +351,7 @@ pub fn predict(
     stdout: Box<dyn Write>,
     reporter: &dyn Reporter,
 ) -> Result<PredictReport> {
-    let registry = store.load()?;
-    let model = load(store, &registry, &opts.reference)?;
+    let model = load_reference(store, &opts.reference, &|why| reporter.warn(why))?;
     let classes = &model.bundle.classes;
     let task = model.bundle.task;
     let binary = task == Task::Classification && classes.len() == 2;

@@ -220,7 +220,7 @@ pub fn promote(opts: &PromoteOptions, store: &Store, reporter: &dyn Reporter) ->
                 moves.push(set_stage(entry, &displaced, Stage::Archived, &why, BTreeMap::new())?);
             }
         }
-        moves.push(set_stage(entry, &version, to, &reason, figures)?);
+        moves.push(set_stage(entry, &version, to, &reason, figures.clone())?);
         Ok(moves)
     })?;
     report.changed = true;
@@ -261,7 +261,7 @@ fn decide(
                 let model = load_record(store, name, record.clone())?;
                 // The champion is scored for the challenger's positive class: F1 about two classes is no comparison.
                 let wanted = opts.pos_label.clone().or_else(|| positive.borrow().clone());
-                let scored = score_file(&model, path, opts.delimiter, opts.overlap, wanted.as_deref())?;
+                let scored = score_file(store, &model, path, opts.delimiter, opts.overlap, wanted.as_deref())?;
                 *positive.borrow_mut() = scored.pos_label.clone();
                 for w in &scored.overlap.warnings {
                     reporter.warn(w);
@@ -318,7 +318,7 @@ fn stored_positive(
     champion: Option<&VersionRecord>,
 ) -> Result<Option<String>> {
     let positive_of = |record: &VersionRecord| {
-        let meta = crate::registry::metadata::Metadata::read(&store.layout.metadata(name, &record.version)).ok()?;
+        let meta = store.metadata(name, record).ok()?;
         (meta.classes.len() == 2).then(|| meta.pos_label.unwrap_or_else(|| meta.classes[1].clone()))
     };
     let positive = positive_of(challenger);

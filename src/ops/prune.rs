@@ -14,7 +14,7 @@ use crate::drift::profile::REFERENCE_FILE;
 use crate::error::{Error, Result};
 use crate::registry::index::ModelEntry;
 use crate::registry::layout::MODEL_FILE;
-use crate::registry::{Layout, ModelName, Stage, Store};
+use crate::registry::{ModelName, Stage, Store};
 use crate::reporter::Reporter;
 
 #[derive(Debug, Clone)]
@@ -93,7 +93,7 @@ pub fn prune(opts: &PruneOptions, store: &Store, reporter: &dyn Reporter) -> Res
             .filter(|r| r.stage != Stage::Archived)
             .map(|r| Move { version: r.version.clone(), from: r.stage, to: Stage::Archived })
             .collect();
-        let bytes = plan.delete.iter().map(|v| files_size(&store.layout, name, v)).sum();
+        let bytes = plan.delete.iter().map(|v| files_size(store, name, v)).sum();
         return Ok(report(opts, plan, archived, bytes));
     }
     let (mut report, doomed) = store.transaction(&|w| reporter.warn(w), |registry| {
@@ -119,7 +119,7 @@ pub fn prune(opts: &PruneOptions, store: &Store, reporter: &dyn Reporter) -> Res
     })?;
     // The registry already says these files are gone; now make it so.
     for version in &doomed {
-        report.bytes_freed += delete_files(&store.layout, name, version)?;
+        report.bytes_freed += delete_files(store, name, version)?;
     }
     Ok(report)
 }
@@ -138,26 +138,78 @@ fn report(opts: &PruneOptions, plan: Plan, archived: Vec<Move>, bytes_freed: u64
 }
 
 /// The bytes a deletion would free: the files that are there.
-fn files_size(layout: &Layout, name: &ModelName, version: &Version) -> u64 {
-    let dir = layout.version_dir(name, version);
-    [MODEL_FILE, REFERENCE_FILE].iter().filter_map(|f| std::fs::metadata(dir.join(f)).ok()).map(|m| m.len()).sum()
+fn files_size(store: &Store, name: &ModelName, version: &Version) -> u64 {
+    [MODEL_FILE, REFERENCE_FILE].iter().filter_map(|f| store.backend().file_size(name, version, f)).sum()
 }
 
 /// Deletes one version's model files; returns the bytes freed.
-fn delete_files(layout: &Layout, name: &ModelName, version: &Version) -> Result<u64> {
-    let dir = layout.version_dir(name, version);
+fn delete_files(store: &Store, name: &ModelName, version: &Version) -> Result<u64> {
     let mut freed = 0;
     for file in [MODEL_FILE, REFERENCE_FILE] {
-        let path = dir.join(file);
-        layout.check_no_links(&path)?;
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        match std::fs::remove_file(&path) {
-            Ok(()) => freed += size,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&path, e)),
-        }
+        freed += store.backend().delete_file(name, version, file)?;
     }
     Ok(freed)
+}
+
+/// A version folder in the store that registry.json does not name: an upload that was never published.
+#[derive(Debug, Clone, Serialize)]
+pub struct Orphan {
+    pub model: String,
+    pub version: Version,
+    pub bytes: u64,
+    pub age_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrphanReport {
+    pub registry: String,
+    pub dry_run: bool,
+    pub older_than_secs: u64,
+    pub removed: Vec<Orphan>,
+    /// Unpublished but younger than `older_than`: possibly an upload still in progress, left alone.
+    pub too_young: Vec<Orphan>,
+    pub bytes_freed: u64,
+}
+
+/// `prune --orphans`: finds version folders the registry does not name (a run killed between uploading and
+/// publishing) and removes those older than `older_than` — a younger one may be another machine's upload that
+/// is about to be published.
+pub fn prune_orphans(store: &Store, older_than: std::time::Duration, dry_run: bool) -> Result<OrphanReport> {
+    let registry = store.load()?;
+    let stored = store.backend().list_versions()?;
+    let unpublished =
+        stored.into_iter().filter(|s| registry.models.get(&s.name).is_none_or(|entry| entry.get(&s.version).is_none()));
+    let mut report = OrphanReport {
+        registry: store.location().to_string(),
+        dry_run,
+        older_than_secs: older_than.as_secs(),
+        removed: Vec::new(),
+        too_young: Vec::new(),
+        bytes_freed: 0,
+    };
+    for found in unpublished {
+        let orphan = Orphan {
+            model: found.name.to_string(),
+            version: found.version.clone(),
+            bytes: found.bytes,
+            age_secs: found.age_secs,
+        };
+        if found.age_secs < older_than.as_secs() {
+            report.too_young.push(orphan);
+            continue;
+        }
+        if !dry_run {
+            // Checked again just before: a version published since the listing is not an orphan.
+            let now = store.load()?;
+            if now.models.get(&found.name).is_some_and(|e| e.get(&found.version).is_some()) {
+                continue;
+            }
+            store.backend().remove_version(&found.name, &found.version)?;
+            report.bytes_freed += found.bytes;
+        }
+        report.removed.push(orphan);
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

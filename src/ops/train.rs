@@ -16,7 +16,7 @@ use crate::data::load::{read_csv, read_header, ReadOptions};
 use crate::data::schema::{identifier_like, ColumnType};
 use crate::data::split::Split;
 use crate::drift::profile::ReferenceProfile;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::models::params::Settings;
 use crate::models::{estimator, Algorithm, Bundle, Estimator, ImportanceMethod, Task};
@@ -25,10 +25,12 @@ use crate::ops::fitting::{
     check_unlabelled, fit_and_score, importances, infer_task, numeric_target, unlabelled_rows, TargetData,
 };
 use crate::pipeline::{PipelineSpec, DEFAULT_MAX_CATEGORIES};
-use crate::registry::atomic::{sync_dir, write_atomic};
+use crate::registry::atomic::write_atomic;
+use crate::registry::backend::{Placed, Source, VersionFile};
+use crate::registry::index::ModelEntry;
 use crate::registry::metadata::{CvSummary, FeatureMeta, MeanStd, Metadata, SplitMeta};
 use crate::registry::version::{Bump, Spec};
-use crate::registry::{artifact, DatasetRef, Event, Layout, ModelName, Stage, Store, VersionRecord};
+use crate::registry::{artifact, DatasetRef, Event, ModelName, Stage, Store, VersionRecord};
 use crate::reporter::Reporter;
 
 /// Written at the project root by `--compare`.
@@ -307,7 +309,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     Ok(TrainReport {
         notes,
         name: opts.name.to_string(),
-        artifact: paths.store.layout.artifact(&opts.name, &version),
+        artifact: paths.store.file_location(&opts.name, &version, crate::registry::layout::MODEL_FILE),
         version,
         bump,
         stage: Stage::Development,
@@ -645,51 +647,20 @@ pub struct NewVersion<'a> {
     pub record: VersionRecord,
 }
 
-/// Chooses the version, moves the files into `ml_models/<name>/<version>/` and records it, all under the lock.
-/// The files are complete in a hidden folder before one rename makes them visible, and the version exists in
-/// registry.json only after that: a run killed at any point leaves no registered version without its files.
+/// Chooses the version, writes its files and records it. The files are complete in the store (a hidden folder
+/// renamed into place, or create-only uploads) before registry.json names the version: a run killed at any point
+/// leaves no registered version without its files. In a shared bucket another writer may publish first; the
+/// change is then redone on the new registry, and a version number whose files another writer holds is skipped.
 pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) -> Result<(Version, Bump)> {
     store.ensure_dir()?;
     let on_wait = |holder: &str| reporter.warn(&format!("waiting for the registry lock (held by {holder})"));
-    let placed: std::cell::Cell<Option<Version>> = std::cell::Cell::new(None);
+    // The version whose files this run has written so far, kept across redone attempts.
+    let placed: std::cell::RefCell<Option<Version>> = std::cell::RefCell::new(None);
     let result = store.transaction(&on_wait, |registry| {
         let entry = registry.models.entry(new.name.clone()).or_default();
-        let latest = entry.latest();
-        let bump = latest.map_or(Bump::First, |l| Bump::between(&l.spec, new.spec));
-        let version = match new.explicit {
-            Some(v) if entry.get(v).is_some() => {
-                return Err(Error::Registry(format!(
-                    "{}@{v} already exists; versions are immutable: choose another --version or leave it out to \
-                     get the next one automatically",
-                    new.name
-                )))
-            }
-            Some(v) => v.clone(),
-            None => bump.apply(latest.map(|l| &l.version)).ok_or_else(|| {
-                let from = latest.map_or_else(String::new, |l| l.version.to_string());
-                Error::Registry(format!(
-                    "{}@{from}: the next {} version would overflow its number; pass --version X.Y.Z",
-                    new.name,
-                    bump.as_str()
-                ))
-            })?,
-        };
-        // Whatever the arithmetic says, a registered version is never written over.
-        if entry.get(&version).is_some() {
-            return Err(Error::Registry(format!(
-                "{}@{version} already exists; versions are immutable: pass --version X.Y.Z",
-                new.name
-            )));
-        }
-        let layout = &store.layout;
-        let files = VersionFiles {
-            model: new.model_bytes,
-            reference: new.reference_bytes,
-            fingerprint: new.fingerprint_bytes,
-            metadata: &(new.make_metadata)(&version),
-        };
-        place_files(layout, new.name, &version, &files)?;
-        placed.set(Some(version.clone()));
+        let bump = entry.latest().map_or(Bump::First, |l| Bump::between(&l.spec, new.spec));
+        let first_choice = choose_version(entry, new, bump)?;
+        let version = place_files(store, entry, new, first_choice, &placed)?;
         let mut record = new.record.clone();
         record.version = version.clone();
         entry.events.push(Event {
@@ -710,56 +681,102 @@ pub fn register(store: &Store, new: &NewVersion<'_>, reporter: &dyn Reporter) ->
     result
 }
 
-/// After a failed registration (a full disk while writing registry.json, say): removes the version's folder if
+fn choose_version(entry: &ModelEntry, new: &NewVersion<'_>, bump: Bump) -> Result<Version> {
+    let latest = entry.latest();
+    let version = match new.explicit {
+        Some(v) => v.clone(),
+        None => bump.apply(latest.map(|l| &l.version)).ok_or_else(|| {
+            let from = latest.map_or_else(String::new, |l| l.version.to_string());
+            Error::Registry(format!(
+                "{}@{from}: the next {} version would overflow its number; pass --version X.Y.Z",
+                new.name,
+                bump.as_str()
+            ))
+        })?,
+    };
+    // Whatever the arithmetic says, a registered version is never written over.
+    if entry.get(&version).is_some() {
+        let hint = if new.explicit.is_some() {
+            "choose another --version or leave it out to get the next one automatically"
+        } else {
+            "pass --version X.Y.Z"
+        };
+        return Err(Error::Registry(format!("{}@{version} already exists; versions are immutable: {hint}", new.name)));
+    }
+    Ok(version)
+}
+
+/// How many taken version numbers (uploads of other writers, or never-published debris) are stepped over.
+const MAX_TAKEN: u64 = 50;
+
+/// Writes the version's files under `wanted`, or under the next free patch number when another writer holds
+/// `wanted`'s key; reuses what an earlier attempt of this run already wrote when the number is the same.
+fn place_files(
+    store: &Store,
+    entry: &ModelEntry,
+    new: &NewVersion<'_>,
+    wanted: Version,
+    placed: &std::cell::RefCell<Option<Version>>,
+) -> Result<Version> {
+    let previous = placed.borrow().clone();
+    if previous.as_ref() == Some(&wanted) {
+        return Ok(wanted);
+    }
+    if let Some(stale) = previous {
+        let _ = store.backend().remove_version(new.name, &stale);
+        placed.replace(None);
+    }
+    let mut version = wanted;
+    for _ in 0..MAX_TAKEN {
+        let metadata = (new.make_metadata)(&version);
+        let mut json = serde_json::to_vec_pretty(&metadata).map_err(|e| Error::Model(e.to_string()))?;
+        json.push(b'\n');
+        let mut files = vec![
+            VersionFile { name: crate::registry::layout::METADATA_FILE, source: Source::Bytes(&json) },
+            VersionFile { name: crate::registry::layout::MODEL_FILE, source: Source::Bytes(new.model_bytes) },
+            VersionFile { name: crate::drift::profile::REFERENCE_FILE, source: Source::Bytes(new.reference_bytes) },
+        ];
+        if let Some(fingerprint) = new.fingerprint_bytes {
+            files.push(VersionFile {
+                name: crate::data::fingerprint::FINGERPRINT_FILE,
+                source: Source::Bytes(fingerprint),
+            });
+        }
+        match store.backend().put_version(new.name, &version, &files)? {
+            Placed::Yes => {
+                placed.replace(Some(version.clone()));
+                return Ok(version);
+            }
+            Placed::Taken if new.explicit.is_some() => {
+                return Err(Error::Registry(format!(
+                    "{}@{version}: files for this version are already in {} but the registry does not list it (an \
+                     upload in progress, or one that was never published: `mlctl prune --orphans` lists those)",
+                    new.name,
+                    store.location()
+                )))
+            }
+            Placed::Taken => {
+                version = Version::new(version.major, version.minor, version.patch + 1);
+                while entry.get(&version).is_some() {
+                    version = Version::new(version.major, version.minor, version.patch + 1);
+                }
+            }
+        }
+    }
+    Err(Error::Registry(format!(
+        "{}: {MAX_TAKEN} version numbers in a row hold unpublished files in {}; run `mlctl prune --orphans`",
+        new.name,
+        store.location()
+    )))
+}
+
+/// After a failed registration (a full disk while writing registry.json, say): removes the version's files if
 /// the registry does not name the version, so no complete but unregistered version is left behind.
 fn remove_unregistered(store: &Store, name: &ModelName, version: &Version) {
     let registered = store.load().map_or(true, |r| r.models.get(name).is_some_and(|e| e.get(version).is_some()));
     if !registered {
-        let _ = std::fs::remove_dir_all(store.layout.version_dir(name, version));
+        let _ = store.backend().remove_version(name, version);
     }
-}
-
-/// The files of one version, written together.
-struct VersionFiles<'a> {
-    model: &'a [u8],
-    reference: &'a [u8],
-    fingerprint: Option<&'a [u8]>,
-    metadata: &'a Metadata,
-}
-
-fn place_files(layout: &Layout, name: &ModelName, version: &Version, files: &VersionFiles<'_>) -> Result<()> {
-    let model_dir = layout.model_dir(name);
-    layout.check_no_links(&layout.version_dir(name, version))?;
-    std::fs::create_dir_all(&model_dir).at(&model_dir)?;
-    // We hold the lock, so any incoming folder or unregistered version folder is debris of a killed run.
-    remove_debris(&model_dir)?;
-    let target = layout.version_dir(name, version);
-    if target.exists() {
-        std::fs::remove_dir_all(&target).at(&target)?;
-    }
-    let incoming = model_dir.join(format!(".incoming-{version}-{}", std::process::id()));
-    std::fs::create_dir_all(&incoming).at(&incoming)?;
-    write_atomic(&incoming.join(crate::registry::layout::MODEL_FILE), files.model)?;
-    write_atomic(&incoming.join(crate::drift::profile::REFERENCE_FILE), files.reference)?;
-    if let Some(fingerprint) = files.fingerprint {
-        write_atomic(&incoming.join(crate::data::fingerprint::FINGERPRINT_FILE), fingerprint)?;
-    }
-    let mut json = serde_json::to_vec_pretty(files.metadata).map_err(|e| Error::Model(e.to_string()))?;
-    json.push(b'\n');
-    write_atomic(&incoming.join(crate::registry::layout::METADATA_FILE), &json)?;
-    std::fs::rename(&incoming, &target).at(&target)?;
-    sync_dir(&model_dir);
-    Ok(())
-}
-
-fn remove_debris(model_dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(model_dir).at(model_dir)? {
-        let entry = entry.at(model_dir)?;
-        if entry.file_name().to_string_lossy().starts_with(".incoming-") {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -774,14 +791,15 @@ mod tests {
         let name = ModelName::parse("m").unwrap();
         let version = Version::new(1, 0, 0);
         // The folder was placed, the index write failed: nothing names the version, so the folder goes.
-        let folder = store.layout.version_dir(&name, &version);
+        let layout = Layout::new(dir.path().join("ml_models"));
+        let folder = layout.version_dir(&name, &version);
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(folder.join("model.bin"), b"complete").unwrap();
         remove_unregistered(&store, &name, &version);
         assert!(!folder.exists());
         // A registry that cannot be read is not proof the version is unregistered: the folder stays.
         std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(store.layout.registry_file(), b"{ not json").unwrap();
+        std::fs::write(layout.registry_file(), b"{ not json").unwrap();
         remove_unregistered(&store, &name, &version);
         assert!(folder.exists());
     }

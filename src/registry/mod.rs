@@ -1,11 +1,14 @@
-//! The model registry: versioned artifacts under `ml_models/`, the registry.json index with its audit trail, the
+//! The model registry: versioned artifacts in `ml_models/` or a bucket (`s3://`), the registry.json index with its audit trail, the
 //! lock and atomic writes that keep it whole, and the MODEL_REGISTRY.md view.
 
 pub mod artifact;
 pub mod atomic;
+pub mod backend;
+pub mod cache;
 pub mod index;
 pub mod layout;
 pub mod loaded;
+pub mod location;
 pub mod lock;
 pub mod markdown;
 pub mod metadata;
@@ -13,3 +16,4 @@ pub mod version;
 
 pub use index::{DatasetRef, Event, ModelRef, Registry, Selector, Stage, Store, VersionRecord};
 pub use layout::{Layout, ModelName};
+pub use location::Location;

@@ -337,8 +337,8 @@ impl Follower {
 }
 
 fn follow(shared: &Shared, receiver: &mpsc::Receiver<Wake>, poll: Duration) {
-    let registry_file = shared.models.store.layout.registry_file();
-    let mut seen = stamp(&registry_file);
+    let backend = shared.models.store.backend();
+    let mut seen = backend.index_stamp();
     loop {
         let forced = match receiver.recv_timeout(poll) {
             Ok(Wake::Reload) => true,
@@ -346,7 +346,7 @@ fn follow(shared: &Shared, receiver: &mpsc::Receiver<Wake>, poll: Duration) {
             Err(RecvTimeoutError::Timeout) => false,
         };
         super::trim_if_wanted();
-        let now = stamp(&registry_file);
+        let now = backend.index_stamp();
         if forced || now != seen {
             if forced {
                 (shared.log)("SIGHUP: reloading from the registry");
@@ -355,11 +355,4 @@ fn follow(shared: &Shared, receiver: &mpsc::Receiver<Wake>, poll: Duration) {
             shared.models.refresh(&shared.log);
         }
     }
-}
-
-/// What tells that registry.json changed: it is replaced by a rename, so its inode changes with every write.
-fn stamp(path: &std::path::Path) -> Option<(u64, u64, std::time::SystemTime)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.ino(), meta.len(), meta.modified().ok()?))
 }
