@@ -264,6 +264,8 @@ fn concurrent_promotions_end_with_one_production_version_and_every_event_recorde
             (v.clone(), child)
         })
         .collect();
+    // The issue: a lost race re-reads the index and re-applies the change. A forced promotion has no gate whose
+    // figures could go stale, so each one must land (today one exits 1: "production version changed").
     for (v, child) in children {
         let out = child.wait_with_output().unwrap();
         let stderr = TestProject::stderr_of(&out);
