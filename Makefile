@@ -86,6 +86,7 @@ unit:
 test-tools:
 	bash scripts/install_postgres.sh
 	bash scripts/install_promtool.sh
+	bash scripts/install_moto.sh
 
 test: toolchain test-tools fmt lint unit
 

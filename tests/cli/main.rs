@@ -23,6 +23,8 @@ mod promote;
 mod quality;
 mod readme;
 mod rough_edges;
+mod s3;
+mod s3_server;
 mod safety;
 mod serve;
 mod snapshots;
