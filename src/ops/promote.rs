@@ -204,11 +204,13 @@ pub fn promote(opts: &PromoteOptions, store: &Store, reporter: &dyn Reporter) ->
     let expected_champion = champion.map(|c| c.version);
     let version = record.version.clone();
     let to = opts.to;
+    let force = opts.force;
     report.moves = store.transaction(&|w| reporter.warn(w), |registry| {
         let entry = entry_mut(registry, name)?;
-        // The gate ran outside the lock (evaluation can take a while): refuse if production changed meanwhile.
+        // The gate ran outside the lock (evaluation can take a while): refuse if production changed meanwhile,
+        // unless the promotion is forced, which no gate figure decides.
         let now_champion = entry.in_stage(Stage::Production).map(|v| v.version.clone());
-        if to == Stage::Production && now_champion != expected_champion {
+        if to == Stage::Production && !force && now_champion != expected_champion {
             return Err(Error::Registry(format!(
                 "the production version of {name} changed while the gate was evaluated; run the promotion again"
             )));
