@@ -126,6 +126,7 @@ impl S3Server {
     /// Kills the server and its process group now (Drop does the same).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) takes plain integers; the negative pid names the server's own process group.
             unsafe {
                 libc::kill(-(child.id() as i32), libc::SIGKILL);
             }
