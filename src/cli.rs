@@ -373,6 +373,8 @@ pub struct EvaluateArgs {
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("dataset").required(true).args(["file", "data"])))]
+// clap would put the FILE-or---data group before MODEL.
+#[command(override_usage = "mlctl predict [OPTIONS] <MODEL> <FILE|-|--data FILE|->")]
 pub struct PredictArgs {
     /// NAME (latest), NAME@X.Y.Z or NAME@stage (e.g. skill_assignment@production)
     #[arg(value_name = "MODEL")]
@@ -381,7 +383,7 @@ pub struct PredictArgs {
     #[arg(value_name = "FILE|-")]
     pub file: Option<String>,
     /// Input records: a .csv, .json (an array, or one object: one record) or .ndjson file, or - for stdin
-    /// (format detected); --input is the same
+    /// (format detected)
     #[arg(long, short = 'i', visible_alias = "input", value_name = "FILE|-", conflicts_with = "file")]
     pub data: Option<String>,
     /// Write predictions here (atomically) instead of stdout, in the format its extension names (.csv, .json,

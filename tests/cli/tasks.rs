@@ -238,8 +238,7 @@ fn hyperparameters_are_validated_per_algorithm() {
         .args(["train", &data, "--target", "species", "--algorithm", "knn", "--set", "neighbors=3"])
         .output()
         .unwrap();
-    // A --set typo is a usage error (exit 2), like every other flag mistake.
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(2), "a --set typo is a usage error");
     let err = TestProject::stderr_of(&out);
     assert!(err.contains("unknown hyperparameter \"neighbors\" for knn"), "{err}");
     assert!(err.contains("n_neighbors (default 5") && err.contains("weights (default uniform"), "{err}");
