@@ -7,6 +7,7 @@ pub mod data;
 pub mod drift;
 pub mod error;
 #[doc(hidden)]
+pub mod fs;
 pub mod fuzzing;
 pub mod metrics;
 pub mod models;

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::error::Result;
-use crate::registry::atomic::write_atomic;
+use crate::fs::write_atomic;
 
 /// One gauge sample.
 #[derive(Debug, Clone, PartialEq)]

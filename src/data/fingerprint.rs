@@ -151,7 +151,7 @@ impl Fingerprint {
     /// Reads a version's fingerprint file.
     pub fn read(path: &Path) -> Result<Fingerprint> {
         let max = (HEADER_BYTES + MAX_FILTER_BYTES) as u64;
-        match crate::registry::atomic::read_own_file(path, max)? {
+        match crate::fs::read_own_file(path, max)? {
             Some(bytes) => Fingerprint::from_bytes(&bytes, path),
             None => Err(Error::artifact(path, "is missing")),
         }

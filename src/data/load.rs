@@ -166,7 +166,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let file = File::open(path).at(path)?;
     let mut reader = HashingReader { inner: std::io::BufReader::new(file), hasher: Sha256::new() };
     std::io::copy(&mut reader, &mut std::io::sink()).at(path)?;
-    Ok(crate::registry::artifact::hex(&reader.hasher.finalize()))
+    Ok(crate::fs::hex(&reader.hasher.finalize()))
 }
 
 fn check_structure(path: &Path, delimiter: u8, limits: &Limits) -> Result<FileFacts> {
@@ -231,7 +231,7 @@ fn check_structure(path: &Path, delimiter: u8, limits: &Limits) -> Result<FileFa
     };
     std::io::copy(&mut hashing, &mut std::io::sink()).at(path)?;
     Ok(FileFacts {
-        sha256: crate::registry::artifact::hex(&hashing.hasher.finalize()),
+        sha256: crate::fs::hex(&hashing.hasher.finalize()),
         rows: rows.0,
         header: rows.1,
         stray_as_missing: BTreeMap::new(),

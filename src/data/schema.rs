@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::dates::parse_date;
 use super::frame::{Column, ColumnData, MISSING_CODE};
 use crate::error::{Error, Result};
 
@@ -147,7 +148,7 @@ where
     I: Iterator<Item = Option<&'a str>>,
 {
     if declared == Some(ColumnType::Date) {
-        return super::dates::date_column(path, name, cells(), first_row).map(|column| (column, 0));
+        return date_column(path, name, cells(), first_row).map(|column| (column, 0));
     }
     if declared != Some(ColumnType::Categorical) {
         let numbers = read_numbers(cells(), rules);
@@ -165,7 +166,7 @@ where
     }
     let (codes, levels) = read_levels(cells(), rules);
     if declared.is_none() {
-        if let Some(seconds) = super::dates::infer_dates(&codes, &levels) {
+        if let Some(seconds) = infer_dates(&codes, &levels) {
             return Ok((Column { name: name.to_owned(), data: ColumnData::Date(seconds) }, 0));
         }
     }
@@ -335,6 +336,99 @@ pub fn identifier_like(column: &Column) -> Option<(usize, usize)> {
     }
     let share = distinct as f64 / present.max(1) as f64;
     (present > IDENTIFIER_MIN_ROWS && share >= IDENTIFIER_DISTINCT_SHARE).then_some((distinct, present))
+}
+
+// The date half of the typing rules: dates themselves are parsed and printed by `dates`.
+
+/// How many cells that are not dates an error lists before it summarises.
+const SHOWN_OFFENDERS: usize = 5;
+
+/// The inference rule: a text column (dictionary codes into `levels`) is a date column when it has a value and
+/// every one of its levels is a date; its values then, NaN where missing. A column with a few dates among
+/// other text stays text.
+pub fn infer_dates(codes: &[u32], levels: &[String]) -> Option<Vec<f64>> {
+    if levels.is_empty() {
+        return None;
+    }
+    let seconds: Vec<f64> = levels.iter().map(|l| parse_date(l)).collect::<Option<_>>()?;
+    Some(codes.iter().map(|&c| if c == MISSING_CODE { f64::NAN } else { seconds[c as usize] }).collect())
+}
+
+/// A column that must hold dates (declared `--date`, or known as a date by the model): every cell that is
+/// neither missing nor a date is an error naming its row (`first_row` is the data-row number of the first cell).
+pub fn date_column<'a>(
+    path: &Path,
+    name: &str,
+    cells: impl Iterator<Item = Option<&'a str>>,
+    first_row: usize,
+) -> Result<Column> {
+    Ok(Column { name: name.to_owned(), data: ColumnData::Date(date_values(path, name, cells, first_row)?) })
+}
+
+/// The cells of a column that must hold dates as seconds since the epoch (NaN where missing), or the error of
+/// [`date_column`].
+pub fn date_values<'a>(
+    path: &Path,
+    name: &str,
+    cells: impl Iterator<Item = Option<&'a str>>,
+    first_row: usize,
+) -> Result<Vec<f64>> {
+    let mut values = Vec::with_capacity(cells.size_hint().0);
+    let (mut bad, mut offenders) = (0usize, Vec::new());
+    for (i, cell) in cells.enumerate() {
+        match cell.filter(|t| !is_missing_token(t)) {
+            None => values.push(f64::NAN),
+            Some(text) => match parse_date(text) {
+                Some(seconds) => values.push(seconds),
+                None => {
+                    values.push(f64::NAN);
+                    bad += 1;
+                    if offenders.len() < SHOWN_OFFENDERS {
+                        offenders.push((first_row + i, text));
+                    }
+                }
+            },
+        }
+    }
+    if bad == 0 {
+        return Ok(values);
+    }
+    let listed: Vec<String> = offenders.iter().map(|(row, text)| format!("row {row}: \"{text}\"")).collect();
+    let more = if bad > offenders.len() { format!(" and {} more", bad - offenders.len()) } else { String::new() };
+    Err(Error::data(
+        path,
+        offenders.first().map(|(row, _)| *row),
+        Some(name),
+        format!(
+            "must be a date but {bad} value(s) are not: {}{more}. Expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] \
+             (a space may replace the T; a zone Z or +HH:MM may follow), or a blank for a missing value",
+            listed.join(", ")
+        ),
+    ))
+}
+
+/// A warning for a text column at least half of whose values are dates but not all (typed categorical, so one
+/// level per day): names the column, the count and the first value that is not a date, and the ways out.
+pub fn mostly_dates_warning(column: &Column) -> Option<String> {
+    let ColumnData::Categorical { codes, levels } = &column.data else { return None };
+    let is_date: Vec<bool> = levels.iter().map(|l| parse_date(l).is_some()).collect();
+    if !is_date.contains(&true) {
+        return None;
+    }
+    let present: Vec<(usize, u32)> = codes.iter().copied().enumerate().filter(|&(_, c)| c != MISSING_CODE).collect();
+    let dated = present.iter().filter(|&&(_, c)| is_date[c as usize]).count();
+    let &(row, code) = present.iter().find(|&&(_, c)| !is_date[c as usize])?;
+    if dated * 2 < present.len() {
+        return None;
+    }
+    let name = &column.name;
+    Some(format!(
+        "column \"{name}\": {dated} of {} values are dates but the rest are not (first: row {}: \"{}\"), so it is \
+         encoded as categories, one per value; fix those values, or pass --date {name} to have each one named",
+        present.len(),
+        row + 1,
+        levels[code as usize]
+    ))
 }
 
 #[cfg(test)]

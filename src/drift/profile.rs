@@ -193,7 +193,7 @@ impl ReferenceProfile {
 
     /// Reads `reference.json` of a version; a missing file says how to get one.
     pub fn load(path: &Path, model: &str) -> Result<Self> {
-        let bytes = match crate::registry::atomic::read_own_file(path, MAX_PROFILE_BYTES)? {
+        let bytes = match crate::fs::read_own_file(path, MAX_PROFILE_BYTES)? {
             Some(b) => b,
             None => {
                 return Err(Error::artifact(

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::compare::{DriftReport, FeatureDrift};
 use super::svg;
 use crate::error::Result;
-use crate::registry::atomic::write_atomic;
+use crate::fs::write_atomic;
 
 /// Writes `path` and its SVGs (`<stem>-<feature>.svg` beside it). Returns the files written.
 pub fn write_markdown(report: &DriftReport, path: &Path) -> Result<Vec<PathBuf>> {

@@ -7,7 +7,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::report::ClassificationReport;
 use super::{class_labels, class_name, curves, validate, MetricsError};
 
 /// How per-class precision, recall and F1 are combined into one number (sklearn's `average` argument).
@@ -375,6 +374,39 @@ fn label_metric_warnings(counts: &[ClassCounts]) -> Vec<MetricWarning> {
         .filter(|(_, c)| c.support == 0 && c.predicted > 0)
         .map(|(class, _)| MetricWarning::PredictedClassNotInTruth { class });
     zero_divisions.chain(skipped_by_balanced_accuracy).collect()
+}
+
+/// The values of sklearn's classification report (its `output_dict=True` form). `macro_avg.support` and
+/// `weighted_avg.support` are the number of samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassificationReport {
+    /// One entry per class, `0..n_classes`.
+    pub per_class: Vec<Scores>,
+    pub accuracy: f64,
+    pub macro_avg: Scores,
+    pub weighted_avg: Scores,
+}
+
+/// The report of predictions `y_pred` against `y_true` over the classes `0..n_classes`.
+pub fn classification_report(
+    y_true: &[u32],
+    y_pred: &[u32],
+    n_classes: usize,
+) -> Result<ClassificationReport, MetricsError> {
+    let counts = class_counts_of(y_true, y_pred, n_classes)?;
+    Ok(ClassificationReport::from_counts(&counts))
+}
+
+impl ClassificationReport {
+    pub(crate) fn from_counts(counts: &[ClassCounts]) -> Self {
+        let per_class: Vec<Scores> = counts.iter().map(|c| c.scores()).collect();
+        Self {
+            accuracy: accuracy_of(counts),
+            macro_avg: macro_average(&per_class),
+            weighted_avg: weighted_average(&per_class),
+            per_class,
+        }
+    }
 }
 
 #[cfg(test)]

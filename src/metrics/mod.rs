@@ -31,13 +31,13 @@ pub use classification::{
     accuracy, balanced_accuracy, class_scores, classification_metrics, confusion_matrix, log_loss, precision_recall_f1,
     Average, ClassificationMetrics, MetricWarning, Scores,
 };
+pub use classification::{classification_report, ClassificationReport};
 pub use clustering::{clustering_metrics, ClusteringMetrics};
 pub use curves::{precision_recall_curve, roc_auc, roc_curve, PrecisionRecallCurve, RocCurve};
 pub use regression::{
     mean_absolute_error, mean_absolute_percentage_error, mean_squared_error, r2, regression_metrics,
     root_mean_squared_error, RegressionMetrics,
 };
-pub use report::{classification_report, ClassificationReport};
 
 /// The metrics of one task on one sample: what metadata.json stores and gates look values up in. Serialised as
 /// the inner struct alone (untagged), so classification metadata reads as before this enum existed.

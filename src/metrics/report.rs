@@ -1,52 +1,17 @@
-//! sklearn's classification report: per-class precision, recall, F1 and support with accuracy and the macro and
-//! weighted averages, both as a serialisable struct (stored in [`ClassificationMetrics`]) and as the exact text
-//! `sklearn.metrics.classification_report` prints, so a user comparing mlctl with a notebook sees the same table.
-//!
-//! [`ClassificationMetrics`]: super::ClassificationMetrics
+//! sklearn's classification report as the exact text `sklearn.metrics.classification_report` prints, so a user
+//! comparing mlctl with a notebook sees the same table. The values themselves ([`ClassificationReport`]) are
+//! computed with the other classification metrics.
 
 use std::fmt::Write;
 
-use serde::{Deserialize, Serialize};
-
-use super::classification::{accuracy_of, class_counts_of, macro_average, weighted_average, ClassCounts, Scores};
-use super::{class_name, MetricsError};
-
-/// The values of sklearn's classification report (its `output_dict=True` form). `macro_avg.support` and
-/// `weighted_avg.support` are the number of samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClassificationReport {
-    /// One entry per class, `0..n_classes`.
-    pub per_class: Vec<Scores>,
-    pub accuracy: f64,
-    pub macro_avg: Scores,
-    pub weighted_avg: Scores,
-}
-
-/// The report of predictions `y_pred` against `y_true` over the classes `0..n_classes`.
-pub fn classification_report(
-    y_true: &[u32],
-    y_pred: &[u32],
-    n_classes: usize,
-) -> Result<ClassificationReport, MetricsError> {
-    let counts = class_counts_of(y_true, y_pred, n_classes)?;
-    Ok(ClassificationReport::from_counts(&counts))
-}
+use super::class_name;
+use super::classification::{ClassificationReport, Scores};
 
 /// sklearn sizes the label column to fit this, its longest row heading, at least.
 const LONGEST_HEADING: &str = "weighted avg";
 const COLUMN_HEADINGS: [&str; 4] = ["precision", "recall", "f1-score", "support"];
 
 impl ClassificationReport {
-    pub(crate) fn from_counts(counts: &[ClassCounts]) -> Self {
-        let per_class: Vec<Scores> = counts.iter().map(|c| c.scores()).collect();
-        Self {
-            accuracy: accuracy_of(counts),
-            macro_avg: macro_average(&per_class),
-            weighted_avg: weighted_average(&per_class),
-            per_class,
-        }
-    }
-
     /// The report as `classification_report(y_true, y_pred, target_names=class_names, digits=digits)` prints it,
     /// character for character (sklearn's default is `digits=2`). A class without an entry in `class_names` is
     /// shown by its index, as sklearn shows classes when it has no names.
@@ -107,8 +72,9 @@ impl Table {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::metrics::classification::classification_report;
     use crate::metrics::test_support::{assert_all_close, assert_close, classification_cases};
+    use crate::metrics::MetricsError;
 
     #[test]
     fn rendered_text_matches_sklearn() {

@@ -5,8 +5,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
+use crate::fs::write_atomic;
 use crate::ops::monitor::{MonitorReport, WindowReport};
-use crate::registry::atomic::write_atomic;
 use crate::report::charts::{self, Curve};
 
 /// Writes the report to `path` and its charts beside it; returns every file written.

@@ -86,7 +86,7 @@ pub fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
 
 pub fn drift(opts: &DriftOptions, store: &Store, reporter: &dyn Reporter) -> Result<DriftReport> {
     if let (Current::Data(data), Some(report)) = (&opts.current, &opts.report) {
-        crate::registry::atomic::refuse_same_file(data, report)?;
+        crate::fs::refuse_same_file(data, report)?;
     }
     let registry = store.load()?;
     let model = load(store, &registry, &opts.reference)?;

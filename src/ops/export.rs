@@ -14,7 +14,7 @@ use crate::data::sample;
 use crate::data::source::sink::CsvSink;
 use crate::data::source::{self, Row, RowSink, Source};
 use crate::error::{Error, Result};
-use crate::registry::atomic::write_atomic;
+use crate::fs::write_atomic;
 use crate::reporter::Reporter;
 
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ pub fn export(opts: &ExportOptions, reporter: &dyn Reporter) -> Result<DatasetCa
         }
     };
     // A device or FIFO (-o /dev/stdout) gets the data only: there is no file beside it for a card to describe.
-    if !crate::registry::atomic::is_stream(&opts.output) {
+    if !crate::fs::is_stream(&opts.output) {
         let mut json = serde_json::to_vec_pretty(&card).map_err(|e| Error::Model(e.to_string()))?;
         json.push(b'\n');
         write_atomic(&card_path(&opts.output), &json)?;
@@ -120,7 +120,7 @@ fn export_source(
         None => format!("exporting {from}"),
     });
     if let Source::File(path, _) = source {
-        crate::registry::atomic::refuse_same_file(path, output)?;
+        crate::fs::refuse_same_file(path, output)?;
     }
     let mut sink = CsvSink::create(output, reporter)?;
     let types = match source {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{IoContext, Result};
-use crate::registry::atomic::write_atomic;
+use crate::fs::write_atomic;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InitReport {

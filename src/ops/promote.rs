@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::registry::index::{current_user, ModelEntry};
 use crate::registry::loaded::load_record;
-use crate::registry::{Event, ModelName, ModelRef, Registry, Stage, Store, VersionRecord};
+use crate::registry::{Event, ModelName, ModelRef, Stage, Store, VersionRecord};
 use crate::reporter::Reporter;
 
 /// What a promotion into production must show.
@@ -206,7 +206,7 @@ pub fn promote(opts: &PromoteOptions, store: &Store, reporter: &dyn Reporter) ->
     let to = opts.to;
     let force = opts.force;
     report.moves = store.transaction(&|w| reporter.warn(w), |registry| {
-        let entry = entry_mut(registry, name)?;
+        let entry = registry.entry_mut(name)?;
         // The gate ran outside the lock (evaluation can take a while): refuse if production changed meanwhile,
         // unless the promotion is forced, which no gate figure decides.
         let now_champion = entry.in_stage(Stage::Production).map(|v| v.version.clone());
@@ -399,7 +399,7 @@ pub fn rollback(
 ) -> Result<RollbackReport> {
     let given = reason.map(str::trim).filter(|r| !r.is_empty());
     store.transaction(&|w| reporter.warn(w), |registry| {
-        let entry = entry_mut(registry, name)?;
+        let entry = registry.entry_mut(name)?;
         let current = entry.in_stage(Stage::Production).map(|v| v.version.clone());
         let previous = rollback_targets(entry).into_iter().next().ok_or_else(|| {
             Error::Registry(format!(
@@ -436,14 +436,6 @@ pub(crate) fn rollback_targets(entry: &ModelEntry) -> Vec<Version> {
         }
     }
     targets
-}
-
-pub(crate) fn entry_mut<'a>(registry: &'a mut Registry, name: &ModelName) -> Result<&'a mut ModelEntry> {
-    if !registry.models.contains_key(name) {
-        // Let resolve() phrase the error (known models, how to train one).
-        registry.resolve(&ModelRef::latest(name))?;
-    }
-    registry.models.get_mut(name).ok_or_else(|| Error::Registry(format!("no model named \"{name}\"")))
 }
 
 /// Changes one version's stage and appends the event.

@@ -9,7 +9,7 @@
 use semver::Version;
 use serde::Serialize;
 
-use super::promote::{entry_mut, rollback_targets, set_stage, Move};
+use super::promote::{rollback_targets, set_stage, Move};
 use crate::drift::profile::REFERENCE_FILE;
 use crate::error::{Error, Result};
 use crate::registry::index::ModelEntry;
@@ -84,7 +84,7 @@ pub fn prune(opts: &PruneOptions, store: &Store, reporter: &dyn Reporter) -> Res
     let name = &opts.name;
     if opts.dry_run {
         let mut registry = store.load()?;
-        let entry = entry_mut(&mut registry, name)?;
+        let entry = registry.entry_mut(name)?;
         let plan = plan(entry, opts);
         let archived = plan
             .old
@@ -97,7 +97,7 @@ pub fn prune(opts: &PruneOptions, store: &Store, reporter: &dyn Reporter) -> Res
         return Ok(report(opts, plan, archived, bytes));
     }
     let (mut report, doomed) = store.transaction(&|w| reporter.warn(w), |registry| {
-        let entry = entry_mut(registry, name)?;
+        let entry = registry.entry_mut(name)?;
         let plan = plan(entry, opts);
         let why = format!("retention: keep the newest {} versions outside production and staging", opts.keep);
         let mut archived = Vec::new();

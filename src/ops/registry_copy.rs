@@ -134,5 +134,5 @@ fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(crate::registry::artifact::hex(&hasher.finalize()))
+    Ok(crate::fs::hex(&hasher.finalize()))
 }

@@ -16,8 +16,8 @@ use crate::data::load::{read_csv, ReadOptions};
 use crate::data::schema::is_missing_token;
 use crate::data::split::stratified_split;
 use crate::error::{Error, IoContext, Result};
+use crate::fs::{refuse_same_file, write_atomic, AtomicFile};
 use crate::ops::export::{card_path, ColumnCard, DatasetCard};
-use crate::registry::atomic::{refuse_same_file, write_atomic, AtomicFile};
 use crate::reporter::Reporter;
 
 #[derive(Debug, Clone)]
@@ -240,7 +240,7 @@ impl Part {
             bytes: self.bytes,
             exported_at: crate::clock::now_rfc3339(),
         };
-        if !crate::registry::atomic::is_stream(&path) {
+        if !crate::fs::is_stream(&path) {
             let mut json = serde_json::to_vec_pretty(&card).map_err(|e| Error::Model(e.to_string()))?;
             json.push(b'\n');
             write_atomic(&card_path(&path), &json)?;

@@ -17,6 +17,7 @@ use crate::data::schema::{identifier_like, ColumnType};
 use crate::data::split::Split;
 use crate::drift::profile::ReferenceProfile;
 use crate::error::{Error, Result};
+use crate::fs::write_atomic;
 use crate::metrics::Metrics;
 use crate::models::params::Settings;
 use crate::models::{estimator, Algorithm, Bundle, Estimator, ImportanceMethod, Task};
@@ -25,7 +26,6 @@ use crate::ops::fitting::{
     check_unlabelled, fit_and_score, importances, infer_task, numeric_target, unlabelled_rows, TargetData,
 };
 use crate::pipeline::{PipelineSpec, DEFAULT_MAX_CATEGORIES};
-use crate::registry::atomic::write_atomic;
 use crate::registry::backend::{Placed, Source, VersionFile};
 use crate::registry::index::ModelEntry;
 use crate::registry::metadata::{CvSummary, FeatureMeta, MeanStd, Metadata, SplitMeta};
@@ -192,7 +192,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     };
     let fingerprint = fingerprint_bytes(&frame, &bundle, &split)?;
     let model_bytes = artifact::encode(&bundle)?;
-    let artifact_sha256 = artifact::sha256_hex(&model_bytes);
+    let artifact_sha256 = crate::fs::sha256_hex(&model_bytes);
 
     let dataset = DatasetRef {
         path: paths_relative(paths.project_root, &opts.data),
@@ -310,7 +310,7 @@ pub fn train(opts: &TrainOptions, paths: &Paths<'_>, reporter: &dyn Reporter) ->
     let k_search = fitted.k_search;
     // Columns typed by inference that are dates but for a few values: one-hot by day is rarely what was meant.
     let inferred = features.iter().filter(|f| !opts.declared.contains_key(*f)).filter_map(|f| frame.column(f));
-    warnings.extend(inferred.filter_map(crate::data::dates::mostly_dates_warning));
+    warnings.extend(inferred.filter_map(crate::data::schema::mostly_dates_warning));
     Ok(TrainReport {
         notes,
         k_search,

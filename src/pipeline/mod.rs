@@ -451,7 +451,7 @@ fn date_cells<'a>(frame: &Frame, column: &'a Column) -> Result<std::borrow::Cow<
         return Ok(std::borrow::Cow::Borrowed(v));
     }
     let cells: Vec<Option<std::borrow::Cow<'_, str>>> = (0..column.len()).map(|r| column.text(r)).collect();
-    let values = crate::data::dates::date_values(&frame.source, &column.name, cells.iter().map(Option::as_deref), 1)?;
+    let values = crate::data::schema::date_values(&frame.source, &column.name, cells.iter().map(Option::as_deref), 1)?;
     Ok(std::borrow::Cow::Owned(values))
 }
 

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::backend::CacheSlot;
-use super::index::VersionRecord;
+use super::catalog::VersionRecord;
 use super::layout::ModelName;
 use super::location::Location;
 
@@ -30,7 +30,7 @@ pub fn slot(artifact_sha256: &str) -> CacheSlot {
 }
 
 fn record_path(location: &Location, name: &ModelName, version: &semver::Version) -> PathBuf {
-    let id = super::artifact::sha256_hex(location.to_string().as_bytes());
+    let id = crate::fs::sha256_hex(location.to_string().as_bytes());
     root().join("records").join(&id[..16]).join(name.as_str()).join(format!("{version}.json"))
 }
 
@@ -40,7 +40,7 @@ pub fn remember(location: &Location, name: &ModelName, record: &VersionRecord) {
     let path = record_path(location, name, &record.version);
     if let Ok(json) = serde_json::to_vec(record) {
         let _ = path.parent().map(std::fs::create_dir_all);
-        let _ = super::atomic::write_atomic(&path, &json);
+        let _ = crate::fs::write_atomic(&path, &json);
     }
 }
 

@@ -97,7 +97,7 @@ fn read_checked(path: &Path, name: &ModelName, record: &VersionRecord) -> Result
     // The hash and the decoding side by side: for a large forest each takes tens of milliseconds, and the
     // decoded value is only used once the hash has matched.
     let (actual, decoded) =
-        rayon::join(|| artifact::sha256_hex(&bytes), || artifact::decode_registered::<Bundle>(&bytes, path));
+        rayon::join(|| crate::fs::sha256_hex(&bytes), || artifact::decode_registered::<Bundle>(&bytes, path));
     if actual != record.artifact_sha256 {
         return Err(Error::artifact(
             path,

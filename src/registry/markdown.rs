@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::index::{Registry, VersionRecord};
+use super::catalog::{Registry, VersionRecord};
 
 /// Metrics shown in the overview, in this order, when a version has them.
 const KEY_METRICS: &[&str] = &["accuracy", "f1", "roc_auc", "r2", "rmse", "silhouette"];

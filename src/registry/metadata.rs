@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use super::index::DatasetRef;
+use super::catalog::DatasetRef;
 use crate::metrics::Metrics;
 use crate::models::ImportanceMethod;
 use crate::pipeline::FeatureTransform;

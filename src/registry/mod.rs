@@ -2,9 +2,11 @@
 //! lock and atomic writes that keep it whole, and the MODEL_REGISTRY.md view.
 
 pub mod artifact;
-pub mod atomic;
+/// Kept for callers not yet moved to [`crate::fs`].
+pub use crate::fs as atomic;
 pub mod backend;
 pub mod cache;
+pub mod catalog;
 pub mod index;
 pub mod layout;
 pub mod loaded;

@@ -8,10 +8,10 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::charts::{self, Curve};
+use super::evaluation_data::{Bound, EvaluateReport};
 use crate::error::Result;
+use crate::fs::write_atomic;
 use crate::metrics::curves::{precision_recall_curve, roc_curve};
-use crate::ops::evaluate::EvaluateReport;
-use crate::registry::atomic::write_atomic;
 
 /// What the charts need beyond the report: the labels and scores of every row, and importances.
 pub struct ChartData<'a> {
@@ -49,7 +49,7 @@ pub fn write_markdown(r: &EvaluateReport, data: &ChartData<'_>, path: &Path) -> 
         let verdict = if r.passed { "all met" } else { "**NOT MET**" };
         let _ = writeln!(md, "- gates: {verdict}");
         for g in &r.gates {
-            let op = if matches!(g.gate.bound, crate::ops::evaluate::Bound::Min) { "≥" } else { "≤" };
+            let op = if matches!(g.gate.bound, Bound::Min) { "≥" } else { "≤" };
             let got = g.value.map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}"));
             let mark = if g.passed { "ok" } else { "**FAIL**" };
             let _ = writeln!(md, "  - {mark} {} {op} {} (got {got})", g.gate.metric, g.gate.threshold);

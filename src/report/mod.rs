@@ -3,3 +3,4 @@
 
 pub mod charts;
 pub mod evaluation;
+pub mod evaluation_data;

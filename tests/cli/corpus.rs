@@ -83,7 +83,7 @@ fn damage(p: &TestProject, how: &str) {
         "future" => {
             // A valid file from a newer mlctl: the registry's checksum matches, the format does not.
             bytes[8] = 99;
-            let sha = mlctl::registry::artifact::sha256_hex(&bytes);
+            let sha = mlctl::fs::sha256_hex(&bytes);
             let reg = p.path("ml_models/registry.json");
             let text = std::fs::read_to_string(&reg).unwrap();
             let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();

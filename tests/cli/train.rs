@@ -30,7 +30,7 @@ fn trains_writes_the_artifact_metadata_and_registry() {
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(p.path("data/d.csv.card.json")).unwrap()).unwrap();
     assert_eq!(meta["dataset"]["sha256"], card["sha256"], "the model traces back to its export");
-    let sha = mlctl::registry::artifact::sha256_hex(&model);
+    let sha = mlctl::fs::sha256_hex(&model);
     assert_eq!(meta["artifact_sha256"], sha.as_str());
     let auc = meta["metrics"]["roc_auc"].as_f64().unwrap();
     assert!(auc > 0.75 && auc <= 1.0, "roc_auc {auc}");

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Row, RowSink};
 use crate::error::{Error, Result};
-use crate::registry::atomic::AtomicFile;
+use crate::fs::AtomicFile;
 use crate::reporter::Reporter;
 
 /// How often the running count is reported.
@@ -76,7 +76,7 @@ impl<'r> CsvSink<'r> {
     pub fn finish(self) -> Result<Written> {
         let path = self.path.clone();
         let hashing = self.writer.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
-        let sha256 = crate::registry::artifact::hex(&hashing.hasher.finalize());
+        let sha256 = crate::fs::hex(&hashing.hasher.finalize());
         let bytes = hashing.bytes;
         hashing.inner.commit()?;
         self.reporter.count("exported", self.rows);

@@ -8,7 +8,7 @@ use semver::Version;
 
 use super::{Backend, CacheSlot, Committed, IndexRead, IndexTag, Placed, Source, StoredVersion, VersionFile};
 use crate::error::{Error, IoContext, Result};
-use crate::registry::atomic::{read_own_file, sync_dir, write_atomic, write_atomic_all};
+use crate::fs::{read_own_file, sync_dir, write_atomic, write_atomic_all};
 use crate::registry::index::MAX_REGISTRY_BYTES;
 use crate::registry::layout::{Layout, ModelName};
 use crate::registry::location::Location;
@@ -144,7 +144,7 @@ fn folder_size_and_age(dir: &Path) -> (u64, u64) {
 
 /// Copies `from` to `to` through a temp file that is synced before the rename, like every other write.
 fn copy_synced(from: &Path, to: &Path) -> Result<()> {
-    let tmp = crate::registry::atomic::temp_path(to);
+    let tmp = crate::fs::temp_path(to);
     std::fs::copy(from, &tmp).at(from)?;
     let synced = std::fs::File::open(&tmp).and_then(|f| f.sync_all());
     if let Err(e) = synced.and_then(|()| std::fs::rename(&tmp, to)) {

@@ -166,7 +166,7 @@ impl ObjectStore {
     fn download(&self, key: &Key, to: &Path) -> Result<bool> {
         let dir = to.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).at(dir)?;
-        let tmp = crate::registry::atomic::temp_path(to);
+        let tmp = crate::fs::temp_path(to);
         let outcome = self.run(async {
             let got = match self.store.get(key).await {
                 Ok(got) => got,

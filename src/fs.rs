@@ -1,9 +1,12 @@
-//! Atomic file writes: a temp file in the same folder, fsync, rename, fsync the folder. A reader sees the old
+//! File-system helpers every layer shares (it imports nothing above `error`): hex digests, and atomic file
+//! writes: a temp file in the same folder, fsync, rename, fsync the folder. A reader sees the old
 //! file or the new one, never half of one, even if the process is killed mid-write.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use crate::error::{IoContext, Result};
 
@@ -255,6 +258,20 @@ pub fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
+}
+
+/// The SHA-256 of `bytes` as lowercase hex: artifact and data fingerprints.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]
