@@ -103,6 +103,7 @@ bench: toolchain
 	bench/serve.sh
 	bench/monitor.sh
 	bench/drift_alarms.sh
+	BIG=1000000 bench/s3.sh
 
 # Only the serving benchmark: mlctl serve against Flask + gunicorn and FastAPI + uvicorn (bench/README.md).
 bench-serve: toolchain
